@@ -1,0 +1,1 @@
+"""Headless core: project store, images and masks, metrics, demo data. Never imports Qt or torch."""

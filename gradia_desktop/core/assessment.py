@@ -1,0 +1,83 @@
+"""Where each sample stands under a model version: correct or not, judged or suggested, quadrant.
+
+The human judgement is the truth; the automatic suggestion fills in only where no human judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .metrics import mean_or_none, quadrant, suggest_reasonable
+from .records import QUADRANTS, Prediction, Sample
+from .store import Project
+
+
+@dataclass(frozen=True)
+class Assessment:
+    sample: Sample
+    prediction: Prediction | None
+    reasonable: bool | None
+    source: str | None  # 'human', 'suggestion' or None (nothing to judge by)
+
+    @property
+    def correct(self) -> bool | None:
+        return None if self.prediction is None else self.prediction.pred == self.sample.class_idx
+
+    @property
+    def quadrant(self) -> str | None:
+        if self.prediction is None:
+            return None
+        return quadrant(self.correct, self.reasonable)
+
+
+def assess(project: Project, version_id: int, samples: list[Sample] | None = None) -> list[Assessment]:
+    samples = project.samples() if samples is None else samples
+    predictions = project.predictions(version_id)
+    human = project.judgements(version_id)
+    out = []
+    for s in samples:
+        p = predictions.get(s.id)
+        if s.id in human:
+            out.append(Assessment(s, p, human[s.id], "human"))
+            continue
+        suggestion = suggest_reasonable(p.energy, p.pointing) if p is not None else None
+        out.append(Assessment(s, p, suggestion, None if suggestion is None else "suggestion"))
+    return out
+
+
+def filter_assessed(rows: list[Assessment], quadrant: str | None = None, judged: bool | None = None) -> list[Assessment]:
+    """Filter by quadrant and by whether a human has judged (the filters that need a version)."""
+    if quadrant is not None:
+        rows = [r for r in rows if r.quadrant == quadrant]
+    if judged is not None:
+        rows = [r for r in rows if (r.source == "human") == judged]
+    return rows
+
+
+def reasonability_matrix(rows: list[Assessment]) -> dict[str, int]:
+    """Counts per quadrant, plus how many were judged by a human, suggested, or not assessable."""
+    counts = {q: 0 for q in QUADRANTS}
+    counts.update(human=0, suggestion=0, unassessed=0)
+    for r in rows:
+        q = r.quadrant
+        if q is None:
+            counts["unassessed"] += 1
+        else:
+            counts[q] += 1
+            counts[r.source] += 1
+    return counts
+
+
+def split_summary(rows: list[Assessment]) -> dict:
+    """Accuracy, mean attention metrics over masked samples, and the matrix for a set of rows."""
+    predicted = [r for r in rows if r.prediction is not None]
+    masked = [r.prediction for r in predicted if r.prediction.iou is not None]
+    return {
+        "n": len(predicted),
+        "accuracy": (sum(bool(r.correct) for r in predicted) / len(predicted)) if predicted else None,
+        "n_masked": len(masked),
+        "iou": mean_or_none([p.iou for p in masked]),
+        "energy": mean_or_none([p.energy for p in masked]),
+        "pointing": mean_or_none([float(p.pointing) for p in masked]),
+        "matrix": reasonability_matrix(predicted),
+    }

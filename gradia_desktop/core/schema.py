@@ -1,0 +1,64 @@
+"""The project database's tables. One file so the whole storage model reads at a glance."""
+
+SCHEMA_VERSION = 1
+DB_NAME = "project.sqlite"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE classes (idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE samples (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,          -- relative to the images root, '/'-separated
+    class_idx INTEGER NOT NULL REFERENCES classes(idx),
+    split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL
+);
+CREATE INDEX samples_split ON samples(split, class_idx);
+CREATE TABLE masks (                    -- a row exists iff masks/<sample_id>.png holds a mask
+    sample_id INTEGER PRIMARY KEY REFERENCES samples(id),
+    pixels INTEGER NOT NULL,            -- nonzero pixels, for coverage without reading the PNG
+    source TEXT NOT NULL,               -- 'import' or 'painted'
+    updated REAL NOT NULL
+);
+CREATE TABLE versions (
+    id INTEGER PRIMARY KEY,
+    parent_id INTEGER REFERENCES versions(id),
+    created REAL NOT NULL,
+    status TEXT NOT NULL,               -- running, done, failed, cancelled
+    mode TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    cam_layer TEXT NOT NULL,
+    image_size INTEGER NOT NULL,
+    config TEXT NOT NULL,               -- JSON of the full training configuration
+    checkpoint TEXT,                    -- relative to the project folder
+    best_epoch INTEGER,
+    metrics TEXT,                       -- JSON of the final metrics
+    note TEXT
+);
+CREATE TABLE epochs (
+    version_id INTEGER NOT NULL REFERENCES versions(id),
+    epoch INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    PRIMARY KEY (version_id, epoch)
+);
+CREATE TABLE predictions (
+    version_id INTEGER NOT NULL REFERENCES versions(id),
+    sample_id INTEGER NOT NULL REFERENCES samples(id),
+    pred INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    cam BLOB NOT NULL,                  -- float16 Grad-CAM grid of the predicted class, ReLU, min-max
+    cam_h INTEGER NOT NULL,
+    cam_w INTEGER NOT NULL,
+    iou REAL, energy REAL, pointing INTEGER,   -- NULL where the sample had no mask
+    PRIMARY KEY (version_id, sample_id)
+);
+CREATE TABLE judgements (               -- human judgements only; suggestions are computed
+    version_id INTEGER NOT NULL REFERENCES versions(id),
+    sample_id INTEGER NOT NULL REFERENCES samples(id),
+    reasonable INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (version_id, sample_id)
+);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""

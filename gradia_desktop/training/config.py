@@ -1,0 +1,57 @@
+"""Everything a training run is told, with defaults that work on the demo."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..errors import GradiaError
+from .loss import DEFAULT_WEIGHTS
+
+MODES = ("baseline", "gradia", "gradia-all")
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "baseline"
+    parent: int | None = None  # fine-tune this version (its arch, layer and image size are kept)
+    arch: str | None = None  # None: the parent's, or tiny
+    cam_layer: str | None = None  # dotted path; None finds the last convolutional block
+    image_size: int | None = None  # None: 64 for tiny, 224 otherwise
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 1e-3
+    lam: float = 1.0
+    device: str = "auto"
+    seed: int = 0
+    counterfactual: bool = False
+    counterfactual_share: float = 0.5  # share of each epoch drawn from masked images when on
+    weights: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    differentiable_weights: bool = False
+    init_weights: str | None = None  # a local .pt/.pth/.safetensors file
+    pretrained: bool = False  # ImageNet weights from torchvision's local cache
+    flip: bool = True  # random horizontal flips
+    select_tolerance: float = 0.02  # see trainer.select_best_epoch
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise GradiaError(f"unknown mode {self.mode!r} (expected one of {', '.join(MODES)})")
+        if self.mode == "gradia" and self.parent is None:
+            raise GradiaError("mode 'gradia' weighs samples by the parent version's quadrants: pass --from VERSION")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise GradiaError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.lam < 0:
+            raise GradiaError(f"learning rate must be > 0 and lambda >= 0 (got {self.lr}, {self.lam})")
+        if self.image_size is not None and self.image_size < 16:
+            raise GradiaError(f"image size {self.image_size} is too small (at least 16 px)")
+        if not 0 < self.counterfactual_share < 1:
+            raise GradiaError(f"counterfactual share must lie strictly between 0 and 1, got {self.counterfactual_share}")
+        missing = set(DEFAULT_WEIGHTS) - set(self.weights)
+        if missing:
+            raise GradiaError(f"the weight table lacks {', '.join(sorted(missing))}")
+        for key, pair in self.weights.items():
+            if len(pair) != 2 or min(pair) < 0:
+                raise GradiaError(f"weights for {key} must be two numbers >= 0, got {pair}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

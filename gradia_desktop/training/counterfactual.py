@@ -1,0 +1,127 @@
+"""Mask-guided counterfactual augmentation: keep what the expert marked, swap out everything else.
+
+On a masked training image the region outside the mask is replaced by the background of another
+masked image, preferably of another class, so the background stops predicting the class.
+
+Hand-painted masks are loose: their rim holds background pixels that still carry the cue. So the
+kept region is not the raw mask but the object found inside it by GrabCut (mask = probable
+foreground, outside = certain background), which hugs the object however loose the brush was. The
+donor backgrounds ("plates") are the donor images with their masked region inpainted away.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from ..core.progress import Progress, report
+
+MIN_KEEP_SHARE = 0.15  # a GrabCut result smaller than this share of the mask is not trusted
+
+
+def tighten_mask(rgb: np.ndarray, mask: np.ndarray, iterations: int = 4) -> np.ndarray:
+    """The object inside a loose mask (bool, same size), or the mask eroded where GrabCut fails."""
+    mask = np.asarray(mask, bool)
+    area = int(mask.sum())
+    fallback = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if area < 16 or area > 0.9 * mask.size:
+        return fallback if fallback.any() else mask
+    labels = np.where(mask, cv2.GC_PR_FGD, cv2.GC_BGD).astype(np.uint8)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return fallback
+    keep = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+    if keep.sum() < MIN_KEEP_SHARE * area:
+        return fallback
+    return keep & mask
+
+
+def object_region(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The pixels to keep, as float 0/1: the tightened mask less a one-pixel border.
+
+    Even a one-pixel ring of the original background is enough for a CNN to keep reading the cue,
+    so the border goes (and with it a sliver of the object), and nothing is feathered outward.
+    """
+    tight = tighten_mask(rgb, mask).astype(np.uint8)
+    inner = cv2.erode(tight, np.ones((3, 3), np.uint8))
+    return (inner if inner.any() else tight).astype(np.float32)
+
+
+def background_plate(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The image with its masked region (grown by a few pixels) filled with its own background.
+
+    The hole is filled by copying a same-shaped patch from elsewhere in the image that holds no
+    masked pixel, so the fill keeps the background's texture and noise. A smooth inpainted blob
+    would not do: the network learns "a blob means the background lies" and ignores the lesson.
+    Where no such patch exists, inpainting plus noise of the background's strength stands in.
+    """
+    rng = rng or np.random.default_rng(0)
+    h, w = mask.shape
+    grow = max(1, round(h / 32))
+    hole = cv2.dilate(mask.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(hole)
+    if len(ys) == 0:
+        return rgb.copy()
+    out = rgb.copy()
+    for _ in range(200):
+        dy, dx = int(rng.integers(-h + 1, h)), int(rng.integers(-w + 1, w))
+        sy, sx = ys + dy, xs + dx
+        if sy.min() < 0 or sx.min() < 0 or sy.max() >= h or sx.max() >= w or hole[sy, sx].any():
+            continue
+        out[ys, xs] = rgb[sy, sx]
+        return out
+    filled = cv2.inpaint(np.ascontiguousarray(rgb), hole.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32)
+    smooth = cv2.GaussianBlur(rgb.astype(np.float32), (5, 5), 0)
+    noise_std = float((rgb.astype(np.float32) - smooth)[~hole].std()) if (~hole).any() else 0.0
+    filled[hole] += rng.normal(0, noise_std, size=(len(ys), 3))
+    return np.clip(filled, 0, 255).astype(np.uint8)
+
+
+class CounterfactualBank:
+    """Precomputed object regions and background plates for the masked training images."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,
+                 has_mask: torch.Tensor, progress: Progress = None):
+        self.index = torch.nonzero(has_mask).flatten()
+        self.position = {int(i): k for k, i in enumerate(self.index)}
+        n = len(self.index)
+        size = images.shape[-1]
+        rng = np.random.default_rng(0)
+        keep = np.zeros((n, size, size), np.float32)
+        plates = np.zeros((n, size, size, 3), np.uint8)
+        for k, i in enumerate(self.index.tolist()):
+            rgb = images[i].permute(1, 2, 0).numpy()
+            mask = masks[i].numpy()
+            keep[k] = object_region(rgb, mask)
+            plates[k] = background_plate(rgb, mask, rng)
+            if (k + 1) % 16 == 0 or k + 1 == n:
+                report(progress, "preparing counterfactual backgrounds", k + 1, n)
+        self.keep = torch.from_numpy(keep)[:, None]
+        self.plates = torch.from_numpy(plates).permute(0, 3, 1, 2).float()
+        self.labels = labels[self.index]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def apply(self, batch_index: torch.Tensor, batch_images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Return ``batch_images`` (uint8) with every masked sample's background swapped."""
+        if len(self) < 2:
+            return batch_images
+        out = batch_images.clone()
+        for row, i in enumerate(batch_index.tolist()):
+            k = self.position.get(i)
+            if k is None:
+                continue
+            donors = torch.nonzero(self.labels != self.labels[k]).flatten()
+            if len(donors) == 0:
+                donors = torch.tensor([d for d in range(len(self)) if d != k])
+            donor = int(donors[torch.randint(len(donors), (1,), generator=generator)])
+            plate = self.plates[donor]
+            if torch.rand(1, generator=generator) < 0.5:
+                plate = plate.flip(-1)
+            mixed = self.keep[k] * batch_images[row].float() + (1 - self.keep[k]) * plate
+            out[row] = mixed.round().clamp_(0, 255).to(torch.uint8)
+        return out

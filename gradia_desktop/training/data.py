@@ -1,0 +1,83 @@
+"""A project split loaded into memory as tensors at the model's input size."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from ..core.progress import Progress, report
+from ..core.records import Sample
+from ..core.store import Project
+from ..errors import GradiaError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class SplitData:
+    samples: list[Sample]
+    images: torch.Tensor  # (N, 3, S, S) uint8
+    labels: torch.Tensor  # (N,) long
+    masks: torch.Tensor  # (N, S, S) bool, all False where the sample has no mask
+    has_mask: torch.Tensor  # (N,) bool
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+def resize_rgb(rgb: np.ndarray, size: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    interp = cv2.INTER_AREA if h > size or w > size else cv2.INTER_LINEAR
+    return cv2.resize(rgb, (size, size), interpolation=interp)
+
+
+def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
+    return cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def load_split(project: Project, split: str, image_size: int, progress: Progress = None) -> SplitData:
+    samples = project.samples(split=split)
+    n = len(samples)
+    images = np.zeros((n, image_size, image_size, 3), np.uint8)
+    masks = np.zeros((n, image_size, image_size), bool)
+    has_mask = np.zeros(n, bool)
+
+    def load(i: int) -> None:
+        s = samples[i]
+        rgb = project.load_image(s)
+        if rgb.shape[:2] != (s.height, s.width):
+            raise GradiaError(f"{project.image_path(s)}: image is now {rgb.shape[1]}x{rgb.shape[0]}, "
+                              f"the project recorded {s.width}x{s.height}")
+        images[i] = resize_rgb(rgb, image_size)
+        if s.has_mask:
+            mask = project.read_mask(s)
+            if mask is not None:
+                masks[i] = resize_mask(mask, image_size)
+                has_mask[i] = True
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
+        for done, _ in enumerate(pool.map(load, range(n)), 1):
+            if done % 64 == 0 or done == n:
+                report(progress, f"loading {split} images", done, n)
+    return SplitData(samples, torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+                     torch.tensor([s.class_idx for s in samples], dtype=torch.long),
+                     torch.from_numpy(masks), torch.from_numpy(has_mask))
+
+
+class Normalizer:
+    """uint8 (B, 3, S, S) on any device -> float, ImageNet-normalised, on ``device``."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+
+    def __call__(self, images_u8: torch.Tensor) -> torch.Tensor:
+        x = images_u8.to(self.device, non_blocking=True).float().div_(255)
+        return (x - self.mean) / self.std

@@ -1,0 +1,58 @@
+"""Choosing the compute device: cuda > mps > cpu, and clear errors for devices that are not there."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from ..errors import GradiaError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
+def pick_device(spec: str = "auto") -> torch.device:
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if _mps_available() else "cpu")
+    kind = spec.split(":")[0]
+    if kind not in DEVICE_CHOICES:
+        raise GradiaError(f"unknown device {spec!r} (expected one of {', '.join(DEVICE_CHOICES)})")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise GradiaError(f"device {spec!r} is not available: this machine has no usable CUDA GPU")
+        index = int(spec.split(":")[1]) if ":" in spec else 0
+        if index >= torch.cuda.device_count():
+            raise GradiaError(f"device {spec!r} is not available: only {torch.cuda.device_count()} CUDA device(s)")
+    if kind == "mps" and not _mps_available():
+        raise GradiaError(f"device {spec!r} is not available: this machine has no Apple MPS backend")
+    return torch.device(spec)
+
+
+def describe_devices() -> list[dict]:
+    """What exists here, for the GUI's device picker and the About box."""
+    out = [{"name": "cpu", "label": "CPU", "memory_gb": None}]
+    for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        props = torch.cuda.get_device_properties(i)
+        out.append({"name": f"cuda:{i}", "label": props.name, "memory_gb": round(props.total_memory / 2**30, 1)})
+    if _mps_available():
+        out.append({"name": "mps", "label": "Apple MPS", "memory_gb": None})
+    return out
+
+
+def autocast(device: torch.device):
+    """Mixed precision on CUDA (bf16 where supported, else fp16), nothing elsewhere."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def needs_grad_scaler(device: torch.device) -> bool:
+    return device.type == "cuda" and not torch.cuda.is_bf16_supported()

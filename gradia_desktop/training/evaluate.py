@@ -1,0 +1,94 @@
+"""Predictions, Grad-CAMs and attention metrics for a split, and storing them for a model version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core import metrics
+from ..core.assessment import assess, split_summary
+from ..core.progress import Progress, report
+from ..core.records import SPLITS, Prediction
+from ..core.store import Project
+from .data import Normalizer, SplitData, load_split
+from .device import autocast
+from .gradcam import inference_cam
+
+
+@dataclass
+class SplitResult:
+    pred: np.ndarray  # (N,) int
+    confidence: np.ndarray  # (N,) float
+    grids: np.ndarray  # (N, h, w) float32, predicted-class CAM, ReLU + min-max
+    iou: np.ndarray  # (N,) nan where no mask
+    energy: np.ndarray
+    pointing: np.ndarray  # (N,) float: 1, 0, or nan where no mask
+
+    def accuracy(self, labels: torch.Tensor) -> float:
+        return metrics.accuracy(self.pred, labels.numpy())
+
+    def attention_means(self) -> dict[str, float | None]:
+        masked = ~np.isnan(self.iou)
+        if not masked.any():
+            return {"iou": None, "energy": None, "pointing": None}
+        return {k: float(np.mean(getattr(self, k)[masked])) for k in ("iou", "energy", "pointing")}
+
+
+def predict_split(model: nn.Module, layer: nn.Module, data: SplitData, device: torch.device,
+                  batch_size: int = 64, progress: Progress = None, stage: str = "evaluating") -> SplitResult:
+    """Run the model in eval mode over ``data`` (restoring its mode after) with batched Grad-CAM."""
+    was_training = model.training
+    model.eval()
+    normalise = Normalizer(device)
+    n, size = len(data), data.images.shape[-1]
+    preds, confs, grids = [], [], []
+    iou = np.full(n, np.nan); energy = np.full(n, np.nan); pointing = np.full(n, np.nan)
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            with autocast(device):
+                logits, grid, up = inference_cam(model, layer, normalise(data.images[start:stop]), None, (size, size))
+            probs = torch.softmax(logits.float(), dim=1)
+            conf, pred = probs.max(dim=1)
+            preds.append(pred.cpu().numpy()); confs.append(conf.cpu().numpy()); grids.append(grid.float().cpu().numpy())
+            has = data.has_mask[start:stop].numpy()
+            if has.any():
+                rows = np.nonzero(has)[0]
+                i, e, p = metrics.attention_scores(up.float().cpu().numpy()[rows], data.masks[start:stop].numpy()[rows])
+                iou[start + rows], energy[start + rows], pointing[start + rows] = i, e, p
+            report(progress, stage, stop, n)
+    finally:
+        model.train(was_training)
+    empty = np.zeros((0, 1, 1), np.float32)
+    return SplitResult(np.concatenate(preds) if preds else np.zeros(0, int),
+                       np.concatenate(confs) if confs else np.zeros(0),
+                       np.concatenate(grids) if grids else empty, iou, energy, pointing)
+
+
+def to_predictions(data: SplitData, result: SplitResult) -> list[Prediction]:
+    def opt(a: np.ndarray, i: int):
+        return None if np.isnan(a[i]) else float(a[i])
+
+    return [Prediction(s.id, int(result.pred[i]), float(result.confidence[i]), result.grids[i],
+                       opt(result.iou, i), opt(result.energy, i),
+                       None if np.isnan(result.pointing[i]) else bool(result.pointing[i]))
+            for i, s in enumerate(data.samples)]
+
+
+def evaluate_and_store(project: Project, version_id: int, model: nn.Module, layer: nn.Module,
+                       image_size: int, device: torch.device, splits=SPLITS, batch_size: int = 64,
+                       progress: Progress = None, loaded: dict[str, SplitData] | None = None) -> dict[str, dict]:
+    """Predict every sample of ``splits``, store the predictions, return each split's summary."""
+    loaded = loaded or {}
+    summaries = {}
+    for split in splits:
+        data = loaded.get(split) or load_split(project, split, image_size, progress)
+        if len(data) == 0:
+            continue
+        result = predict_split(model, layer, data, device, batch_size, progress, f"evaluating {split}")
+        project.save_predictions(version_id, to_predictions(data, result))
+        summaries[split] = split_summary(assess(project, version_id, data.samples))
+    return summaries

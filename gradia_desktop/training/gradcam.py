@@ -1,0 +1,99 @@
+"""Batched Grad-CAM: one forward pass for the whole batch, in two flavours.
+
+* ``training_cam`` stays in the autograd graph, so an attention loss on it trains the model. It
+  uses the true class, no ReLU, and - as the authors' reference - channel weights that are
+  constants (the loss gradient flows through the activations only); ``differentiable_weights``
+  lets it flow through the weights too. The classification loss uses the same forward pass.
+* ``inference_cam`` is for display and metrics: ReLU, min-max per sample, upsampled to image
+  size and min-max normalised again, for the predicted class or any chosen class. It leaves no gradients on the parameters.
+
+Neither switches the model between train and eval mode: that is the caller's choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EPS = 1e-7  # the same guard as pytorch-grad-cam's scale_cam_image
+
+
+@dataclass
+class CamForward:
+    logits: torch.Tensor  # (B, classes)
+    cam: torch.Tensor  # (B, h, w) float32 on the CAM grid
+
+
+def _forward_capturing(model: nn.Module, layer: nn.Module, x: torch.Tensor, detach: bool):
+    """Run the model and return (logits, activations of ``layer``).
+
+    The model continues on a clone of the activations, so a later in-place op (DenseNet's
+    ``relu(inplace=True)``) cannot corrupt what Grad-CAM reads. With ``detach`` the part of the
+    graph before the layer is dropped: inference needs gradients from the layer onwards only.
+    """
+    captured: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, _inp: object, out: torch.Tensor) -> torch.Tensor:
+        act = out.detach().requires_grad_(True) if detach else out
+        captured.append(act)
+        return act.clone()
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        logits = model(x)
+    finally:
+        handle.remove()
+    if len(captured) != 1:
+        raise RuntimeError(f"the CAM layer ran {len(captured)} times in one forward pass; choose another layer")
+    return logits, captured[0]
+
+
+def _cam_from(logits: torch.Tensor, acts: torch.Tensor, target: torch.Tensor,
+              create_graph: bool, keep_graph: bool) -> torch.Tensor:
+    score = logits.float().gather(1, target.view(-1, 1)).sum()
+    (grads,) = torch.autograd.grad(score, acts, retain_graph=keep_graph, create_graph=create_graph)
+    weights = grads.float().mean(dim=(2, 3), keepdim=True)
+    if not create_graph:
+        weights = weights.detach()
+    return (weights * acts.float()).sum(dim=1)
+
+
+def minmax(cam: torch.Tensor) -> torch.Tensor:
+    """Per-sample min-max normalisation of a (B, h, w) map to [0, 1]."""
+    flat = cam.flatten(1)
+    lo = flat.min(dim=1).values.view(-1, 1, 1)
+    shifted = cam - lo
+    hi = shifted.flatten(1).max(dim=1).values.view(-1, 1, 1)
+    return shifted / (hi + EPS)
+
+
+def training_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: torch.Tensor,
+                 differentiable_weights: bool = False) -> CamForward:
+    """Logits and the true-class Grad-CAM (before normalisation), both inside the autograd graph."""
+    logits, acts = _forward_capturing(model, layer, x, detach=False)
+    cam = _cam_from(logits, acts, target, create_graph=differentiable_weights, keep_graph=True)
+    return CamForward(logits, cam)
+
+
+def inference_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor,
+                  target: torch.Tensor | int | None = None,
+                  out_size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(logits, CAM grid in [0, 1], CAM upsampled to ``out_size`` or None), all detached.
+
+    ``target`` None explains the predicted class; an int or a (B,) tensor explains that class.
+    """
+    with torch.enable_grad():
+        logits, acts = _forward_capturing(model, layer, x, detach=True)
+        if target is None:
+            target = logits.argmax(dim=1)
+        elif isinstance(target, int):
+            target = torch.full((x.shape[0],), target, dtype=torch.long, device=logits.device)
+        cam = _cam_from(logits, acts, target.to(logits.device), create_graph=False, keep_graph=False)
+    grid = minmax(F.relu(cam)).detach()
+    up = None
+    if out_size is not None:  # bilinear (as cv2.INTER_LINEAR), then min-max again, as pytorch-grad-cam
+        up = minmax(F.interpolate(grid[:, None], size=out_size, mode="bilinear", align_corners=False)[:, 0])
+    return logits.detach(), grid, up

@@ -1,0 +1,58 @@
+"""The GRADIA loss, its mask preprocessing and the per-quadrant weight table (see GRADIA.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .gradcam import minmax
+
+# (w_pred, w_att) per quadrant of the parent version, from the authors' reference code.
+DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
+    "UA": (0.4, 1.6),
+    "UI": (1.0, 1.0),
+    "RI": (0.8, 0.2),
+    "RA": (1.0, 0.0),
+    "masked": (1.0, 1.0),  # a mask but no quadrant (unjudged, or "train with all maps")
+    "unmasked": (1.0, 0.0),
+}
+
+
+def mask_to_grid(mask: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarray:
+    """A binary image-size mask as GRADIA's target: INTER_AREA to the CAM grid, 3x3 Gaussian, / max."""
+    h, w = grid_hw
+    small = cv2.resize(np.asarray(mask, dtype=np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (3, 3), 0)
+    peak = float(small.max())
+    return small / peak if peak > 0 else small
+
+
+@dataclass
+class LossParts:
+    total: torch.Tensor
+    ce: torch.Tensor
+    attention: torch.Tensor  # 0 when no sample in the batch carries attention weight
+    n_attention: int
+
+
+def gradia_loss(logits: torch.Tensor, target: torch.Tensor, cam: torch.Tensor, mask_grid: torch.Tensor,
+                w_pred: torch.Tensor, w_att: torch.Tensor, lam: float) -> LossParts:
+    """mean_i(w_pred * CE) + lam * mean_{i in A}(w_att * mean_px |minmax(cam_i) - m_i|).
+
+    A: the samples with a positive attention weight (callers give 0 to samples without a mask).
+    ``cam`` is the raw true-class training CAM; it is min-max normalised here.
+    """
+    ce = F.cross_entropy(logits.float(), target, reduction="none")
+    ce_term = (w_pred * ce).mean()
+    chosen = w_att > 0
+    n = int(chosen.sum())
+    if n == 0:
+        zero = ce_term.new_zeros(())
+        return LossParts(ce_term, ce_term.detach(), zero, 0)
+    l1 = (minmax(cam[chosen]) - mask_grid[chosen]).abs().mean(dim=(1, 2))
+    att_term = (w_att[chosen] * l1).mean()
+    return LossParts(ce_term + lam * att_term, ce_term.detach(), att_term.detach(), n)

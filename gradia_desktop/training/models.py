@@ -1,0 +1,188 @@
+"""Classification models by name, their Grad-CAM layer, and weights from local files only."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import GradiaError
+
+_POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+
+
+class TinyCNN(nn.Module):
+    """A small CNN for CPU demos and tests: four conv blocks, the last at 1/8 of the input (8x8 at 64 px)."""
+
+    def __init__(self, num_classes: int, width: int = 32):
+        super().__init__()
+
+        def block(cin: int, cout: int, pool: bool) -> nn.Sequential:
+            layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                                       nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            if pool:
+                layers.append(nn.MaxPool2d(2))
+            return nn.Sequential(*layers)
+
+        self.layer1 = block(3, width, True)
+        self.layer2 = block(width, 2 * width, True)
+        self.layer3 = block(2 * width, 4 * width, True)
+        self.layer4 = block(4 * width, 4 * width, False)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def available_architectures() -> list[str]:
+    import torchvision
+
+    return ["tiny"] + sorted(torchvision.models.list_models(module=torchvision.models))
+
+
+def build_model(arch: str, num_classes: int) -> nn.Module:
+    """A randomly initialised classifier with ``num_classes`` outputs."""
+    if num_classes < 2:
+        raise GradiaError(f"a classifier needs at least two classes, got {num_classes}")
+    if arch == "tiny":
+        return TinyCNN(num_classes)
+    import torchvision
+
+    if arch not in torchvision.models.list_models(module=torchvision.models):
+        raise GradiaError(f"unknown architecture {arch!r} (try tiny, resnet18, resnet50, mobilenet_v3_small, "
+                          "efficientnet_b0, convnext_tiny; `gradia train --help` lists all)")
+    kwargs = {"num_classes": num_classes}
+    if arch.startswith("inception") or arch.startswith("googlenet"):
+        kwargs["aux_logits"] = False
+        kwargs["init_weights"] = True
+    return torchvision.models.get_model(arch, weights=None, **kwargs)
+
+
+# ---- the Grad-CAM target layer -----------------------------------------------------------------
+
+def get_layer(model: nn.Module, path: str) -> nn.Module:
+    """The submodule at a dotted path; ``layer4.1``, ``layer4[-1]`` and ``features.-1`` all work."""
+    tokens = [t for t in re.split(r"\.|\[|\]", path.strip()) if t != ""]
+    if not tokens:
+        raise GradiaError("the CAM layer path is empty")
+    module, walked = model, []
+    for token in tokens:
+        children = dict(module.named_children())
+        if token in children:
+            module = children[token]
+        elif re.fullmatch(r"-?\d+", token) and isinstance(module, (nn.Sequential, nn.ModuleList)):
+            try:
+                module = module[int(token)]
+            except IndexError:
+                raise GradiaError(f"CAM layer {path!r}: {'.'.join(walked) or 'model'} has no item {token}") from None
+        else:
+            options = ", ".join(list(children)[:12]) or "none"
+            raise GradiaError(f"CAM layer {path!r}: {'.'.join(walked) or 'the model'} has no submodule "
+                              f"{token!r} (children: {options})")
+        walked.append(token)
+    return module
+
+
+def find_cam_layer(model: nn.Module, image_size: int = 224) -> str:
+    """The dotted name of the last convolutional block, found by tracing one dummy forward pass.
+
+    The last module (in execution order, pooling excluded) with a 4-D output of more than 1x1
+    is located, then named by its innermost non-leaf ancestor that returns the same tensor -
+    ``layer4.1`` for a ResNet-18, ``features.12`` for MobileNetV3-small.
+    """
+    names = {m: n for n, m in model.named_modules()}
+    trace: list[tuple[str, torch.Tensor]] = []  # every module's 4-D output, in execution order
+
+    def hook(module: nn.Module, _inp: object, out: object) -> None:
+        if isinstance(out, torch.Tensor) and out.dim() == 4:
+            trace.append((names[module], out))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
+    modes = {m: m.training for m in model.modules()}
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, 3, image_size, image_size, device=device))
+    finally:
+        for h in handles:
+            h.remove()
+        for m, mode in modes.items():
+            m.training = mode
+    modules = dict(model.named_modules())
+    leaves = [(n, t) for n, t in trace
+              if not any(modules[n].children()) and not isinstance(modules[n], _POOLING)]
+    spatial = [(n, t) for n, t in leaves if t.shape[-1] * t.shape[-2] > 1] or leaves
+    if not spatial:
+        raise GradiaError(f"{type(model).__name__}: no convolutional layer found for Grad-CAM; pass --cam-layer")
+    leaf, tensor = spatial[-1]
+    outputs = dict(trace)  # last output of each module name
+    parts = leaf.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        ancestor = ".".join(parts[:depth])
+        if outputs.get(ancestor) is tensor:
+            return ancestor
+    return leaf
+
+
+# ---- weights ---------------------------------------------------------------------------------
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors from a .safetensors, .pt or .pth file, loaded with weights-only semantics."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise GradiaError(f"{path}: weights file not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is the file's problem
+        raise GradiaError(f"{path}: cannot load weights ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise GradiaError(f"{path}: not a state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike, allow_new_head: bool = True) -> list[str]:
+    """Load a local weights file into ``model``. Returns the keys left at their initial values.
+
+    Tensors whose shape differs (an ImageNet head on a 2-class model) are skipped when
+    ``allow_new_head``; any other mismatch is an error naming the file.
+    """
+    state = read_state_dict(path)
+    own = model.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    skipped = sorted(set(own) - set(usable))
+    unexpected = sorted(set(state) - set(own))
+    if unexpected or (skipped and not allow_new_head) or len(usable) < len(own) // 2:
+        example = (unexpected or skipped)[0]
+        raise GradiaError(f"{path}: weights do not fit this architecture ({len(unexpected)} unexpected, "
+                          f"{len(skipped)} missing or reshaped keys, e.g. {example!r})")
+    model.load_state_dict(usable, strict=False)
+    return skipped
+
+
+def imagenet_weights_path(arch: str) -> Path:
+    """Where torchvision's cache would hold ``arch``'s ImageNet weights; never downloads."""
+    import torchvision
+
+    try:
+        weights = torchvision.models.get_model_weights(arch).DEFAULT
+    except (ValueError, KeyError):
+        raise GradiaError(f"architecture {arch!r} has no ImageNet weights in torchvision") from None
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+    if not path.is_file():
+        raise GradiaError(f"ImageNet weights for {arch} are not in torchvision's local cache ({path}); "
+                          "copy the file there or pass --weights FILE (nothing is downloaded)")
+    return path
