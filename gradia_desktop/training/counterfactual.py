@@ -90,6 +90,7 @@ class CounterfactualBank:
         n = len(self.index)
         size = images.shape[-1]
         rng = np.random.default_rng(0)
+        cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG
         keep = np.zeros((n, size, size), np.float32)
         plates = np.zeros((n, size, size, 3), np.uint8)
         for k, i in enumerate(self.index.tolist()):

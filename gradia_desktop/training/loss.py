@@ -35,8 +35,9 @@ def mask_to_grid(mask: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarray:
 class LossParts:
     total: torch.Tensor
     ce: torch.Tensor
-    attention: torch.Tensor  # 0 when no sample in the batch carries attention weight
+    attention: torch.Tensor  # detached; 0 when no sample in the batch carries attention weight
     n_attention: int
+    attention_raw: torch.Tensor | float = 0.0  # the same term, still in the graph
 
 
 def gradia_loss(logits: torch.Tensor, target: torch.Tensor, cam: torch.Tensor, mask_grid: torch.Tensor,
@@ -52,7 +53,7 @@ def gradia_loss(logits: torch.Tensor, target: torch.Tensor, cam: torch.Tensor, m
     n = int(chosen.sum())
     if n == 0:
         zero = ce_term.new_zeros(())
-        return LossParts(ce_term, ce_term.detach(), zero, 0)
+        return LossParts(ce_term, ce_term.detach(), zero, 0, zero)
     l1 = (minmax(cam[chosen]) - mask_grid[chosen]).abs().mean(dim=(1, 2))
     att_term = (w_att[chosen] * l1).mean()
-    return LossParts(ce_term + lam * att_term, ce_term.detach(), att_term.detach(), n)
+    return LossParts(ce_term + lam * att_term, ce_term.detach(), att_term.detach(), n, att_term)

@@ -246,7 +246,7 @@ def _fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_at
             else:
                 loss.backward(); optimizer.step()
             k = len(idx)
-            sums["loss"] += float(loss) * k; sums["ce"] += float(ce) * k; sums["attention"] += float(att) * k
+            sums["loss"] += float(loss.detach()) * k; sums["ce"] += float(ce) * k; sums["attention"] += float(att) * k
             sums["correct"] += int((logits.argmax(1) == y).sum()); sums["seen"] += k
             cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
         val = predict_split(model, layer, val_data, device, progress=None)

@@ -1,0 +1,227 @@
+"""The sub-commands. Each ``add_*`` registers its arguments and a handler returning (json, text)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ..errors import GradiaError
+
+MATRIX_KEYS = ("RA", "UA", "RI", "UI")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _split_line(split: str, s: dict) -> str:
+    m = s["matrix"]
+    return (f"  {split:<5} n={s['n']:<5} accuracy={_fmt(s['accuracy'])} iou={_fmt(s['iou'])} "
+            f"energy={_fmt(s['energy'])} pointing={_fmt(s['pointing'])} "
+            f"RA={m['RA']} UA={m['UA']} RI={m['RI']} UI={m['UI']} unassessed={m['unassessed']}")
+
+
+# ---- demo -------------------------------------------------------------------------------------
+def add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="write the demo dataset (images + masks) with a planted background shortcut",
+                       description="Write OUT/images/{train,val,test}/<class>/*.png and OUT/masks/... .")
+    p.add_argument("out", type=Path, help="output folder (must not exist or be empty)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mask-fraction", type=float, default=0.15, help="share of training images with a mask")
+    _common(p)
+    p.set_defaults(handler=run_demo)
+
+
+def run_demo(args, progress):
+    from ..core.demo import generate_demo
+
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        raise GradiaError(f"{args.out}: already exists and is not an empty folder")
+    out = generate_demo(args.out, seed=args.seed, mask_fraction=args.mask_fraction, progress=progress)
+    n_images = sum(1 for _ in (out / "images").rglob("*.png"))
+    n_masks = sum(1 for _ in (out / "masks").rglob("*.png"))
+    result = {"out": str(out), "images": n_images, "masks": n_masks,
+              "init": f"gradia init PROJECT --images {out / 'images'} --masks {out / 'masks'}"}
+    return result, f"wrote {n_images} images and {n_masks} masks to {out}\nnext: {result['init']}"
+
+
+# ---- init -------------------------------------------------------------------------------------
+def add_init(sub) -> None:
+    p = sub.add_parser("init", help="create a project from IMAGES/{train,val,test}/<class>/<file>",
+                       description="Create a project folder. Images stay where they are; masks are copied in.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--images", type=Path, required=True, help="IMAGES folder with train/ (and val/, test/)")
+    p.add_argument("--masks", type=Path, help="MASKS/{split}/<class>/<image stem>.png, nonzero = attention")
+    _common(p)
+    p.set_defaults(handler=run_init)
+
+
+def run_init(args, progress):
+    from ..core.project_init import create_project
+
+    with create_project(args.project, args.images, args.masks, progress=progress) as project:
+        samples = project.samples()
+        splits = {s: sum(1 for x in samples if x.split == s) for s in ("train", "val", "test")}
+        result = {"project": str(project.root), "samples": len(samples), "classes": project.classes,
+                  "splits": splits, "masks": sum(x.has_mask for x in samples)}
+    text = (f"created {result['project']}: {result['samples']} samples ({splits['train']} train, {splits['val']} val, "
+            f"{splits['test']} test), classes {', '.join(result['classes'])}, {result['masks']} masks")
+    return result, text
+
+
+# ---- train ------------------------------------------------------------------------------------
+def _weight(text: str) -> tuple[str, tuple[float, float]]:
+    try:
+        key, pair = text.split("=")
+        a, b = (float(v) for v in pair.split(","))
+        return key.strip(), (a, b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected QUADRANT=W_PRED,W_ATT, e.g. UA=0.4,1.6") from None
+
+
+def add_train(sub) -> None:
+    from ..training.config import MODES, TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train a new model version (baseline, GRADIA, GRADIA on all masks)",
+                       description="Train a new model version and print its metrics. The best epoch is chosen "
+                                   "on the validation split; the test split is only reported.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--mode", choices=MODES, default="baseline")
+    p.add_argument("--from", dest="parent", metavar="VERSION", help="fine-tune this version (e.g. 1 or v1)")
+    p.add_argument("--arch", help="tiny (default) or any torchvision classifier: resnet18, resnet50, "
+                                  "mobilenet_v3_small, efficientnet_b0, convnext_tiny, ...")
+    p.add_argument("--cam-layer", help="dotted module path for Grad-CAM (default: the last convolutional block)")
+    p.add_argument("--image-size", type=int, help="input size in px (default 64 for tiny, 224 otherwise)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    p.add_argument("--lambda", dest="lam", type=float, default=d.lam, help="weight of the attention loss")
+    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--counterfactual", action="store_true",
+                   help="swap the background outside each expert mask for another class's background")
+    p.add_argument("--weight", dest="weights", type=_weight, action="append", default=[],
+                   metavar="Q=WP,WA", help="override a row of the quadrant weight table, e.g. UA=0.4,1.6 "
+                                           "(rows: UA UI RI RA masked unmasked)")
+    p.add_argument("--differentiable-weights", action="store_true",
+                   help="let the attention loss flow through Grad-CAM's channel weights too")
+    p.add_argument("--weights-file", dest="init_weights", help="initial weights (.pt/.pth/.safetensors)")
+    p.add_argument("--pretrained", action="store_true", help="ImageNet weights from torchvision's local cache")
+    _common(p)
+    p.set_defaults(handler=run_train)
+
+
+def run_train(args, progress):
+    from ..core.store import Project
+    from ..training.config import TrainConfig
+    from ..training.trainer import Callbacks, train
+
+    config = TrainConfig(mode=args.mode, arch=args.arch, cam_layer=args.cam_layer, image_size=args.image_size,
+                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lam=args.lam,
+                         device=args.device, seed=args.seed, counterfactual=args.counterfactual,
+                         differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
+                         pretrained=args.pretrained)
+    for key, pair in args.weights:
+        if key not in config.weights:
+            raise GradiaError(f"--weight {key}: unknown row (expected one of {', '.join(config.weights)})")
+        config.weights[key] = pair
+
+    class Report(Callbacks):
+        def progress(self, stage, done, total):
+            progress(stage, done, total)
+
+        def epoch_end(self, epoch, m):
+            progress.message(f"epoch {epoch}: loss {m['loss']:.4f} (attention {m['attention']:.4f}) "
+                             f"train acc {m['train_accuracy']:.3f} val acc {m['val_accuracy']:.3f} "
+                             f"val energy {_fmt(m['val_energy'])} ({m['seconds']:.1f}s)")
+
+        def log(self, message):
+            progress.message(message)
+
+    with Project.open(args.project) as project:
+        if args.parent is not None:
+            config.parent = project.resolve_version(args.parent).id
+        result = train(project, config, Report())
+    out = {"version": result.version, "mode": args.mode, "parent": config.parent, "best_epoch": result.best_epoch,
+           "seconds": result.seconds, "warnings": result.warnings, **result.summaries}
+    lines = [f"model version v{result.version} ({args.mode}), best epoch {result.best_epoch}, {result.seconds:.1f}s"]
+    lines += [_split_line(s, v) for s, v in result.summaries.items()] + result.warnings
+    return out, "\n".join(lines)
+
+
+# ---- eval -------------------------------------------------------------------------------------
+def add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="accuracy, attention metrics and the Reasonability Matrix of a version",
+                       description="Report a version's metrics on a split (stored predictions; computed if missing).")
+    p.add_argument("project", type=Path)
+    p.add_argument("--version", help="model version (default: the latest)")
+    p.add_argument("--split", choices=("train", "val", "test"), default="val")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--recompute", action="store_true", help="run the model again instead of using stored results")
+    _common(p)
+    p.set_defaults(handler=run_eval)
+
+
+def run_eval(args, progress):
+    from ..core.assessment import assess, split_summary
+    from ..core.store import Project
+
+    with Project.open(args.project) as project:
+        version = project.resolve_version(args.version)
+        samples = project.samples(split=args.split)
+        if not samples:
+            raise GradiaError(f"{project.root}: the {args.split} split has no images")
+        stored = project.predictions(version.id, args.split)
+        if args.recompute or len(stored) < len(samples):
+            from ..training.checkpoint import load_checkpoint
+            from ..training.device import pick_device
+            from ..training.evaluate import evaluate_and_store
+
+            device = pick_device(args.device)
+            model, layer, spec = load_checkpoint(project.root / version.checkpoint, device)
+            evaluate_and_store(project, version.id, model, layer, spec.image_size, device, (args.split,),
+                               progress=progress)
+        summary = split_summary(assess(project, version.id, samples))
+    out = {"version": version.id, "split": args.split, **{k: v for k, v in summary.items() if k != "matrix"},
+           "matrix": {k: summary["matrix"][k] for k in (*MATRIX_KEYS, "human", "suggestion", "unassessed")}}
+    return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)
+
+
+# ---- bench ------------------------------------------------------------------------------------
+def add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="time a GRADIA training step against a plain one, and Grad-CAM throughput",
+                       description="Median seconds per training step, plain cross-entropy vs GRADIA (attention "
+                                   "loss on every sample), on the same model and batch; Grad-CAM images/s.")
+    p.add_argument("--arch", default="resnet18")
+    p.add_argument("--image-size", type=int, default=224)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--reference", action="store_true", help="also time a per-sample loop like the authors' code")
+    _common(p)
+    p.set_defaults(handler=run_bench)
+
+
+def run_bench(args, progress):
+    from ..training.bench import run_bench as bench
+
+    if args.steps < 1 or args.batch_size < 1:
+        raise GradiaError("--steps and --batch-size must be at least 1")
+    r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
+              progress=progress)
+    text = (f"{r['arch']} {r['image_size']}px batch {r['batch_size']} on {r['device']}: plain step "
+            f"{r['plain_step_s']:.3f}s, GRADIA step {r['gradia_step_s']:.3f}s, ratio {r['ratio']:.3f}; "
+            f"Grad-CAM {r['cam_images_per_s']:.1f} images/s")
+    if "reference_ratio" in r:
+        text += f"; per-sample loop {r['reference_step_s']:.3f}s (ratio {r['reference_ratio']:.2f})"
+    return r, text
+
+
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench)

@@ -1,0 +1,107 @@
+"""The `gradia` command line end to end on small data, and its bad-input contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gradia_desktop.cli import main
+
+COMMANDS = ("demo", "init", "train", "eval", "bench")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    proc = subprocess.run([sys.executable, "-m", "gradia_desktop", command, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage: gradia " + command in proc.stdout
+
+
+def test_demo_writes_the_layout_init_reads(tmp_path, capsys):
+    code, out, err = run(capsys, "demo", tmp_path / "demo", "--seed", 5, "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["images"] == 1400 and result["masks"] == 2 * (60 + 100 + 200)
+    assert (tmp_path / "demo/images/train/disc").is_dir() and (tmp_path / "demo/masks/test/cross").is_dir()
+    assert "generating demo images" in err  # progress on stderr
+    code, _, err = run(capsys, "demo", tmp_path / "demo")
+    assert code == 2 and "not an empty folder" in one_error_line(err)
+
+
+def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
+    project = tmp_path / "p"
+    code, out, _ = run(capsys, "init", project, "--images", small_dataset / "images", "--masks",
+                       small_dataset / "masks", "--json")
+    assert code == 0 and json.loads(out)["samples"] == 2 * (16 + 4 + 4)
+    code, out, err = run(capsys, "train", project, "--epochs", 1, "--image-size", 32, "--batch-size", 8,
+                         "--device", "cpu", "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["version"] == 1 and first["parent"] is None and "epoch 1:" in err
+    code, out, err = run(capsys, "train", project, "--mode", "gradia", "--from", "v1", "--counterfactual",
+                         "--epochs", 1, "--weight", "UA=0.5,2", "--json")
+    assert code == 0, err
+    second = json.loads(out)
+    assert second["version"] == 2 and second["parent"] == 1
+    code, out, _ = run(capsys, "eval", project, "--version", second["version"], "--split", "test", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert {"version", "split", "n", "accuracy", "iou", "energy", "pointing", "matrix"} <= set(report)
+    assert report["version"] == 2 and report["split"] == "test" and report["n"] == 8
+    assert set("RA UA RI UI".split()) <= set(report["matrix"])
+    assert report["accuracy"] == second["test"]["accuracy"]
+    code, out, _ = run(capsys, "eval", project, "--split", "test", "--recompute", "--json")
+    assert code == 0 and json.loads(out)["accuracy"] == report["accuracy"]
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["init", "{tmp}/p", "--images", "{tmp}/missing"], "images folder not found"),
+    (["train", "{tmp}/missing"], "not a GRADIA project"),
+    (["train", "{project}", "--arch", "resnet19"], "unknown architecture"),
+    (["train", "{project}", "--cam-layer", "layer4.9"], "layer4.9"),
+    (["train", "{project}", "--mode", "gradia"], "--from"),
+    (["train", "{project}", "--from", "v9"], "no model version v9"),
+    (["train", "{project}", "--weights-file", "{tmp}/none.pt"], "weights file not found"),
+    (["train", "{project}", "--device", "quantum"], "unknown device"),
+    (["train", "{project}", "--weight", "XX=1,1"], "unknown row"),
+    (["eval", "{project}"], "no trained model version"),
+    (["bench", "--arch", "nope"], "unknown architecture"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, fragment, small_project, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path, project=small_project.root) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert fragment in one_error_line(err)
+    assert small_project.versions(status=None) == []  # nothing half-made
+
+
+def test_unavailable_cuda_exits_2(small_project, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present here")
+    code, _, err = run(capsys, "train", small_project.root, "--device", "cuda")
+    assert code == 2 and "not available" in one_error_line(err)
+
+
+def test_bench_json_has_the_documented_keys(capsys):
+    code, out, err = run(capsys, "bench", "--arch", "tiny", "--image-size", 32, "--batch-size", 4, "--steps", 2,
+                         "--device", "cpu", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert {"plain_step_s", "gradia_step_s", "ratio", "cam_images_per_s", "device"} <= set(result)
+    assert "benchmark steps" in err

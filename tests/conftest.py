@@ -1,0 +1,29 @@
+"""Shared fixtures: small generated projects (never the network, never real weights)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from gradia_desktop.core.demo import generate_demo  # noqa: E402
+from gradia_desktop.core.project_init import create_project  # noqa: E402
+
+SMALL_COUNTS = {"train": 16, "val": 4, "test": 4}  # per class
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory):
+    """A tiny demo dataset (64 px, two classes, masks on half of train) on disk."""
+    out = tmp_path_factory.mktemp("data") / "demo"
+    return generate_demo(out, seed=3, mask_fraction=0.5, counts=SMALL_COUNTS)
+
+
+@pytest.fixture
+def small_project(small_dataset, tmp_path):
+    """A fresh project over the small dataset; closed after the test."""
+    project = create_project(tmp_path / "project", small_dataset / "images", small_dataset / "masks")
+    yield project
+    project.close()

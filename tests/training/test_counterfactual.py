@@ -1,0 +1,64 @@
+"""Counterfactual backgrounds: tight object regions inside loose masks, clean plates, swapped batches."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from gradia_desktop.core.demo import loose_mask
+from gradia_desktop.training.counterfactual import (CounterfactualBank, background_plate, object_region,
+                                                    tighten_mask)
+
+
+def _scene(seed: int, hue_bgr: tuple[int, int, int], size: int = 64):
+    rng = np.random.default_rng(seed)
+    rgb = np.clip(np.array(hue_bgr, np.float32) + rng.normal(0, 10, (size, size, 3)), 0, 255).astype(np.uint8)
+    exact = np.zeros((size, size), np.uint8)
+    cv2.circle(exact, (30 + seed % 5, 28), 11, 1, -1)
+    rgb[exact > 0] = (20, 20, 20)
+    return rgb, exact.astype(bool), loose_mask(rng, exact.astype(bool))
+
+
+def test_tighten_mask_finds_the_object_inside_a_loose_mask():
+    rgb, exact, loose = _scene(0, (200, 120, 40))
+    assert loose.sum() > 1.4 * exact.sum()  # the painted mask really is loose
+    tight = tighten_mask(rgb, loose)
+    assert not (tight & ~loose).any()
+    iou = (tight & exact).sum() / (tight | exact).sum()
+    assert iou > 0.9
+
+
+def test_object_region_holds_no_background_pixel():
+    rgb, exact, loose = _scene(1, (40, 160, 200))
+    keep = object_region(rgb, loose) > 0
+    assert keep.any() and not (keep & ~exact).any()
+
+
+def test_background_plate_removes_the_object_and_keeps_the_texture():
+    rgb, exact, loose = _scene(2, (60, 200, 90))
+    plate = background_plate(rgb, loose, np.random.default_rng(0))
+    dark = (plate.astype(int).sum(axis=2) < 150)
+    assert not dark.any()  # the dark disc is gone
+    hole = cv2.dilate(loose.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # the mask grown by 2 px
+    assert (plate[~hole] == rgb[~hole]).all()  # outside the hole nothing moved
+    filled = plate[loose].astype(np.float32)
+    assert filled.std(axis=0).mean() > 5  # noisy like the background, not a smooth inpainted blob
+
+
+def test_bank_swaps_backgrounds_with_another_class_and_keeps_objects():
+    scenes = [_scene(i, (200, 120, 40) if i % 2 == 0 else (40, 120, 200)) for i in range(4)]
+    images = torch.from_numpy(np.stack([s[0] for s in scenes])).permute(0, 3, 1, 2).contiguous()
+    masks = torch.from_numpy(np.stack([s[2] for s in scenes]))
+    labels = torch.tensor([0, 1, 0, 1])
+    has_mask = torch.tensor([True, True, True, False])
+    bank = CounterfactualBank(images, labels, masks, has_mask)
+    assert len(bank) == 3
+    idx = torch.tensor([0, 3])
+    out = bank.apply(idx, images[idx], torch.Generator().manual_seed(0))
+    assert torch.equal(out[1], images[3])  # unmasked samples pass through untouched
+    keep = bank.keep[0, 0] > 0
+    assert torch.equal(out[0][:, keep], images[0][:, keep])  # the object is kept exactly
+    outside = ~torch.from_numpy(scenes[0][2])
+    mean_bgr = out[0][:, outside].float().mean(dim=1)
+    assert mean_bgr[2] > mean_bgr[0] + 60  # the background now comes from the other class (blue-ish)

@@ -1,0 +1,111 @@
+"""Models by name, the automatic Grad-CAM layer, dotted paths, and weights from local files only."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from gradia_desktop.errors import GradiaError
+from gradia_desktop.training import models
+from gradia_desktop.training.models import (build_model, find_cam_layer, get_layer, imagenet_weights_path,
+                                            load_weights, read_state_dict)
+
+
+@pytest.mark.parametrize("arch,size,layer", [
+    ("tiny", 64, "layer4"), ("resnet18", 224, "layer4.1"), ("resnet50", 224, "layer4.2"),
+    ("mobilenet_v3_small", 224, "features.12"), ("efficientnet_b0", 224, "features.8"),
+    ("convnext_tiny", 224, "features.7.2"),
+])
+def test_last_convolutional_block_is_found(arch, size, layer):
+    model = build_model(arch, 2)
+    assert find_cam_layer(model, size) == layer
+    assert model(torch.zeros(1, 3, size, size)).shape == (1, 2)
+
+
+def test_tiny_cam_grid_is_at_least_8x8_at_64px():
+    model = build_model("tiny", 3)
+    shapes = []
+    get_layer(model, find_cam_layer(model, 64)).register_forward_hook(lambda m, i, o: shapes.append(o.shape))
+    model(torch.zeros(2, 3, 64, 64))
+    assert shapes[0][-2:] == (8, 8)
+
+
+def test_layer_paths_accept_dots_brackets_and_negative_indices():
+    model = build_model("resnet18", 2)
+    assert get_layer(model, "layer4.1") is model.layer4[1]
+    assert get_layer(model, "layer4[-1]") is model.layer4[1]
+    assert get_layer(model, "layer4.-1.conv2") is model.layer4[1].conv2
+
+
+@pytest.mark.parametrize("path,fragment", [("layer9", "layer9"), ("layer4.7", "no item 7"), ("", "empty")])
+def test_bad_layer_paths_are_one_line_errors(path, fragment):
+    with pytest.raises(GradiaError) as err:
+        get_layer(build_model("resnet18", 2), path)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_architecture_is_a_clear_error():
+    with pytest.raises(GradiaError, match="unknown architecture 'resnet19'"):
+        build_model("resnet19", 2)
+
+
+def test_weights_round_trip_through_pt_and_safetensors(tmp_path):
+    from safetensors.torch import save_file
+
+    source = build_model("tiny", 2)
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    for name in ("w.pt", "w.safetensors"):
+        target = build_model("tiny", 2)
+        assert load_weights(target, tmp_path / name) == []
+        for k, v in source.state_dict().items():
+            torch.testing.assert_close(target.state_dict()[k], v)
+
+
+def test_a_new_head_is_left_initial_when_class_counts_differ(tmp_path):
+    torch.save(build_model("tiny", 5).state_dict(), tmp_path / "five.pth")
+    assert load_weights(build_model("tiny", 2), tmp_path / "five.pth") == ["fc.bias", "fc.weight"]
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as fh:
+        pickle.dump({"weight": _Payload()}, fh)
+    with pytest.raises(GradiaError, match="cannot load weights"):
+        read_state_dict(path)
+
+
+def test_missing_and_mismatched_weight_files(tmp_path):
+    with pytest.raises(GradiaError, match="weights file not found"):
+        read_state_dict(tmp_path / "nope.pt")
+    torch.save(build_model("resnet18", 2).state_dict(), tmp_path / "resnet.pt")
+    with pytest.raises(GradiaError, match="do not fit"):
+        load_weights(build_model("tiny", 2), tmp_path / "resnet.pt")
+
+
+def test_imagenet_weights_come_only_from_the_local_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(GradiaError, match="not in torchvision's local cache"):
+        imagenet_weights_path("resnet18")
+    import torchvision
+
+    url = torchvision.models.get_model_weights("resnet18").DEFAULT.url
+    cached = tmp_path / "checkpoints" / url.rsplit("/", 1)[-1]
+    cached.parent.mkdir()
+    torch.save(build_model("resnet18", 1000).state_dict(), cached)
+    assert imagenet_weights_path("resnet18") == cached
+    assert load_weights(build_model("resnet18", 2), cached) == ["fc.bias", "fc.weight"]
+    with pytest.raises(GradiaError, match="no ImageNet weights"):
+        imagenet_weights_path("tiny")
+
+
+def test_available_architectures_lists_tiny_and_torchvision():
+    names = models.available_architectures()
+    assert names[0] == "tiny" and "resnet50" in names and "convnext_tiny" in names

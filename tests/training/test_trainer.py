@@ -1,0 +1,157 @@
+"""The trainer on a tiny generated project: versions, checkpoints, selection, seeds, cancel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gradia_desktop.errors import Cancelled, GradiaError
+from gradia_desktop.training.config import TrainConfig
+from gradia_desktop.training.data import load_split
+from gradia_desktop.training.trainer import (Callbacks, _compare_with_parent, _sample_weights, select_best_epoch,
+                                             train)
+
+FAST = dict(epochs=2, batch_size=8, image_size=32, device="cpu")
+
+
+class Recorder(Callbacks):
+    def __init__(self, cancel_after: int | None = None):
+        self.stages, self.epochs, self.batches = set(), [], 0
+        self.cancel_after = cancel_after
+
+    def progress(self, stage, done, total):
+        self.stages.add(stage.split(" ")[0])
+        if stage.startswith("epoch"):
+            self.batches += 1
+
+    def epoch_end(self, epoch, metrics):
+        self.epochs.append(metrics)
+
+    def cancelled(self):
+        return self.cancel_after is not None and self.batches >= self.cancel_after
+
+
+def test_baseline_creates_a_version_with_checkpoint_predictions_and_epochs(small_project):
+    rec = Recorder()
+    result = train(small_project, TrainConfig(mode="baseline", **FAST), rec)
+    version = small_project.version(result.version)
+    assert version.status == "done" and version.arch == "tiny" and version.cam_layer == "layer4"
+    assert (small_project.root / version.checkpoint).is_file()
+    assert len(list(small_project.models_dir(result.version).glob("*.safetensors"))) == 1  # the best one kept
+    assert [e["epoch"] for e in small_project.epochs(result.version)] == [1, 2] == [e["epoch"] for e in rec.epochs]
+    assert len(small_project.predictions(result.version)) == len(small_project.samples())
+    assert set(result.summaries) == {"train", "val", "test"}
+    assert {"loading", "epoch", "evaluating"} <= rec.stages
+    val = result.summaries["val"]
+    assert val["n"] == 8 and val["n_masked"] == 8 and 0 <= val["accuracy"] <= 1
+    assert sum(val["matrix"][q] for q in ("RA", "UA", "RI", "UI")) == 8
+
+
+def test_same_seed_same_weights_and_metrics(small_project):
+    a = train(small_project, TrainConfig(seed=7, counterfactual=True, mode="gradia-all", **FAST))
+    b = train(small_project, TrainConfig(seed=7, counterfactual=True, mode="gradia-all", **FAST))
+    c = train(small_project, TrainConfig(seed=8, counterfactual=True, mode="gradia-all", **FAST))
+    wa, wb, wc = (load_file(str(small_project.root / small_project.version(r.version).checkpoint)) for r in (a, b, c))
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], atol=0, rtol=0)
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa if wa[k].is_floating_point())
+    assert [e["loss"] for e in a.epochs] == [e["loss"] for e in b.epochs]
+
+
+def test_gradia_mode_needs_a_parent(small_project):
+    with pytest.raises(GradiaError, match="--from"):
+        train(small_project, TrainConfig(mode="gradia", **FAST))
+
+
+def test_gradia_weights_follow_parent_quadrants_and_human_judgements(small_project):
+    parent = train(small_project, TrainConfig(**FAST)).version
+    data = load_split(small_project, "train", 32)
+    masked = [s for s, m in zip(data.samples, data.has_mask.tolist()) if m]
+    preds = small_project.predictions(parent)
+    # Judge every masked sample: the first reasonable, the rest unreasonable.
+    for i, s in enumerate(masked):
+        small_project.set_judgement(parent, s.id, i == 0)
+    w_pred, w_att = _sample_weights(small_project, TrainConfig(mode="gradia", parent=parent), data,
+                                    small_project.version(parent))
+    table = TrainConfig().weights
+    for i, s in enumerate(data.samples):
+        if not data.has_mask[i]:
+            assert (w_pred[i], w_att[i]) == (1.0, 0.0)
+            continue
+        correct = preds[s.id].pred == s.class_idx
+        q = ("R" if s.id == masked[0].id else "U") + ("A" if correct else "I")
+        assert (float(w_pred[i]), float(w_att[i])) == pytest.approx(table[q])
+    w_pred, w_att = _sample_weights(small_project, TrainConfig(mode="gradia-all"), data, None)
+    assert torch.equal(w_att, data.has_mask.float())
+    w_pred, w_att = _sample_weights(small_project, TrainConfig(mode="baseline"), data, None)
+    assert not w_att.any() and bool((w_pred == 1).all())
+
+
+def test_fine_tuning_keeps_parent_architecture_and_records_parent(small_project):
+    parent = train(small_project, TrainConfig(**FAST)).version
+    child = train(small_project, TrainConfig(mode="gradia", parent=parent, counterfactual=True, epochs=1,
+                                             batch_size=8, device="cpu"))
+    version = small_project.version(child.version)
+    assert version.parent_id == parent and version.image_size == 32 and version.mode == "gradia"
+    with pytest.raises(GradiaError, match="differs from the parent"):
+        train(small_project, TrainConfig(mode="gradia", parent=parent, arch="resnet18", **FAST))
+
+
+def test_cancel_between_batches_leaves_a_cancelled_version_and_no_files(small_project):
+    with pytest.raises(Cancelled):
+        train(small_project, TrainConfig(**FAST), Recorder(cancel_after=2))
+    cancelled = small_project.versions(status="cancelled")
+    assert len(cancelled) == 1 and small_project.versions() == []
+    assert not small_project.models_dir(cancelled[0].id).exists()
+
+
+def test_bad_settings_fail_before_a_version_is_created(small_project):
+    for config, fragment in [(TrainConfig(arch="resnet19", **FAST), "unknown architecture"),
+                             (TrainConfig(cam_layer="layer9", **FAST), "layer9"),
+                             (TrainConfig(device="cuda:7" if torch.cuda.is_available() else "cuda", epochs=1),
+                              "not available"),
+                             (TrainConfig(mode="nonsense"), "unknown mode"),
+                             (TrainConfig(epochs=0), "epochs")]:
+        with pytest.raises(GradiaError, match=fragment):
+            train(small_project, config)
+    assert small_project.versions(status=None) == []
+
+
+def test_best_epoch_rule_prefers_attention_among_near_best_accuracy():
+    epochs = [dict(epoch=1, val_accuracy=1.0, val_energy=0.1), dict(epoch=2, val_accuracy=0.99, val_energy=0.5),
+              dict(epoch=3, val_accuracy=0.90, val_energy=0.9), dict(epoch=4, val_accuracy=1.0, val_energy=0.3)]
+    assert select_best_epoch(epochs, tolerance=0.02) == 2  # epoch 3 is too inaccurate
+    assert select_best_epoch(epochs, tolerance=0.0) == 4
+    no_masks = [dict(epoch=1, val_accuracy=0.8, val_energy=None), dict(epoch=2, val_accuracy=0.8, val_energy=None),
+                dict(epoch=3, val_accuracy=0.7, val_energy=None)]
+    assert select_best_epoch(no_masks, tolerance=0.02) == 2
+
+
+def test_a_run_below_its_parents_validation_accuracy_says_so():
+    class Parent:
+        id, metrics = 4, {"val": {"accuracy": 0.9}}
+
+    assert "fell below the parent v4" in _compare_with_parent(Parent, {"val": {"accuracy": 0.8}})[0]
+    assert _compare_with_parent(Parent, {"val": {"accuracy": 0.95}}) == []
+    assert _compare_with_parent(None, {"val": {"accuracy": 0.1}}) == []
+
+
+def test_missing_validation_split_is_an_error(tmp_path):
+    from gradia_desktop.core.demo import generate_demo
+    from gradia_desktop.core.project_init import create_project
+
+    data = generate_demo(tmp_path / "d", seed=1, counts={"train": 4, "test": 2})
+    with create_project(tmp_path / "p", data / "images") as project:
+        with pytest.raises(GradiaError, match="no validation images"):
+            train(project, TrainConfig(**FAST))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_on_cuda_with_mixed_precision(small_project):
+    result = train(small_project, TrainConfig(mode="gradia-all", counterfactual=True, epochs=2, batch_size=8,
+                                              device="cuda"))
+    assert small_project.version(result.version).status == "done"
+    assert np.isfinite([e["loss"] for e in result.epochs]).all()
