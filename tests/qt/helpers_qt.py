@@ -1,0 +1,27 @@
+"""Small helpers shared by the Qt tests."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtGui import QImage, QPixmap
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    data = Path(path).read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def pixmap_rgb(pixmap: QPixmap) -> np.ndarray:
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_RGB888)
+    return qimage_array(image, 3)
+
+
+def qimage_array(image: QImage, channels: int) -> np.ndarray:
+    h, w = image.height(), image.width()
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())
+    return rows[:, : w * channels].reshape(h, w, channels).copy()

@@ -1,0 +1,146 @@
+"""The main window on a small generated project: list, image view, overlays, status bar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers_qt import pixmap_rgb
+from PySide6.QtWidgets import QMessageBox
+
+from gradia_desktop.core.records import Prediction
+from gradia_desktop.core.store import Project
+from gradia_desktop.qt.main_window import BROWSER, NO_MODEL, WELCOME, MainWindow
+
+
+@pytest.fixture
+def window(qtbot, small_project_dir):
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def add_finished_version(project_dir, cam_value: float = 0.8) -> int:
+    """A fake finished model version whose CAM is a bright square in the top-left quarter."""
+    with Project.open(project_dir) as project:
+        version = project.create_version(None, "baseline", "resnet18", "layer4", 64, {})
+        cam = np.zeros((7, 7), np.float32)
+        cam[:3, :3] = cam_value
+        project.save_predictions(version, [Prediction(s.id, s.class_idx, 0.9, cam) for s in project.samples()])
+        project.finish_version(version, "done")
+        return version
+
+
+def test_one_row_per_sample_and_first_selected(window, small_project_dir):
+    with Project.open(small_project_dir, readonly=True) as project:
+        samples = project.samples()
+    assert window.model.rowCount() == len(samples) == 16
+    assert window.stack.currentIndex() == BROWSER
+    assert window.current_sample == samples[0]
+    assert window.table.currentIndex().row() == 0
+    assert window.windowTitle() == "GRADIA Desktop \u2014 small-project"
+
+
+def test_selecting_a_row_shows_that_image(window):
+    window.table.selectRow(2)
+    sample = window.model.sample_at(2)
+    assert window.current_sample == sample
+    pixmap = window.image_view.image_item.pixmap()
+    assert (pixmap.width(), pixmap.height()) == (sample.width, sample.height)
+    assert np.array_equal(pixmap_rgb(pixmap), window.project.load_image(sample))
+    assert window.path_label.text() == sample.path
+    assert sample.class_name in window.class_label.text()
+    assert f"{sample.width} \u00d7 {sample.height}" in window.size_label.text()
+
+
+def test_small_images_are_scaled_up_to_fill_the_view(window):
+    view = window.image_view
+    scale = view.transform().m11()
+    assert scale > 4  # a 64x64 image in a ~600 px tall view
+    assert view.transform().m22() == pytest.approx(scale)  # aspect ratio kept
+
+
+def test_mask_overlay_only_for_samples_with_a_mask(window):
+    rows = {window.model.sample_at(r).has_mask: r for r in range(window.model.rowCount())}
+    assert set(rows) == {True, False}  # the small demo has both kinds
+
+    window.table.selectRow(rows[True])
+    view = window.image_view
+    assert view.mask_visible()
+    mask = window.project.read_mask(window.current_sample)
+    overlay = view.mask_item.pixmap().toImage()
+    assert (overlay.width(), overlay.height()) == mask.shape[::-1]
+    assert not view.outline_items[0].path().isEmpty()
+
+    window.mask_action.setChecked(False)
+    assert not view.mask_visible()
+    window.mask_action.setChecked(True)
+
+    window.table.selectRow(rows[False])
+    assert not view.mask_visible()
+    assert view.mask_item.pixmap().isNull()
+
+
+def test_without_a_model_there_is_no_heatmap(window):
+    assert window.version is None
+    assert not window.image_view.heatmap_visible()
+    assert window.model_label.text() == NO_MODEL
+    assert not window.heatmap_action.isEnabled()
+
+
+def test_heatmap_of_the_latest_version(qtbot, small_project_dir):
+    version = add_finished_version(small_project_dir)
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    view = window.image_view
+    assert view.heatmap_visible()
+    heat = pixmap_rgb(view.heatmap_item.pixmap())
+    sample = window.current_sample
+    assert heat.shape == (sample.height, sample.width, 3)
+    # JET: the hot top-left corner is red-ish, the cold bottom-right is blue.
+    assert heat[2, 2, 0] > heat[2, 2, 2]
+    assert heat[-2, -2, 2] > heat[-2, -2, 0]
+    assert f"model v{version}" in window.model_label.text()
+    assert "predicts" in window.model_label.text()
+
+    window.heatmap_action.setChecked(False)
+    assert not view.heatmap_visible()
+
+
+def test_a_missing_image_file_is_reported_in_the_status_bar(window):
+    sample = window.model.sample_at(1)
+    window.project.image_path(sample).unlink()
+    window.table.selectRow(1)
+    assert "file not found" in window.path_label.text()
+    assert window.image_view.image_size() is None
+
+
+def test_empty_window_offers_open_actions(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.stack.currentIndex() == WELCOME
+    assert window.windowTitle() == "GRADIA Desktop"
+    file_menu = window.menuBar().actions()[0].menu()
+    texts = [a.text().replace("&", "") for a in file_menu.actions()]
+    assert "Open project\u2026" in texts and "Open demo project" in texts
+
+
+def test_opening_a_bad_folder_shows_the_error(qtbot, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert not window.open_project_path(tmp_path)
+    assert shown and str(tmp_path) in shown[0] and "not a GRADIA project" in shown[0]
+    assert window.stack.currentIndex() == WELCOME
+
+
+def test_open_demo_project_from_the_menu(qtbot, demo_data_home):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.demo_action.trigger()
+    assert window.project is not None
+    assert window.project.root.is_relative_to(demo_data_home)
+    assert window.model.rowCount() == 1400
