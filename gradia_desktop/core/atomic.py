@@ -54,12 +54,15 @@ def staged_directory(final: str | os.PathLike) -> Iterator[Path]:
     """Build a folder under a temporary name next to ``final``; rename it into place on success.
 
     On any exception the staging folder is removed, so nothing that looks complete is left.
+    Files inside are flushed to disk once, before the rename, rather than one by one.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
         yield stage
+        if hasattr(os, "sync"):
+            os.sync()
         if final.exists():
             if any(final.iterdir()):
                 raise FileExistsError(f"{final}: already exists and is not empty")

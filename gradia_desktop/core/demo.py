@@ -82,6 +82,8 @@ def generate_demo(out_dir: str | os.PathLike, seed: int = 0, mask_fraction: floa
     if not 0 <= mask_fraction <= 1:
         raise GradiaError(f"mask fraction {mask_fraction} must lie between 0 and 1")
     out_dir = Path(out_dir).expanduser().resolve()
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise GradiaError(f"{out_dir}: already exists and is not an empty folder")
     counts = counts or COUNTS
     rng = np.random.default_rng(seed)
     total = sum(counts.values()) * len(CLASSES)
@@ -97,10 +99,10 @@ def generate_demo(out_dir: str | os.PathLike, seed: int = 0, mask_fraction: floa
                     exact = _object_mask(rng, class_name)
                     rgb = _paint_object(rng, rgb, exact)
                     name = f"{class_name}_{split}_{i:04d}.png"
-                    write_rgb_png(stage / "images" / split / class_name / name, rgb)
+                    write_rgb_png(stage / "images" / split / class_name / name, rgb, atomic=False)
                     if i in masked:
                         mask = loose_mask(rng, exact) if split == "train" else exact
-                        write_mask_png(stage / "masks" / split / class_name / name, mask)
+                        write_mask_png(stage / "masks" / split / class_name / name, mask, atomic=False)
                     done += 1
                     if done % 50 == 0 or done == total:
                         report(progress, "generating demo images", done, total)

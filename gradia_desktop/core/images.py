@@ -46,26 +46,34 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """A mask as an (H, W) bool array: any nonzero value in any channel is attention."""
+    """A mask as an (H, W) bool array: any nonzero value in any colour channel is attention (alpha is ignored)."""
     img = _decode(Path(path), cv2.IMREAD_UNCHANGED)
     if img.ndim == 3:
         img = img[..., :3].max(axis=2) if img.shape[2] >= 3 else img.max(axis=2)
     return img > 0
 
 
-def write_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
-    """Save a mask atomically as an 8-bit PNG holding 0 and 255."""
+def _store(path: str | os.PathLike, data: bytes, atomic: bool) -> None:
+    if atomic:
+        atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    else:  # inside a staging folder that is renamed into place as a whole
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+
+
+def write_mask_png(path: str | os.PathLike, mask: np.ndarray, atomic: bool = True) -> None:
+    """Save a mask as an 8-bit PNG holding 0 and 255 (atomically unless inside a staging folder)."""
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise GradiaError(f"{path}: a mask must be a 2-D array, got shape {mask.shape}")
     ok, buf = cv2.imencode(".png", np.where(mask > 0, 255, 0).astype(np.uint8))
     if not ok:
         raise GradiaError(f"{path}: could not encode the mask as PNG")
-    atomic_write(path, lambda tmp: tmp.write_bytes(buf.tobytes()))
+    _store(path, buf.tobytes(), atomic)
 
 
-def write_rgb_png(path: str | os.PathLike, rgb: np.ndarray) -> None:
+def write_rgb_png(path: str | os.PathLike, rgb: np.ndarray, atomic: bool = True) -> None:
     ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
     if not ok:
         raise GradiaError(f"{path}: could not encode the image as PNG")
-    atomic_write(path, lambda tmp: tmp.write_bytes(buf.tobytes()))
+    _store(path, buf.tobytes(), atomic)

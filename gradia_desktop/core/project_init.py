@@ -124,7 +124,7 @@ def create_project(project_dir: str | os.PathLike, images_dir: str | os.PathLike
                 conn.execute("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)",
                              (sample_id, e.rel, classes.index(e.class_name), e.split, e.width, e.height))
                 if e.mask is not None:
-                    images.write_mask_png(stage / "masks" / f"{sample_id}.png", e.mask)
+                    images.write_mask_png(stage / "masks" / f"{sample_id}.png", e.mask, atomic=False)
                     conn.execute("INSERT INTO masks VALUES (?, ?, 'import', strftime('%s','now'))",
                                  (sample_id, int(e.mask.sum())))
             conn.execute("COMMIT")

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -29,7 +30,7 @@ _SAMPLE_SQL = """SELECT s.id, s.path, s.class_idx, c.name, s.split, s.width, s.h
 
 
 def _connect(db: Path, readonly: bool) -> sqlite3.Connection:
-    uri = f"file:{db.as_posix()}?mode={'ro' if readonly else 'rw'}"
+    uri = f"file:{urllib.parse.quote(db.as_posix())}?mode={'ro' if readonly else 'rw'}"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
@@ -60,13 +61,21 @@ class Project:
     def open(cls, root: str | os.PathLike, readonly: bool = False) -> "Project":
         root = Path(root).expanduser().resolve()
         db = root / DB_NAME
+        if not root.is_dir():
+            raise GradiaError(f"{root}: project folder not found")
         if not db.is_file():
             raise GradiaError(f"{root}: not a GRADIA project (no {DB_NAME})")
         if not readonly and not os.access(root, os.W_OK):
             readonly = True
+        conn = None
         try:
-            return cls(root, _connect(db, readonly), readonly)
-        except sqlite3.DatabaseError as exc:
+            conn = _connect(db, readonly)
+            return cls(root, conn, readonly)
+        except (sqlite3.DatabaseError, GradiaError, KeyError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, GradiaError):
+                raise
             raise GradiaError(f"{db}: cannot open the project database ({exc})") from None
 
     @staticmethod
@@ -126,10 +135,12 @@ class Project:
             where.append("s.class_idx = ?"); args.append(self.classes.index(class_name))
         if has_mask is not None:
             where.append("m.sample_id IS " + ("NOT NULL" if has_mask else "NULL"))
-        if text:
-            where.append("instr(lower(s.path), ?) > 0"); args.append(text.lower())
         sql = _SAMPLE_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.id"
-        return [Sample(*row[:7], bool(row[7])) for row in self._query(sql, args)]
+        found = [Sample(*row[:7], bool(row[7])) for row in self._query(sql, args)]
+        if text:  # in Python: SQLite's lower() only folds ASCII
+            needle = text.casefold()
+            found = [s for s in found if needle in s.path.casefold()]
+        return found
 
     def sample(self, sample_id: int) -> Sample:
         rows = self._query(_SAMPLE_SQL + " WHERE s.id = ?", (sample_id,))
@@ -170,15 +181,16 @@ class Project:
             return
         if self.readonly:
             raise GradiaError(f"{self.root}: the project is open read-only")
-        images.write_mask_png(self.mask_path(sample.id), mask)
-        with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO masks VALUES (?, ?, ?, ?)",
-                         (sample.id, pixels, source, time.time()))
+        with self._lock:  # file and row change together, as seen from other threads
+            images.write_mask_png(self.mask_path(sample.id), mask)
+            with self._write() as conn:
+                conn.execute("INSERT OR REPLACE INTO masks VALUES (?, ?, ?, ?)",
+                             (sample.id, pixels, source, time.time()))
 
     def delete_mask(self, sample_id: int) -> None:
-        with self._write() as conn:
+        with self._lock, self._write() as conn:
             conn.execute("DELETE FROM masks WHERE sample_id = ?", (sample_id,))
-        self.mask_path(sample_id).unlink(missing_ok=True)
+            self.mask_path(sample_id).unlink(missing_ok=True)
 
     def mask_pixels(self) -> dict[int, int]:
         return dict(self._query("SELECT sample_id, pixels FROM masks"))
@@ -187,6 +199,7 @@ class Project:
     def set_judgement(self, version_id: int, sample_id: int, reasonable: bool | None) -> None:
         """Record the expert's judgement of a version's attention on a sample; None clears it."""
         self.version(version_id)
+        self.sample(sample_id)
         with self._write() as conn:
             if reasonable is None:
                 conn.execute("DELETE FROM judgements WHERE version_id = ? AND sample_id = ?",
@@ -250,7 +263,7 @@ class Project:
                 raise GradiaError(f"{self.root}: the project has no trained model version yet (run gradia train)")
             return latest
         text = str(spec).strip().lower().removeprefix("v")
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise GradiaError(f"{spec!r} is not a model version (expected e.g. v2 or 2)")
         version = self.version(int(text))
         if version.status != "done":
@@ -271,12 +284,15 @@ class Project:
         with self._write() as conn:
             conn.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
+    def prediction(self, version_id: int, sample_id: int) -> Prediction | None:
+        return self._predictions(" AND p.sample_id = ?", [version_id, sample_id]).get(sample_id)
+
     def predictions(self, version_id: int, split: str | None = None) -> dict[int, Prediction]:
+        return self._predictions(" AND s.split = ?" if split else "", [version_id] + ([split] if split else []))
+
+    def _predictions(self, condition: str, args: list[Any]) -> dict[int, Prediction]:
         sql = ("SELECT p.sample_id, p.pred, p.confidence, p.cam, p.cam_h, p.cam_w, p.iou, p.energy, p.pointing"
-               " FROM predictions p JOIN samples s ON s.id = p.sample_id WHERE p.version_id = ?")
-        args: list[Any] = [version_id]
-        if split:
-            sql += " AND s.split = ?"; args.append(split)
+               " FROM predictions p JOIN samples s ON s.id = p.sample_id WHERE p.version_id = ?" + condition)
         out = {}
         for sid, pred, conf, cam, h, w, iou, energy, pointing in self._query(sql, args):
             grid = np.frombuffer(cam, dtype=np.float16).reshape(h, w).astype(np.float32)

@@ -70,7 +70,8 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,fragment", [
     (["init", "{tmp}/p", "--images", "{tmp}/missing"], "images folder not found"),
-    (["train", "{tmp}/missing"], "not a GRADIA project"),
+    (["train", "{tmp}/missing"], "project folder not found"),
+    (["train", "{tmp}"], "not a GRADIA project"),
     (["train", "{project}", "--arch", "resnet19"], "unknown architecture"),
     (["train", "{project}", "--cam-layer", "layer4.9"], "layer4.9"),
     (["train", "{project}", "--mode", "gradia"], "--from"),

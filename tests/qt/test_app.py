@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from helpers_qt import png_size
+from .helpers_qt import png_size
 
 from gradia_desktop.qt.app import WINDOW_SIZE
 

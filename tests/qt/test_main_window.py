@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_qt import pixmap_rgb
+from .helpers_qt import pixmap_rgb
 from PySide6.QtWidgets import QMessageBox
 
 from gradia_desktop.core.records import Prediction

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from helpers_qt import qimage_array
+from .helpers_qt import qimage_array
 from PySide6.QtGui import QImage
 
 from gradia_desktop.qt.overlays import heatmap_rgb, mask_outline, mask_rgba, rgb_to_qimage, rgba_to_qimage

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers_qt import png_size
+from .helpers_qt import png_size
 
 from gradia_desktop.qt.app import WINDOW_SIZE
 
