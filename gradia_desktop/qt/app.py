@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
-from PySide6.QtGui import QImageWriter
+from PySide6.QtGui import QIcon, QImageWriter
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..core.store import Project
@@ -18,6 +18,7 @@ ORGANIZATION = "GRADIA"
 APPLICATION = "gradia-desktop"
 WINDOW_SIZE = (1280, 800)
 SCREENSHOT_DELAY_MS = 300  # lets the first layout and paint settle before grabbing
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "gradia.svg"  # present in a source checkout
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +45,8 @@ def _application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    if ICON.is_file():
+        app.setWindowIcon(QIcon(str(ICON)))
     return app
 
 
