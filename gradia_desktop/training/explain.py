@@ -1,0 +1,39 @@
+"""Grad-CAM for one sample and any class, for display: the model is loaded once per version."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+
+from ..core.records import Sample, Version
+from ..core.store import Project
+from .checkpoint import load_checkpoint
+from .data import Normalizer, resize_rgb
+from .device import pick_device
+from .gradcam import inference_cam
+
+
+class Explainer:
+    """Heatmaps of one model version. Thread-safe: calls are serialised on an internal lock."""
+
+    def __init__(self, project: Project, version: Version, device: str = "cpu"):
+        self.version = version
+        self.device = pick_device(device)
+        self.model, self.layer, self.spec = load_checkpoint(project.root / version.checkpoint, self.device)
+        self._normalise = Normalizer(self.device)
+        self._lock = threading.Lock()
+
+    def heatmap(self, rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(CAM at the image's size in [0, 1], class probabilities) for ``target`` (None: predicted)."""
+        h, w = rgb.shape[:2]
+        size = self.spec.image_size
+        x = torch.from_numpy(resize_rgb(rgb, size)).permute(2, 0, 1)[None]
+        with self._lock:
+            logits, _, up = inference_cam(self.model, self.layer, self._normalise(x), target, (h, w))
+        probs = torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
+        return up[0].float().cpu().numpy(), probs
+
+    def heatmap_for(self, project: Project, sample: Sample, target: int | None = None) -> np.ndarray:
+        return self.heatmap(project.load_image(sample), target)[0]
