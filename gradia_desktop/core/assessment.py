@@ -30,19 +30,19 @@ class Assessment:
         return quadrant(self.correct, self.reasonable)
 
 
+def assessment_of(sample: Sample, prediction: Prediction | None, human: dict[int, bool]) -> Assessment:
+    """One sample's standing, from its prediction and the version's human judgements."""
+    if sample.id in human:
+        return Assessment(sample, prediction, human[sample.id], "human")
+    suggestion = None if prediction is None else suggest_reasonable(prediction.energy, prediction.pointing)
+    return Assessment(sample, prediction, suggestion, None if suggestion is None else "suggestion")
+
+
 def assess(project: Project, version_id: int, samples: list[Sample] | None = None) -> list[Assessment]:
     samples = project.samples() if samples is None else samples
     predictions = project.predictions(version_id)
     human = project.judgements(version_id)
-    out = []
-    for s in samples:
-        p = predictions.get(s.id)
-        if s.id in human:
-            out.append(Assessment(s, p, human[s.id], "human"))
-            continue
-        suggestion = suggest_reasonable(p.energy, p.pointing) if p is not None else None
-        out.append(Assessment(s, p, suggestion, None if suggestion is None else "suggestion"))
-    return out
+    return [assessment_of(s, predictions.get(s.id), human) for s in samples]
 
 
 def filter_assessed(rows: list[Assessment], quadrant: str | None = None, judged: bool | None = None) -> list[Assessment]:

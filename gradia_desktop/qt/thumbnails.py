@@ -38,11 +38,9 @@ def make_thumbnail(project: Project, sample: Sample, size: int) -> QImage:
     return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
 
 
-def failure_reason(exc: BaseException, sample: Sample) -> str:
-    """The short reason without the path that core's messages start with ('file not found')."""
-    text = str(exc)
-    head, sep, tail = text.partition(": ")
-    return tail if sep and head.endswith(sample.path.split("/")[-1]) else text
+def failure_reason(exc: BaseException, path: object) -> str:
+    """The reason without the path that core's messages start with: 'file not found'."""
+    return str(exc).removeprefix(f"{path}: ")
 
 
 class _Queue:
@@ -57,6 +55,14 @@ class _Queue:
         self.pixel_size = THUMB_SIZE
         self.workers = 0
         self.max_workers = max_workers
+
+    def close(self, *_args: object) -> None:
+        """Drop the pending requests so that the workers stop after the image in hand."""
+        with self.lock:
+            self.generation += 1
+            self.project = None
+            self.stack.clear()
+            self.in_flight.clear()
 
     def take(self) -> tuple[int, Project, Sample, int] | None:
         """The newest request, or None (and one worker fewer) when there is nothing left."""
@@ -87,7 +93,8 @@ class _Worker(QRunnable):
             try:
                 image = make_thumbnail(project, sample, size)
             except GradiaError as exc:
-                self.relay.failed.emit(generation, sample.id, failure_reason(exc, sample))
+                reason = failure_reason(exc, project.image_path(sample))
+                self.relay.failed.emit(generation, sample.id, reason)
             except Exception as exc:  # noqa: BLE001 - a worker must never die on one bad file
                 self.relay.failed.emit(generation, sample.id, f"cannot make a thumbnail ({exc})")
             else:
@@ -108,25 +115,29 @@ class ThumbnailLoader(QObject):
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
         self._cache_size = cache_size
         self._errors: dict[int, str] = {}
-        threads = max_threads or max(2, min(4, QThread.idealThreadCount() - 1))
+        threads = max_threads or max(1, min(4, QThread.idealThreadCount() - 1))
         self._queue = _Queue(threads)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._relay = _Relay()
         self._relay.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
         self._relay.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        # The pool's destructor waits for its workers: empty their queue before it runs.
+        self.destroyed.connect(self._queue.close)
 
     @property
     def size(self) -> int:
         return self._size
 
+    @property
+    def ratio(self) -> float:
+        return self._ratio
+
     def set_project(self, project: Project | None) -> None:
         """Forget everything cached or pending; results still on their way are ignored."""
+        self._queue.close()
         with self._queue.lock:
-            self._queue.generation += 1
             self._queue.project = project
-            self._queue.stack.clear()
-            self._queue.in_flight.clear()
         self._cache.clear()
         self._errors.clear()
 
@@ -164,6 +175,9 @@ class ThumbnailLoader(QObject):
         if start:
             self._pool.start(_Worker(queue, self._relay))
 
+    def cached_count(self) -> int:
+        return len(self._cache)
+
     def pending(self) -> int:
         with self._queue.lock:
             return len(self._queue.stack) + len(self._queue.in_flight)
@@ -178,7 +192,8 @@ class ThumbnailLoader(QObject):
         if not self._finish(generation, sample_id):
             return
         pixmap = QPixmap.fromImage(image)  # QPixmap only ever in the GUI thread
-        pixmap.setDevicePixelRatio(self._ratio)
+        if self._ratio != 1:
+            pixmap.setDevicePixelRatio(self._ratio)
         self._cache[sample_id] = pixmap
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

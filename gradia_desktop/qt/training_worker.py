@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -64,7 +65,17 @@ class TrainingWorker(QObject):
         self.cancel_requested.set()
 
     def wait(self, msecs: int = -1) -> bool:
-        return self.thread.wait() if msecs < 0 else self.thread.wait(msecs)
+        """Block until the thread has ended (False on timeout).
+
+        Not QThread.wait(): it holds the GIL while it blocks, and the worker needs the GIL to
+        return from its last signal emission - a deadlock. Sleeping in Python releases it.
+        """
+        deadline = None if msecs < 0 else time.monotonic() + msecs / 1000
+        while self.thread.isRunning():
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     @Slot()
     def _run(self) -> None:

@@ -17,8 +17,8 @@ def window(qtbot, small_project_dir):
     window = MainWindow(Project.open(small_project_dir))
     qtbot.addWidget(window)
     window.resize(1000, 700)
-    window.show()
-    qtbot.waitExposed(window)
+    with qtbot.waitExposed(window):
+        window.show()
     return window
 
 

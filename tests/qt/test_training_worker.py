@@ -1,0 +1,51 @@
+"""The QThread training worker: signals per epoch, a finished version, cancel, and failures."""
+
+from __future__ import annotations
+
+from gradia_desktop.core.store import Project
+from gradia_desktop.qt.dialogs import about_html, cheat_sheet_html
+from gradia_desktop.qt.training_worker import TrainingWorker
+from gradia_desktop.training.config import TrainConfig
+
+FAST = dict(epochs=2, batch_size=8, image_size=32, device="cpu")
+
+
+def test_worker_trains_off_the_gui_thread_and_reports_each_epoch(qtbot, small_project_dir):
+    worker = TrainingWorker(small_project_dir, TrainConfig(**FAST))
+    epochs, stages = [], set()
+    worker.epoch_finished.connect(lambda e, m: epochs.append((e, m["val_accuracy"])))
+    worker.progress.connect(lambda stage, done, total: stages.add(stage.split(" ")[0]))
+    with qtbot.waitSignal(worker.done, timeout=120_000), qtbot.waitSignal(worker.succeeded) as ok:
+        worker.start()
+    worker.wait()
+    version, summary = ok.args
+    assert [e for e, _ in epochs] == [1, 2] and {"loading", "epoch", "evaluating"} <= stages
+    assert summary["best_epoch"] in (1, 2) and set(summary) >= {"train", "val", "test"}
+    with Project.open(small_project_dir, readonly=True) as project:
+        assert project.version(version).status == "done"
+
+
+def test_cancel_stops_between_batches(qtbot, small_project_dir):
+    worker = TrainingWorker(small_project_dir, TrainConfig(**{**FAST, "epochs": 50}))
+    worker.progress.connect(lambda stage, *_: stage.startswith("epoch") and worker.cancel())
+    with qtbot.waitSignal(worker.cancelled, timeout=120_000):
+        worker.start()
+    worker.wait()
+    with Project.open(small_project_dir, readonly=True) as project:
+        assert [v.status for v in project.versions(status=None)] == ["cancelled"]
+
+
+def test_bad_settings_arrive_as_one_line_failure(qtbot, small_project_dir):
+    worker = TrainingWorker(small_project_dir, TrainConfig(arch="resnet19", **FAST))
+    with qtbot.waitSignal(worker.failed, timeout=60_000) as failure:
+        worker.start()
+    worker.wait()
+    assert "unknown architecture 'resnet19'" in failure.args[0] and "\n" not in failure.args[0]
+
+
+def test_about_names_versions_and_devices_and_cheat_sheet_lists_keys():
+    about = about_html()
+    assert "PyTorch" in about and "PySide6" in about and "CPU" in about
+    sheet = cheat_sheet_html()
+    for key in ("Ctrl+Z", "[ / ]", "R", "U", "Space+drag"):
+        assert key in sheet
