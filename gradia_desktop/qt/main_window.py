@@ -1,26 +1,27 @@
-"""The main window: sample table on the left, image view with overlays in the centre."""
+"""The main window: sample browser on the left, image with overlays on the right, judgement keys."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHeaderView, QLabel, QMainWindow,
-                               QMessageBox, QPushButton, QSplitter, QStackedWidget, QTableView,
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from ..core.records import Prediction, Sample, Version
 from ..core.store import Project
 from ..errors import Cancelled, GradiaError
-from . import progress_dialog
+from . import dialogs, progress_dialog
+from .baseline_offer import BaselineOffer
 from .image_view import ImageView
-from .sample_model import CLASS, FILE, MASK, SPLIT, SampleTableModel
+from .recent_projects import RecentProjects
+from .sample_browser import SampleBrowser
 
 APP_TITLE = "GRADIA Desktop"
-NO_MODEL = "no model yet \u2014 train one with `gradia train PROJECT`"
-LAST_DIR_KEY = "last_project_dir"
+NO_MODEL = "no model yet"
 WELCOME, BROWSER = 0, 1
+JUDGEMENT_TEXT = {True: "reasonable", False: "unreasonable"}
 
 
 class MainWindow(QMainWindow):
@@ -30,10 +31,12 @@ class MainWindow(QMainWindow):
         self.version: Version | None = None
         self.predictions: dict[int, Prediction] = {}
         self.current_sample: Sample | None = None
+        self.recent = RecentProjects()
         self.setWindowTitle(APP_TITLE)
-        self._build_menus()
         self._build_central()
+        self._build_menus()
         self._build_status_bar()
+        self._restore_window_state()
         if project is not None:
             self.set_project(project)
 
@@ -43,12 +46,33 @@ class MainWindow(QMainWindow):
         self.open_action = file_menu.addAction("&Open project\u2026", QKeySequence.StandardKey.Open,
                                                self.choose_project)
         self.demo_action = file_menu.addAction("Open &demo project", self.open_demo)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
         file_menu.addAction("&Quit", QKeySequence("Ctrl+Q"), self.close)
 
         view_menu = self.menuBar().addMenu("&View")
         self.heatmap_action = self._toggle("Grad-CAM &heatmap", "H", view_menu)
         self.mask_action = self._toggle("Attention &mask", "M", view_menu)
+        self.heatmap_action.toggled.connect(self.image_view.set_heatmap_shown)
+        self.mask_action.toggled.connect(self.image_view.set_mask_shown)
+
+        go_menu = self.menuBar().addMenu("&Go")
+        for action in self.browser.navigation_actions():
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            go_menu.addAction(action)
+
+        judge_menu = self.menuBar().addMenu("&Judge")
+        self.reasonable_action = judge_menu.addAction("Attention is &reasonable", QKeySequence("R"),
+                                                      lambda: self.judge(True))
+        self.unreasonable_action = judge_menu.addAction("Attention is &unreasonable", QKeySequence("U"),
+                                                        lambda: self.judge(False))
+        self.clear_judgement_action = judge_menu.addAction("&Clear judgement", QKeySequence("Backspace"),
+                                                           lambda: self.judge(None))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&Keyboard shortcuts", QKeySequence("F1"), lambda: dialogs.show_cheat_sheet(self))
+        help_menu.addAction("&About GRADIA Desktop", lambda: dialogs.show_about(self))
 
         self.toolbar = self.addToolBar("Layers")
         self.toolbar.setObjectName("layers_toolbar")
@@ -66,46 +90,26 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_central(self) -> None:
-        self.model = SampleTableModel(parent=self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        rows = self.table.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # uniform rows keep 10k samples cheap
-        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        columns = self.table.horizontalHeader()
-        columns.setHighlightSections(False)
-        columns.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        columns.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
-        for column in (CLASS, SPLIT, MASK):
-            columns.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
-
-        self.list_title = QLabel()
-        self.list_title.setContentsMargins(6, 6, 6, 2)
-        left = QWidget()
-        layout = QVBoxLayout(left)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.list_title)
-        layout.addWidget(self.table)
-
+        self.browser = SampleBrowser()
+        self.browser.current_sample_changed.connect(self.show_sample)
+        self.browser.status_message.connect(lambda text: self.statusBar().showMessage(text, 3000))
         self.image_view = ImageView()
-        self.heatmap_action.toggled.connect(self.image_view.set_heatmap_shown)
-        self.mask_action.toggled.connect(self.image_view.set_mask_shown)
+        self.offer = BaselineOffer()
+        self.offer.trained.connect(self._on_version_trained)
+        self.offer.hide()
+        right = QWidget()
+        layout = QVBoxLayout(right)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.offer)
+        layout.addWidget(self.image_view, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(self.image_view)
+        self.splitter.setObjectName("main_splitter")
+        self.splitter.addWidget(self.browser)
+        self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([400, 880])
+        self.splitter.setSizes([520, 760])
         self.splitter.setChildrenCollapsible(False)
 
         self.stack = QStackedWidget()
@@ -140,20 +144,35 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         self.path_label = QLabel()
         self.path_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.judgement_label = QLabel()
         self.class_label = QLabel()
         self.size_label = QLabel()
         self.model_label = QLabel()
+        self.readonly_label = QLabel("read-only")
+        self.readonly_label.setStyleSheet("color: white; background: #c0392b; padding: 1px 6px;")
+        self.readonly_label.setToolTip("The project folder cannot be written: masks and judgements are not saved")
+        self.readonly_label.hide()
         bar = self.statusBar()
         bar.addWidget(self.path_label, 1)
-        for label in (self.class_label, self.size_label, self.model_label):
+        for label in (self.judgement_label, self.class_label, self.size_label, self.model_label,
+                      self.readonly_label):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
 
+    def _restore_window_state(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        splitter = settings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
     # ---- opening ----------------------------------------------------------------------------
     def choose_project(self) -> None:
-        settings = QSettings()
-        start = str(settings.value(LAST_DIR_KEY, str(Path.home())))
-        folder = QFileDialog.getExistingDirectory(self, "Open GRADIA project", start)
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, "Open GRADIA project", self.recent.start_folder())
         if folder:
             self.open_project_path(folder)
 
@@ -176,59 +195,62 @@ class MainWindow(QMainWindow):
         self.set_project(project)
         return True
 
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for path in paths:
+            self.recent_menu.addAction(path, lambda p=path: self.open_project_path(p))
+        if not paths:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
     def set_project(self, project: Project) -> None:
         """Show ``project`` (the window takes ownership and closes it later)."""
         if self.project is not None and self.project is not project:
             self.project.close()
         self.project = project
-        QSettings().setValue(LAST_DIR_KEY, str(project.root.parent))
+        self.recent.add(project.root)
         self.version = project.latest_version()
-        # One query for all predictions up front: the CAM grids are small (8x8 to 14x14 floats).
-        self.predictions = project.predictions(self.version.id) if self.version else {}
-        samples = project.samples()
-        self.model.set_samples(samples)
-        self._size_columns(project)
-        self.list_title.setText(f"<b>Samples</b> &nbsp;<span style='color:gray'>{len(samples):,}</span>")
-        readonly = " (read-only)" if project.readonly else ""
-        self.setWindowTitle(f"{APP_TITLE} \u2014 {project.root.name}{readonly}")
+        self._load_predictions()
+        self.setWindowTitle(f"{APP_TITLE} \u2014 {project.root.name}" + (" (read-only)" if project.readonly else ""))
+        self.readonly_label.setVisible(project.readonly)
         self.model_label.setToolTip(str(project.root))
         self.stack.setCurrentIndex(BROWSER)
         self.toolbar.show()
-        self.heatmap_action.setEnabled(self.version is not None)
-        self.heatmap_action.setToolTip("Show the latest model's Grad-CAM heatmap (H)" if self.version
-                                       else "No trained model version yet")
         self.mask_action.setEnabled(True)
+        self._update_model_state()
         self.current_sample = None
-        if samples:
-            self.select_row(0)
-        else:
+        self.browser.set_project(project, self.version.id if self.version else None)
+        if self.browser.current_sample() is None:
             self.show_sample(None)
-        self.table.setFocus()
+        self.browser.table.setFocus()
 
-    def _size_columns(self, project: Project) -> None:
-        metrics = self.table.fontMetrics()
-        longest_class = max([metrics.horizontalAdvance(c) for c in project.classes] + [0])
-        widths = {CLASS: max(longest_class, metrics.horizontalAdvance("Class")) + 24,
-                  SPLIT: metrics.horizontalAdvance("Split") + 28,
-                  MASK: metrics.horizontalAdvance("Mask") + 20}
-        for column, width in widths.items():
-            self.table.setColumnWidth(column, width)
+    def _load_predictions(self) -> None:
+        # One query for all predictions up front: the CAM grids are small (8x8 to 14x14 floats).
+        self.predictions = self.project.predictions(self.version.id) if self.version else {}
+
+    def _update_model_state(self) -> None:
+        has_model = self.version is not None
+        self.heatmap_action.setEnabled(has_model)
+        for action in (self.reasonable_action, self.unreasonable_action, self.clear_judgement_action):
+            action.setEnabled(has_model and not self.project.readonly)
+        self.offer.offer(None if has_model else self.project.root, self.project.readonly)
+
+    def _on_version_trained(self, version_id: int) -> None:
+        if self.project is None:
+            return
+        self.version = self.project.version(version_id)
+        self._load_predictions()
+        self._update_model_state()
+        self.browser.set_version(version_id)
+        self.show_sample(self.browser.current_sample())
+        self.statusBar().showMessage(f"model {self.version.name} trained", 5000)
 
     # ---- showing a sample -------------------------------------------------------------------
-    def select_row(self, row: int) -> None:
-        index = self.model.index(row, 0)
-        self.table.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        self.table.scrollTo(index)
-
-    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.show_sample(self.model.sample_at(current.row()) if current.isValid() else None)
-
     def show_sample(self, sample: Sample | None) -> None:
         self.current_sample = sample
         if sample is None or self.project is None:
             self.image_view.set_image(None)
-            for label in (self.path_label, self.class_label, self.size_label):
+            for label in (self.path_label, self.class_label, self.size_label, self.judgement_label):
                 label.clear()
             self.model_label.setText(self._model_text(None))
             return
@@ -237,6 +259,7 @@ class MainWindow(QMainWindow):
         self.class_label.setText(f"class: {sample.class_name}")
         self.size_label.setText(f"{sample.width} \u00d7 {sample.height} px")
         self.model_label.setText(self._model_text(sample))
+        self._show_judgement(sample)
         try:
             self.image_view.set_image(self.project.load_image(sample))
             prediction = self.predictions.get(sample.id)
@@ -260,7 +283,41 @@ class MainWindow(QMainWindow):
             text += " \u00b7 no prediction for this sample"
         return text
 
+    # ---- judging ----------------------------------------------------------------------------
+    def judge(self, reasonable: bool | None) -> None:
+        """Store the expert's judgement of the current version's attention on the current sample."""
+        sample = self.current_sample
+        if self.project is None or sample is None:
+            return
+        if self.version is None:
+            self.statusBar().showMessage("Judgements belong to a model version: train a baseline first", 4000)
+            return
+        try:
+            self.project.set_judgement(self.version.id, sample.id, reasonable)
+        except GradiaError as exc:
+            QMessageBox.critical(self, APP_TITLE, str(exc))
+            return
+        self.browser.refresh_samples([sample.id])
+        self._show_judgement(sample)
+
+    def _show_judgement(self, sample: Sample) -> None:
+        row = self.browser.assessment(sample.id) if self.version else None
+        if row is None or row.reasonable is None:
+            self.judgement_label.setText("not judged" if self.version else "")
+            self.judgement_label.setStyleSheet("color: gray")
+        elif row.source == "human":
+            self.judgement_label.setText(f"judged {JUDGEMENT_TEXT[row.reasonable]} ({row.quadrant})")
+            self.judgement_label.setStyleSheet("font-weight: bold")
+        else:
+            self.judgement_label.setText(f"suggested: {JUDGEMENT_TEXT[row.reasonable]}? ({row.quadrant})")
+            self.judgement_label.setStyleSheet("color: gray; font-style: italic")
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        self.offer.shutdown()
+        self.browser.shutdown()
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.splitter.saveState())
         if self.project is not None:
             self.project.close()
             self.project = None

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from .helpers_qt import pixmap_rgb
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from gradia_desktop.core.records import Prediction
 from gradia_desktop.core.store import Project
+from gradia_desktop.qt.browser_model import SAMPLE_ROLE
 from gradia_desktop.qt.main_window import BROWSER, NO_MODEL, WELCOME, MainWindow
 
 
@@ -20,6 +22,14 @@ def window(qtbot, small_project_dir):
     with qtbot.waitExposed(window):
         window.show()
     return window
+
+
+def sample_at(window, row):
+    return window.browser.proxy.index(row, 0).data(SAMPLE_ROLE)
+
+
+def row_count(window):
+    return window.browser.proxy.rowCount()
 
 
 def add_finished_version(project_dir, cam_value: float = 0.8) -> int:
@@ -36,16 +46,16 @@ def add_finished_version(project_dir, cam_value: float = 0.8) -> int:
 def test_one_row_per_sample_and_first_selected(window, small_project_dir):
     with Project.open(small_project_dir, readonly=True) as project:
         samples = project.samples()
-    assert window.model.rowCount() == len(samples) == 16
+    assert row_count(window) == len(samples) == 16
     assert window.stack.currentIndex() == BROWSER
     assert window.current_sample == samples[0]
-    assert window.table.currentIndex().row() == 0
+    assert window.browser.table.currentIndex().row() == 0
     assert window.windowTitle() == "GRADIA Desktop \u2014 small-project"
 
 
 def test_selecting_a_row_shows_that_image(window):
-    window.table.selectRow(2)
-    sample = window.model.sample_at(2)
+    window.browser.table.selectRow(2)
+    sample = sample_at(window, 2)
     assert window.current_sample == sample
     pixmap = window.image_view.image_item.pixmap()
     assert (pixmap.width(), pixmap.height()) == (sample.width, sample.height)
@@ -63,10 +73,10 @@ def test_small_images_are_scaled_up_to_fill_the_view(window):
 
 
 def test_mask_overlay_only_for_samples_with_a_mask(window):
-    rows = {window.model.sample_at(r).has_mask: r for r in range(window.model.rowCount())}
+    rows = {sample_at(window, r).has_mask: r for r in range(row_count(window))}
     assert set(rows) == {True, False}  # the small demo has both kinds
 
-    window.table.selectRow(rows[True])
+    window.browser.table.selectRow(rows[True])
     view = window.image_view
     assert view.mask_visible()
     mask = window.project.read_mask(window.current_sample)
@@ -78,7 +88,7 @@ def test_mask_overlay_only_for_samples_with_a_mask(window):
     assert not view.mask_visible()
     window.mask_action.setChecked(True)
 
-    window.table.selectRow(rows[False])
+    window.browser.table.selectRow(rows[False])
     assert not view.mask_visible()
     assert view.mask_item.pixmap().isNull()
 
@@ -110,9 +120,9 @@ def test_heatmap_of_the_latest_version(qtbot, small_project_dir):
 
 
 def test_a_missing_image_file_is_reported_in_the_status_bar(window):
-    sample = window.model.sample_at(1)
+    sample = sample_at(window, 1)
     window.project.image_path(sample).unlink()
-    window.table.selectRow(1)
+    window.browser.table.selectRow(1)
     assert "file not found" in window.path_label.text()
     assert window.image_view.image_size() is None
 
@@ -143,4 +153,71 @@ def test_open_demo_project_from_the_menu(qtbot, demo_data_home):
     window.demo_action.trigger()
     assert window.project is not None
     assert window.project.root.is_relative_to(demo_data_home)
-    assert window.model.rowCount() == 1400
+    assert row_count(window) == 1400
+
+
+def test_r_and_u_store_human_judgements_for_the_current_version(qtbot, small_project_dir):
+    version = add_finished_version(small_project_dir)
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    with qtbot.waitExposed(window):
+        window.show()
+    first = window.current_sample
+    assert "suggested" in window.judgement_label.text() or "not judged" in window.judgement_label.text()
+    qtbot.keyClick(window.browser.table, "r")
+    assert window.project.judgements(version) == {first.id: True}
+    assert window.judgement_label.text().startswith("judged reasonable")
+    qtbot.keyClick(window.browser.table, "d")  # next sample
+    second = window.current_sample
+    assert second.id != first.id
+    qtbot.keyClick(window.browser.table, "u")
+    assert window.project.judgements(version) == {first.id: True, second.id: False}
+    assert window.browser.assessment(second.id).source == "human"
+    qtbot.keyClick(window.browser.table, Qt.Key.Key_Backspace)
+    assert window.project.judgements(version) == {first.id: True}
+
+
+def test_judging_without_a_model_asks_for_one_and_stores_nothing(window):
+    assert not window.reasonable_action.isEnabled()
+    window.judge(True)
+    assert window.version is None
+
+
+def test_a_project_without_model_offers_a_baseline_and_trains_it(qtbot, window):
+    offer = window.offer
+    assert offer.isVisible() and offer.start_button.isEnabled()
+    with qtbot.waitSignal(offer.trained, timeout=180_000):
+        offer.start_button.click()
+        assert offer.progress.isVisible()
+    qtbot.waitUntil(lambda: offer.worker is None, timeout=10_000)
+    assert not offer.isVisible()
+    assert window.version is not None and window.heatmap_action.isEnabled()
+    assert window.image_view.heatmap_visible()
+    assert "predicts" in window.model_label.text()
+
+
+def test_read_only_project_is_flagged_and_cannot_be_judged(qtbot, small_project_dir):
+    add_finished_version(small_project_dir)
+    window = MainWindow(Project.open(small_project_dir, readonly=True))
+    qtbot.addWidget(window)
+    assert window.windowTitle().endswith("(read-only)")
+    assert not window.readonly_label.isHidden()
+    assert not window.reasonable_action.isEnabled()
+
+
+def test_recent_projects_remember_what_was_opened(qtbot, small_project_dir):
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    assert window.recent.paths()[0] == str(small_project_dir.resolve())
+    window.recent_menu.aboutToShow.emit()
+    assert str(small_project_dir.resolve()) in [a.text() for a in window.recent_menu.actions()]
+
+
+def test_help_menu_has_cheat_sheet_and_about(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.text()))
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    help_menu = [a.menu() for a in window.menuBar().actions() if a.text() == "&Help"][0]
+    for action in help_menu.actions():
+        action.trigger()
+    assert "Ctrl+Z" in shown[0] and "PyTorch" in shown[1]
