@@ -7,7 +7,7 @@ import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..core.store import Project
 from ..errors import Cancelled, GradiaError
@@ -56,7 +56,8 @@ class TrainingWorker(QObject):
         self.thread.setObjectName("gradia-training")
         self.moveToThread(self.thread)
         self.thread.started.connect(self._run)
-        self.done.connect(self.thread.quit)
+        # Direct: QThread.quit is thread-safe, and a queued call would wait for the GUI's event loop.
+        self.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
         self.thread.start()
