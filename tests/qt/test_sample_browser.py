@@ -13,7 +13,7 @@ from gradia_desktop.qt.browser_model import (CHECK, CONFIDENCE, DASH, IOU, JUDGE
                                              QUADRANT, QUADRANT_COLOURS, SAMPLE_ROLE)
 from gradia_desktop.qt.sample_browser import SampleBrowser
 
-from .bench_browser import add_version
+from gradia_desktop.qt.bench_browser import add_version
 
 FONT, FOREGROUND, TOOLTIP = Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole
 

@@ -15,7 +15,7 @@ from gradia_desktop.qt.browser_model import NAME
 from gradia_desktop.qt.sample_browser import SampleBrowser
 from gradia_desktop.qt.thumbnails import ThumbnailLoader
 
-from .bench_browser import make_tiny_project
+from gradia_desktop.qt.bench_browser import make_tiny_project
 from .helpers_qt import pixmap_rgb
 
 DECORATION, TOOLTIP = Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole

@@ -1,6 +1,6 @@
 """Benchmark of the sample browser on a 10,000-image project (not collected by pytest).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.qt.bench_browser [N]
+    gradia bench --gui   (or: python -m gradia_desktop.qt.bench_browser [N])
 
 Measures the time from ``set_project`` to the table's first paint, and the longest stall of the GUI
 thread (gaps between ticks of a 5 ms timer) while scrolling through the whole list as thumbnails load.
