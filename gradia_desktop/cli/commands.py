@@ -205,6 +205,10 @@ def add_bench(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--reference", action="store_true", help="also time a per-sample loop like the authors' code")
+    p.add_argument("--gui", action="store_true",
+                   help="instead: the GUI's figures (brush latency on a 4096x4096 image, image switch, "
+                        "opening and scrolling a 10,000-image project, longest GUI-thread stall)")
+    p.add_argument("--samples", type=int, default=10_000, help="with --gui: project size for the browser figures")
     _common(p)
     p.set_defaults(handler=run_bench)
 
@@ -212,6 +216,8 @@ def add_bench(sub) -> None:
 def run_bench(args, progress):
     from ..training.bench import run_bench as bench
 
+    if args.gui:
+        return _run_gui_bench(args, progress)
     if args.steps < 1 or args.batch_size < 1:
         raise GradiaError("--steps and --batch-size must be at least 1")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
@@ -222,6 +228,16 @@ def run_bench(args, progress):
     if "reference_ratio" in r:
         text += f"; per-sample loop {r['reference_step_s']:.3f}s (ratio {r['reference_ratio']:.2f})"
     return r, text
+
+
+def _run_gui_bench(args, progress):
+    if args.samples < 10:
+        raise GradiaError("--samples must be at least 10")
+    from ..qt.gui_bench import run_gui_bench  # Qt only here: the rest of the CLI stays headless
+
+    r = run_gui_bench(args.samples, progress)
+    lines = [f"{key}: {value}" for key, value in r.items()]
+    return r, "\n".join(lines)
 
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench)

@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
 
+from ..core.autosave import MaskAutosaver
+from ..core.mask_edit import MaskEditor
 from ..core.records import Prediction, Sample, Version
 from ..core.store import Project
 from ..errors import Cancelled, GradiaError
 from . import dialogs, progress_dialog
 from .baseline_offer import BaselineOffer
-from .image_view import ImageView
+from .canvas import Canvas
+from .heatmaps import HeatmapProvider
 from .recent_projects import RecentProjects
 from .sample_browser import SampleBrowser
+from .status_line import StatusLine
+from .tool_panel import ToolPanel
 
 APP_TITLE = "GRADIA Desktop"
 NO_MODEL = "no model yet"
 WELCOME, BROWSER = 0, 1
 JUDGEMENT_TEXT = {True: "reasonable", False: "unreasonable"}
+EDITORS_KEPT = 16  # recently visited images keep their undo history
+
+
+class _SavedRelay(QObject):
+    """Carries the autosaver's writer-thread callback onto the GUI thread."""
+
+    saved = Signal(int, int, object)  # sample id, edit version, error or None
 
 
 class MainWindow(QMainWindow):
@@ -31,6 +44,13 @@ class MainWindow(QMainWindow):
         self.version: Version | None = None
         self.predictions: dict[int, Prediction] = {}
         self.current_sample: Sample | None = None
+        self.autosaver: MaskAutosaver | None = None
+        self.editors: OrderedDict[int, MaskEditor] = OrderedDict()
+        self.tools: ToolPanel | None = None
+        self.saved_relay = _SavedRelay()
+        self.saved_relay.saved.connect(self._on_mask_saved)
+        self.heatmaps = HeatmapProvider()
+        self.heatmaps.ready.connect(self._on_heatmap_ready)
         self.recent = RecentProjects()
         self.setWindowTitle(APP_TITLE)
         self._build_central()
@@ -51,11 +71,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction("&Quit", QKeySequence("Ctrl+Q"), self.close)
 
-        view_menu = self.menuBar().addMenu("&View")
-        self.heatmap_action = self._toggle("Grad-CAM &heatmap", "H", view_menu)
-        self.mask_action = self._toggle("Attention &mask", "M", view_menu)
-        self.heatmap_action.toggled.connect(self.image_view.set_heatmap_shown)
-        self.mask_action.toggled.connect(self.image_view.set_mask_shown)
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.view_menu.addAction("&Fit to window", self.canvas.fit)
+        self.view_menu.addAction("&Actual size", self.canvas.actual_size)
+        self.edit_menu = self.menuBar().addMenu("&Edit")
 
         go_menu = self.menuBar().addMenu("&Go")
         for action in self.browser.navigation_actions():
@@ -74,26 +93,29 @@ class MainWindow(QMainWindow):
         help_menu.addAction("&Keyboard shortcuts", QKeySequence("F1"), lambda: dialogs.show_cheat_sheet(self))
         help_menu.addAction("&About GRADIA Desktop", lambda: dialogs.show_about(self))
 
-        self.toolbar = self.addToolBar("Layers")
-        self.toolbar.setObjectName("layers_toolbar")
-        self.toolbar.setMovable(False)
-        self.toolbar.addAction(self.heatmap_action)
-        self.toolbar.addAction(self.mask_action)
-        self.toolbar.hide()  # shown with the first project
-
-    def _toggle(self, text: str, shortcut: str, menu) -> QAction:
-        action = menu.addAction(text)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(True)
-        action.setChecked(True)
-        action.setEnabled(False)
-        return action
+    def _install_tools(self, classes: list[str]) -> None:
+        """A tool bar for this project's classes (the CAM target list depends on them)."""
+        if self.tools is not None:
+            self.removeToolBar(self.tools)
+            self.tools.deleteLater()
+        self.tools = ToolPanel(self.canvas, classes, self)
+        self.tools.show_heatmap.setShortcut(QKeySequence("H"))
+        self.tools.target_changed.connect(lambda _target: self._request_heatmap())
+        self.addToolBar(self.tools)
+        self.edit_menu.clear()
+        self.view_menu.clear()
+        self.view_menu.addAction("&Fit to window", self.canvas.fit)
+        self.view_menu.addAction("&Actual size", self.canvas.actual_size)
+        for action in self.tools.actions():
+            (self.view_menu if action in (self.tools.show_heatmap, self.tools.show_mask) else self.edit_menu
+             ).addAction(action)
 
     def _build_central(self) -> None:
         self.browser = SampleBrowser()
         self.browser.current_sample_changed.connect(self.show_sample)
         self.browser.status_message.connect(lambda text: self.statusBar().showMessage(text, 3000))
-        self.image_view = ImageView()
+        self.canvas = Canvas()
+        self.canvas.mask_edited.connect(self._on_mask_edited)
         self.offer = BaselineOffer()
         self.offer.trained.connect(self._on_version_trained)
         self.offer.hide()
@@ -102,7 +124,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.offer)
-        layout.addWidget(self.image_view, 1)
+        layout.addWidget(self.canvas, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("main_splitter")
@@ -152,8 +174,10 @@ class MainWindow(QMainWindow):
         self.readonly_label.setStyleSheet("color: white; background: #c0392b; padding: 1px 6px;")
         self.readonly_label.setToolTip("The project folder cannot be written: masks and judgements are not saved")
         self.readonly_label.hide()
+        self.status_line = StatusLine(self.canvas)
         bar = self.statusBar()
         bar.addWidget(self.path_label, 1)
+        bar.addPermanentWidget(self.status_line)
         for label in (self.judgement_label, self.class_label, self.size_label, self.model_label,
                       self.readonly_label):
             label.setContentsMargins(8, 0, 8, 0)
@@ -205,9 +229,9 @@ class MainWindow(QMainWindow):
 
     def set_project(self, project: Project) -> None:
         """Show ``project`` (the window takes ownership and closes it later)."""
-        if self.project is not None and self.project is not project:
-            self.project.close()
+        self._close_project()
         self.project = project
+        self.autosaver = None if project.readonly else MaskAutosaver(project, self.saved_relay.saved.emit)
         self.recent.add(project.root)
         self.version = project.latest_version()
         self._load_predictions()
@@ -215,8 +239,9 @@ class MainWindow(QMainWindow):
         self.readonly_label.setVisible(project.readonly)
         self.model_label.setToolTip(str(project.root))
         self.stack.setCurrentIndex(BROWSER)
-        self.toolbar.show()
-        self.mask_action.setEnabled(True)
+        self._install_tools(project.classes)
+        self.canvas.set_read_only(project.readonly)
+        self.heatmaps.set_source(project, self.version)
         self._update_model_state()
         self.current_sample = None
         self.browser.set_project(project, self.version.id if self.version else None)
@@ -228,9 +253,18 @@ class MainWindow(QMainWindow):
         # One query for all predictions up front: the CAM grids are small (8x8 to 14x14 floats).
         self.predictions = self.project.predictions(self.version.id) if self.version else {}
 
+    def _close_project(self) -> None:
+        self.editors.clear()
+        if self.autosaver is not None:
+            self.autosaver.close()  # waits for the last strokes to reach the disk
+            self.autosaver = None
+        if self.project is not None:
+            self.project.close()
+            self.project = None
+
     def _update_model_state(self) -> None:
         has_model = self.version is not None
-        self.heatmap_action.setEnabled(has_model)
+        self.tools.show_heatmap.setEnabled(has_model)
         for action in (self.reasonable_action, self.unreasonable_action, self.clear_judgement_action):
             action.setEnabled(has_model and not self.project.readonly)
         self.offer.offer(None if has_model else self.project.root, self.project.readonly)
@@ -241,6 +275,7 @@ class MainWindow(QMainWindow):
         self.version = self.project.version(version_id)
         self._load_predictions()
         self._update_model_state()
+        self.heatmaps.set_source(self.project, self.version)
         self.browser.set_version(version_id)
         self.show_sample(self.browser.current_sample())
         self.statusBar().showMessage(f"model {self.version.name} trained", 5000)
@@ -249,7 +284,7 @@ class MainWindow(QMainWindow):
     def show_sample(self, sample: Sample | None) -> None:
         self.current_sample = sample
         if sample is None or self.project is None:
-            self.image_view.set_image(None)
+            self.canvas.set_image(None)
             for label in (self.path_label, self.class_label, self.size_label, self.judgement_label):
                 label.clear()
             self.model_label.setText(self._model_text(None))
@@ -261,14 +296,72 @@ class MainWindow(QMainWindow):
         self.model_label.setText(self._model_text(sample))
         self._show_judgement(sample)
         try:
-            self.image_view.set_image(self.project.load_image(sample))
-            prediction = self.predictions.get(sample.id)
-            self.image_view.set_heatmap(prediction.cam if prediction else None)
-            self.image_view.set_mask(self.project.read_mask(sample) if sample.has_mask else None)
-        except GradiaError as exc:  # a moved or corrupt file: say so where the path is shown
-            self.image_view.set_image(None)
+            rgb = self.project.load_image(sample)
+        except GradiaError as exc:  # a moved or corrupt file: say so where the path is shown; its mask is kept
+            self.canvas.set_image(None)
             self.path_label.setText(str(exc))
             self.path_label.setStyleSheet("color: #c0392b")
+            return
+        self.canvas.set_image(rgb)
+        self.canvas.set_editor(self._editor_for(sample, rgb.shape[:2]))
+        self._request_heatmap()
+
+    def _editor_for(self, sample: Sample, shape: tuple[int, int]) -> MaskEditor:
+        """The sample's editor: kept with its undo history for recently visited images."""
+        editor = self.editors.pop(sample.id, None)
+        if editor is None or editor.mask.shape != shape:
+            editor = MaskEditor(shape, self._read_mask(sample, shape))
+        self.editors[sample.id] = editor
+        while len(self.editors) > EDITORS_KEPT:
+            self.editors.popitem(last=False)
+        return editor
+
+    def _read_mask(self, sample: Sample, shape: tuple[int, int]):
+        if self.autosaver is not None:
+            self.autosaver.flush()  # a stroke still being written is part of the mask
+        try:
+            mask = self.project.read_mask(sample)
+        except GradiaError as exc:
+            self.statusBar().showMessage(f"mask not shown: {exc}", 8000)
+            return None
+        if mask is not None and mask.shape != shape:
+            self.statusBar().showMessage(f"{sample.path}: the mask is {mask.shape[1]}x{mask.shape[0]}, the image "
+                                         f"{shape[1]}x{shape[0]}; it is not shown (repaint to replace it)", 8000)
+            return None
+        return mask
+
+    # ---- heatmaps and autosave ----------------------------------------------------------------
+    def _request_heatmap(self) -> None:
+        sample = self.current_sample
+        if sample is None or self.version is None or self.tools is None:
+            self.canvas.set_heatmap(None)
+            return
+        cached = self.heatmaps.cached(sample.id, self.tools.target())
+        self.canvas.set_heatmap(cached)
+        if cached is None:
+            self.heatmaps.request(sample, self.tools.target())
+
+    def _on_heatmap_ready(self, sample_id: int, version_id: int, target, cam) -> None:
+        current = self.current_sample
+        if (current is not None and current.id == sample_id and self.version is not None
+                and self.version.id == version_id and self.tools is not None and self.tools.target() == target):
+            self.canvas.set_heatmap(cam)
+
+    def _on_mask_edited(self, edit_version: int) -> None:
+        editor, sample = self.canvas.editor(), self.current_sample
+        if editor is None or sample is None or self.autosaver is None:
+            return
+        self.autosaver.save(sample, editor.mask, edit_version)
+        self.status_line.set_save_state("saving…")
+
+    def _on_mask_saved(self, sample_id: int, edit_version: int, error) -> None:
+        if error:
+            self.status_line.set_save_state("not saved", error)
+            QMessageBox.critical(self, APP_TITLE, f"The mask could not be saved: {error}")
+            return
+        if self.autosaver is not None and self.autosaver.state(sample_id) == "saved":
+            self.status_line.set_save_state("saved")
+        self.browser.refresh_samples([sample_id])
 
     def _model_text(self, sample: Sample | None) -> str:
         if self.version is None:
@@ -315,10 +408,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
         self.offer.shutdown()
         self.browser.shutdown()
+        self.heatmaps.shutdown()
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/splitter", self.splitter.saveState())
-        if self.project is not None:
-            self.project.close()
-            self.project = None
+        self._close_project()
         super().closeEvent(event)

@@ -57,66 +57,49 @@ def test_selecting_a_row_shows_that_image(window):
     window.browser.table.selectRow(2)
     sample = sample_at(window, 2)
     assert window.current_sample == sample
-    pixmap = window.image_view.image_item.pixmap()
-    assert (pixmap.width(), pixmap.height()) == (sample.width, sample.height)
-    assert np.array_equal(pixmap_rgb(pixmap), window.project.load_image(sample))
+    assert np.array_equal(window.canvas.image(), window.project.load_image(sample))
+    assert window.canvas.editor().mask.shape == (sample.height, sample.width)
     assert window.path_label.text() == sample.path
     assert sample.class_name in window.class_label.text()
     assert f"{sample.width} \u00d7 {sample.height}" in window.size_label.text()
 
 
 def test_small_images_are_scaled_up_to_fill_the_view(window):
-    view = window.image_view
+    view = window.canvas
     scale = view.transform().m11()
     assert scale > 4  # a 64x64 image in a ~600 px tall view
     assert view.transform().m22() == pytest.approx(scale)  # aspect ratio kept
 
 
-def test_mask_overlay_only_for_samples_with_a_mask(window):
+def test_mask_layer_holds_the_stored_mask_or_nothing(window):
     rows = {sample_at(window, r).has_mask: r for r in range(row_count(window))}
     assert set(rows) == {True, False}  # the small demo has both kinds
-
     window.browser.table.selectRow(rows[True])
-    view = window.image_view
-    assert view.mask_visible()
-    mask = window.project.read_mask(window.current_sample)
-    overlay = view.mask_item.pixmap().toImage()
-    assert (overlay.width(), overlay.height()) == mask.shape[::-1]
-    assert not view.outline_items[0].path().isEmpty()
-
-    window.mask_action.setChecked(False)
-    assert not view.mask_visible()
-    window.mask_action.setChecked(True)
-
+    stored = window.project.read_mask(window.current_sample)
+    assert np.array_equal(window.canvas.editor().mask, stored) and stored.any()
     window.browser.table.selectRow(rows[False])
-    assert not view.mask_visible()
-    assert view.mask_item.pixmap().isNull()
+    assert not window.canvas.editor().mask.any()
 
 
 def test_without_a_model_there_is_no_heatmap(window):
     assert window.version is None
-    assert not window.image_view.heatmap_visible()
+    assert window.canvas.heatmap() is None
     assert window.model_label.text() == NO_MODEL
-    assert not window.heatmap_action.isEnabled()
+    assert not window.tools.show_heatmap.isEnabled()
 
 
-def test_heatmap_of_the_latest_version(qtbot, small_project_dir):
+def test_heatmap_of_the_latest_version_arrives_from_the_background(qtbot, small_project_dir):
     version = add_finished_version(small_project_dir)
     window = MainWindow(Project.open(small_project_dir))
     qtbot.addWidget(window)
-    view = window.image_view
-    assert view.heatmap_visible()
-    heat = pixmap_rgb(view.heatmap_item.pixmap())
+    qtbot.waitUntil(lambda: window.canvas.heatmap() is not None, timeout=10_000)
+    cam = window.canvas.heatmap()
     sample = window.current_sample
-    assert heat.shape == (sample.height, sample.width, 3)
-    # JET: the hot top-left corner is red-ish, the cold bottom-right is blue.
-    assert heat[2, 2, 0] > heat[2, 2, 2]
-    assert heat[-2, -2, 2] > heat[-2, -2, 0]
+    assert cam.shape == (sample.height, sample.width)
+    assert cam[2, 2] > 0.9 and cam[-2, -2] < 0.1  # the stored grid's hot top-left corner
     assert f"model v{version}" in window.model_label.text()
     assert "predicts" in window.model_label.text()
-
-    window.heatmap_action.setChecked(False)
-    assert not view.heatmap_visible()
+    assert window.tools.show_heatmap.isEnabled()
 
 
 def test_a_missing_image_file_is_reported_in_the_status_bar(window):
@@ -124,7 +107,7 @@ def test_a_missing_image_file_is_reported_in_the_status_bar(window):
     window.project.image_path(sample).unlink()
     window.browser.table.selectRow(1)
     assert "file not found" in window.path_label.text()
-    assert window.image_view.image_size() is None
+    assert window.canvas.image() is None
 
 
 def test_empty_window_offers_open_actions(qtbot):
@@ -191,8 +174,8 @@ def test_a_project_without_model_offers_a_baseline_and_trains_it(qtbot, window):
         assert offer.progress.isVisible()
     qtbot.waitUntil(lambda: offer.worker is None, timeout=10_000)
     assert not offer.isVisible()
-    assert window.version is not None and window.heatmap_action.isEnabled()
-    assert window.image_view.heatmap_visible()
+    assert window.version is not None and window.tools.show_heatmap.isEnabled()
+    qtbot.waitUntil(lambda: window.canvas.heatmap() is not None, timeout=20_000)
     assert "predicts" in window.model_label.text()
 
 
