@@ -16,8 +16,9 @@ SHORTCUTS = [
                ("Backspace", "clear the judgement")]),
     ("View", [("H", "Grad-CAM heatmap on/off"), ("M", "mask on/off"), ("F", "fit to window"),
               ("1", "actual size (1:1)"), ("+ / −, Ctrl+wheel", "zoom"), ("Space+drag, middle button", "pan")]),
-    ("Paint", [("B", "brush"), ("E", "eraser"), ("G", "flood fill"), ("L", "lasso"),
-               ("[ / ]", "smaller / larger brush"), ("Ctrl+Z", "undo"), ("Ctrl+Shift+Z, Ctrl+Y", "redo")]),
+    ("Paint", [("B", "brush"), ("E", "eraser"), ("G / Shift+G", "fill / erase the region under the click"),
+               ("L / Shift+L", "lasso fill / lasso erase"), ("P", "pan tool"), ("[ / ]", "smaller / larger brush"),
+               ("Ctrl+I", "invert the mask"), ("Ctrl+Z", "undo"), ("Ctrl+Shift+Z, Ctrl+Y", "redo")]),
 ]
 
 

@@ -99,7 +99,6 @@ class MainWindow(QMainWindow):
             self.removeToolBar(self.tools)
             self.tools.deleteLater()
         self.tools = ToolPanel(self.canvas, classes, self)
-        self.tools.show_heatmap.setShortcut(QKeySequence("H"))
         self.tools.target_changed.connect(lambda _target: self._request_heatmap())
         self.addToolBar(self.tools)
         self.edit_menu.clear()

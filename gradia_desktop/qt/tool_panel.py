@@ -36,7 +36,7 @@ TOOL_SPECS = (
     ("erase_fill", "Erase fill", "Shift+G", "Erase the region under the click"),
     ("lasso", "Lasso", "L", "Fill a freehand outline"),
     ("lasso_erase", "Lasso erase", "Shift+L", "Erase a freehand outline"),
-    ("pan", "Pan", "H", "Drag to move the view (or hold Space, or drag with the middle button)"),
+    ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
 )
 _SLIDER_STEPS = 200
 
@@ -158,7 +158,7 @@ class ToolPanel(QToolBar):
             self.addAction(action)
 
         self.addSeparator()
-        self.show_heatmap = self._toggle("Heatmap", "C", canvas.set_heatmap_visible)
+        self.show_heatmap = self._toggle("Heatmap", "H", canvas.set_heatmap_visible)
         self.target_combo = QComboBox()
         self.target_combo.setToolTip("Which class the Grad-CAM heatmap explains")
         self.target_combo.addItem("Predicted class", "predicted")
