@@ -11,7 +11,7 @@ from .. import __version__
 
 SHORTCUTS = [
     ("Browse", [("D / →", "next sample"), ("A / ←", "previous sample"), ("N", "next unjudged"),
-                ("Shift+N", "next without mask"), ("Ctrl+O", "open a project")]),
+                ("Shift+N", "next without mask"), ("Ctrl+O", "open a project"), ("Ctrl+N", "new project from images")]),
     ("Judge", [("R", "attention is reasonable"), ("U", "attention is unreasonable"),
                ("Backspace", "clear the judgement")]),
     ("View", [("H", "Grad-CAM heatmap on/off"), ("M", "mask on/off"), ("F", "fit to window"),

@@ -15,7 +15,7 @@ from ..core.mask_edit import MaskEditor
 from ..core.records import Prediction, Sample, Version
 from ..core.store import Project
 from ..errors import Cancelled, GradiaError
-from . import dialogs, progress_dialog
+from . import dialogs, progress_dialog, project_dialogs
 from .baseline_offer import BaselineOffer
 from .canvas import Canvas
 from .heatmaps import HeatmapProvider
@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = file_menu.addAction("&Open project\u2026", QKeySequence.StandardKey.Open,
                                                self.choose_project)
+        self.new_action = file_menu.addAction("&New project from images\u2026", QKeySequence.StandardKey.New,
+                                              self.new_project)
         self.demo_action = file_menu.addAction("Open &demo project", self.open_demo)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -199,6 +201,17 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_project_path(folder)
 
+    def new_project(self) -> None:
+        try:
+            project = project_dialogs.create_project_interactively(self, self.recent.start_folder())
+        except Cancelled:
+            return
+        except GradiaError as exc:
+            QMessageBox.critical(self, APP_TITLE, str(exc))
+            return
+        if project is not None:
+            self.set_project(project)
+
     def open_demo(self) -> None:
         try:
             folder = progress_dialog.ensure_demo_project(self)
@@ -324,9 +337,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"mask not shown: {exc}", 8000)
             return None
         if mask is not None and mask.shape != shape:
-            self.statusBar().showMessage(f"{sample.path}: the mask is {mask.shape[1]}x{mask.shape[0]}, the image "
-                                         f"{shape[1]}x{shape[0]}; it is not shown (repaint to replace it)", 8000)
-            return None
+            if self.project.readonly:
+                self.statusBar().showMessage(f"{sample.path}: the mask's size differs from the image; not shown", 8000)
+                return None
+            mask = project_dialogs.settle_mask_size(self, self.project, sample, mask, shape)
+            self.browser.refresh_samples([sample.id])
         return mask
 
     # ---- heatmaps and autosave ----------------------------------------------------------------
