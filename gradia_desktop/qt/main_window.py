@@ -257,6 +257,9 @@ class MainWindow(QMainWindow):
         self._update_model_state()
         self.current_sample = None
         self.browser.set_project(project, self.version.id if self.version else None)
+        last = project.setting("last_sample")
+        if last is not None:
+            self.browser.select_sample(int(last))  # reopen where the expert left off
         if self.browser.current_sample() is None:
             self.show_sample(None)
         self.browser.table.setFocus()
@@ -267,6 +270,8 @@ class MainWindow(QMainWindow):
 
     def _close_project(self) -> None:
         self.editors.clear()
+        if self.project is not None and self.current_sample is not None and not self.project.readonly:
+            self.project.set_setting("last_sample", self.current_sample.id)  # reopen here next time
         if self.autosaver is not None:
             self.autosaver.close()  # waits for the last strokes to reach the disk
             self.autosaver = None

@@ -8,7 +8,6 @@ from typing import Callable, TypeVar
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
-from ..core import paths
 from ..core.progress import Progress
 from ..errors import Cancelled
 
@@ -53,5 +52,7 @@ def run_with_progress(parent: QWidget | None, title: str, task: Callable[[Progre
 
 
 def ensure_demo_project(parent: QWidget | None = None) -> Path:
-    """The demo project folder, created the first time with a progress dialog (~5 s)."""
-    return run_with_progress(parent, "Preparing the demo project", paths.ensure_demo_project)
+    """The demo project folder, created (and its baseline trained) the first time behind a progress dialog."""
+    from ..training.demo_project import ensure_demo_with_baseline
+
+    return run_with_progress(parent, "Preparing the demo project", ensure_demo_with_baseline)

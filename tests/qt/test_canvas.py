@@ -23,8 +23,8 @@ def canvas(qtbot):
     c = Canvas()
     qtbot.addWidget(c)
     c.resize(700, 560)
-    c.show()
-    qtbot.waitExposed(c)
+    with qtbot.waitExposed(c):
+        c.show()
     rng = np.random.default_rng(0)
     c.set_image(rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
     c.set_editor(MaskEditor((H, W)))
@@ -176,9 +176,22 @@ def test_brackets_change_the_brush_radius(canvas):
     assert canvas.brush_radius() == 500
 
 
+def hover(canvas, pos: QPoint) -> None:
+    """A button-less mouse move, sent directly: QTest.mouseMove sends nothing when the (shared)
+    cursor already sits at ``pos``, which makes such tests depend on the ones before them."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    vp = canvas.viewport()
+    event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(vp.mapToGlobal(pos)), Qt.MouseButton.NoButton,
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, event)
+
+
 def test_brush_cursor_follows_the_mouse_with_the_brush_size(canvas):
     canvas.set_brush_radius(5)
-    QTest.mouseMove(canvas.viewport(), view_pos(canvas, 20, 30))
+    hover(canvas, view_pos(canvas, 20, 30))
     circle = canvas.brush_items[1]
     assert circle.isVisible()
     assert circle.rect().center() == QPointF(20.5, 30.5) and circle.rect().width() == 11
@@ -221,12 +234,12 @@ def test_cursor_info_reports_pixel_mask_and_cam(canvas):
     cam = np.full((H, W), 0.25, np.float32)
     canvas.set_heatmap(cam)
     canvas.invert_mask()
-    QTest.mouseMove(canvas.viewport(), view_pos(canvas, 7, 9))
+    hover(canvas, view_pos(canvas, 7, 9))
     info = infos[-1]
     assert (info["x"], info["y"], info["mask"]) == (7, 9, True)
     assert info["cam"] == pytest.approx(0.25, abs=1e-6)
     assert info["rgb"] == tuple(int(v) for v in canvas._rgb[9, 7])
-    QTest.mouseMove(canvas.viewport(), QPoint(2, 2))  # the margin outside the image
+    hover(canvas, QPoint(2, 2))  # the margin outside the image
     assert infos[-1] is None
 
 

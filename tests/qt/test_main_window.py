@@ -204,3 +204,15 @@ def test_help_menu_has_cheat_sheet_and_about(window, monkeypatch):
     for action in help_menu.actions():
         action.trigger()
     assert "Ctrl+Z" in shown[0] and "PyTorch" in shown[1]
+
+
+def test_a_project_reopens_at_the_last_sample(qtbot, small_project_dir):
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    window.browser.select_next()
+    window.browser.select_next()
+    third = window.current_sample
+    window.close()
+    again = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(again)
+    assert again.current_sample.id == third.id

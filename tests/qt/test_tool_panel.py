@@ -23,8 +23,8 @@ def setup(qtbot):
     window.addToolBar(panel)
     qtbot.addWidget(window)
     window.resize(1200, 700)
-    window.show()
-    qtbot.waitExposed(window)
+    with qtbot.waitExposed(window):
+        window.show()
     canvas.set_image(np.zeros((32, 40, 3), np.uint8))
     canvas.set_editor(MaskEditor((32, 40)))
     return window, canvas, panel
