@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter, QStackedWidget,
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from ..core.autosave import MaskAutosaver
@@ -23,6 +23,7 @@ from .recent_projects import RecentProjects
 from .sample_browser import SampleBrowser
 from .status_line import StatusLine
 from .tool_panel import ToolPanel
+from .welcome_page import welcome_page
 
 APP_TITLE = "GRADIA Desktop"
 NO_MODEL = "no model yet"
@@ -136,33 +137,11 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
 
         self.stack = QStackedWidget()
-        self.stack.addWidget(self._welcome_page())
+        self.stack.addWidget(welcome_page(APP_TITLE, [("Open project\u2026", self.choose_project),
+                                                      ("New project from images\u2026", self.new_project),
+                                                      ("Open demo project", self.open_demo)]))
         self.stack.addWidget(self.splitter)
         self.setCentralWidget(self.stack)
-
-    def _welcome_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addStretch(1)
-        title = QLabel(APP_TITLE)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.8)
-        font.setBold(True)
-        title.setFont(font)
-        hint = QLabel("Review Grad-CAM heatmaps and paint attention masks.\n"
-                      "Open a project folder, or start with the demo project.")
-        hint.setStyleSheet("color: palette(placeholder-text)")
-        for label in (title, hint):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(label)
-        layout.addSpacing(16)
-        for text, slot in (("Open project\u2026", self.choose_project), ("Open demo project", self.open_demo)):
-            button = QPushButton(text)
-            button.setMinimumWidth(220)
-            button.clicked.connect(slot)
-            layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(2)
-        return page
 
     def _build_status_bar(self) -> None:
         self.path_label = QLabel()
