@@ -54,18 +54,35 @@ def filter_assessed(rows: list[Assessment], quadrant: str | None = None, judged:
     return rows
 
 
-def reasonability_matrix(rows: list[Assessment]) -> dict[str, int]:
-    """Counts per quadrant, plus how many were judged by a human, suggested, or not assessable."""
-    counts = {q: 0 for q in QUADRANTS}
-    counts.update(human=0, suggestion=0, unassessed=0)
+def reasonability_matrix(rows: list[Assessment]) -> dict:
+    """Counts per quadrant, plus how many were judged by a human, suggested, or not assessable.
+
+    ``by_source`` splits each quadrant into human judgements and automatic suggestions;
+    ``unjudged`` counts predicted samples without a human judgement (``suggestion`` of them carry
+    a suggestion, the rest cannot be placed: no mask to suggest from).
+    """
+    counts: dict = {q: 0 for q in QUADRANTS}
+    counts.update(human=0, suggestion=0, unassessed=0, unjudged=0)
+    by_source = {q: {"human": 0, "suggestion": 0} for q in QUADRANTS}
     for r in rows:
         q = r.quadrant
+        if r.prediction is not None and r.source != "human":
+            counts["unjudged"] += 1
         if q is None:
             counts["unassessed"] += 1
         else:
             counts[q] += 1
             counts[r.source] += 1
+            by_source[q][r.source] += 1
+    counts["by_source"] = by_source
     return counts
+
+
+def matrix_delta(current: dict, previous: dict | None) -> dict[str, int] | None:
+    """Per-quadrant change from ``previous`` to ``current`` (None without a previous matrix)."""
+    if previous is None:
+        return None
+    return {q: int(current.get(q, 0)) - int(previous.get(q, 0)) for q in QUADRANTS}
 
 
 def split_summary(rows: list[Assessment]) -> dict:

@@ -15,6 +15,16 @@ from .device import pick_device
 from .gradcam import inference_cam
 
 
+def explain_image(model: torch.nn.Module, layer: torch.nn.Module, image_size: int, normalise: Normalizer,
+                  rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(CAM at the image's size in [0, 1], class probabilities) of one image, for ``target``."""
+    h, w = rgb.shape[:2]
+    x = torch.from_numpy(resize_rgb(rgb, image_size)).permute(2, 0, 1)[None]
+    logits, _, up = inference_cam(model, layer, normalise(x), target, (h, w))
+    probs = torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
+    return up[0].float().cpu().numpy(), probs
+
+
 class Explainer:
     """Heatmaps of one model version. Thread-safe: calls are serialised on an internal lock."""
 
@@ -27,13 +37,8 @@ class Explainer:
 
     def heatmap(self, rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(CAM at the image's size in [0, 1], class probabilities) for ``target`` (None: predicted)."""
-        h, w = rgb.shape[:2]
-        size = self.spec.image_size
-        x = torch.from_numpy(resize_rgb(rgb, size)).permute(2, 0, 1)[None]
         with self._lock:
-            logits, _, up = inference_cam(self.model, self.layer, self._normalise(x), target, (h, w))
-        probs = torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
-        return up[0].float().cpu().numpy(), probs
+            return explain_image(self.model, self.layer, self.spec.image_size, self._normalise, rgb, target)
 
     def heatmap_for(self, project: Project, sample: Sample, target: int | None = None) -> np.ndarray:
         return self.heatmap(project.load_image(sample), target)[0]

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..core.assessment import assess
 from ..core.records import Version
@@ -22,18 +21,29 @@ from ..errors import Cancelled, GradiaError
 from .checkpoint import ModelSpec, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
-from .data import Normalizer, SplitData, load_split
-from .device import autocast, needs_grad_scaler, pick_device
-from .evaluate import evaluate_and_store, predict_split
-from .gradcam import training_cam
-from .loss import gradia_loss, mask_to_grid
-from .models import build_model, find_cam_layer, get_layer, imagenet_weights_path, load_weights
+from .data import SplitData, load_split
+from .device import pick_device
+from .epoch_loop import EpochState, NonFiniteLoss, fit
+from .evaluate import evaluate_and_store
+from .loss import mask_to_grid
+from .models import (
+    build_model,
+    find_cam_layer,
+    get_layer,
+    imagenet_weights_path,
+    load_weights,
+)
 
 
 class Callbacks:
     """Override what you need; the GUI's worker turns these into Qt signals."""
 
     def progress(self, stage: str, done: int, total: int) -> None: ...
+
+    def batch_end(self, epoch: int, batch: int, batches: int, losses: dict) -> None: ...
+
+    def epoch_state(self, state: EpochState) -> None:
+        """After each epoch, before ``epoch_end``: validation predictions, matrix, and the live model."""
 
     def epoch_end(self, epoch: int, metrics: dict) -> None: ...
 
@@ -133,18 +143,25 @@ def _grid_size(model, layer, size: int, device: torch.device) -> tuple[int, int]
     return tuple(shape[0])
 
 
-def _epoch_order(n: int, bank: CounterfactualBank | None, share: float, generator: torch.Generator) -> torch.Tensor:
-    if bank is None or len(bank) == 0 or len(bank) == n:
-        return torch.randperm(n, generator=generator)
-    weights = torch.full((n,), (1 - share) / (n - len(bank)))
-    weights[bank.index] = share / len(bank)
-    return torch.multinomial(weights, n, replacement=True, generator=generator)
-
-
 def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResult:
-    """Train a new model version; returns its id, best epoch and per-split summaries."""
-    cb = callbacks or Callbacks()
+    """Train a new model version; returns its id, best epoch and per-split summaries.
+
+    A run that fails or is cancelled leaves no usable version behind (its row is marked failed or
+    cancelled and is listed nowhere); running out of accelerator memory says which batch size to try.
+    """
     config.validate()
+    try:
+        return _train(project, config, callbacks or Callbacks())
+    except torch.OutOfMemoryError as exc:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        smaller = max(1, config.batch_size // 2)
+        raise GradiaError(f"out of {config.device if config.device != 'auto' else 'GPU'} memory at batch size "
+                          f"{config.batch_size}: try a smaller batch (e.g. --batch-size {smaller}) or a smaller "
+                          "image size; no version was made") from exc
+
+
+def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     started = time.perf_counter()
     device = pick_device(config.device)
     parent = project.resolve_version(config.parent) if config.parent is not None else None
@@ -171,7 +188,7 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
     out_dir = project.models_dir(version)
     spec = ModelSpec(arch, project.classes, layer_name, size)
     try:
-        epochs = _fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att, bank,
+        epochs = fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att, bank,
                       generator, cb, lambda e: save_checkpoint(out_dir / f"epoch_{e:03d}.safetensors", model, spec),
                       lambda e, m: project.add_epoch(version, e, m))
         best = select_best_epoch(epochs, config.select_tolerance)
@@ -189,11 +206,30 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
         project.finish_version(version, "done", best_path.relative_to(project.root).as_posix(), best, metrics,
                                " ".join(warnings) or None)
         return TrainResult(version, best, summaries, epochs, metrics["seconds"], notes + warnings)
+    except NonFiniteLoss as exc:
+        message = _keep_last_good(project, out_dir, exc)
+        project.finish_version(version, "failed", note=message[:500])
+        raise GradiaError(message) from exc
     except BaseException as exc:
         shutil.rmtree(out_dir, ignore_errors=True)
         status = "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else "failed"
         project.finish_version(version, status, note=str(exc)[:500])
         raise
+
+
+def _keep_last_good(project: Project, out_dir, exc: NonFiniteLoss) -> str:
+    """Remove all but the last finite epoch's checkpoint; the message says where it is."""
+    last_good = out_dir / f"epoch_{exc.epoch - 1:03d}.safetensors"
+    for path in out_dir.glob("epoch_*"):
+        if path != last_good:
+            path.unlink()
+    advice = "try a lower learning rate or lambda"
+    if exc.epoch == 1:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return f"training stopped: {exc}; no epoch finished, so no version was made ({advice})"
+    where = last_good.relative_to(project.root).as_posix()
+    return (f"training stopped: {exc}; no version was made, the last good checkpoint (epoch {exc.epoch - 1}) "
+            f"is kept at {where} ({advice})")
 
 
 def _compare_with_parent(parent: Version | None, summaries: dict) -> list[str]:
@@ -204,60 +240,3 @@ def _compare_with_parent(parent: Version | None, summaries: dict) -> list[str]:
     if before is not None and after is not None and after < before:
         return [f"warning: validation accuracy fell below the parent v{parent.id}'s ({after:.3f} < {before:.3f})"]
     return []
-
-
-def _fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att, bank, generator, cb,
-         save, record) -> list[dict]:
-    normalise = Normalizer(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
-    n, history = len(train_data), []
-    for epoch in range(1, config.epochs + 1):
-        t0 = time.perf_counter()
-        model.train()
-        order = _epoch_order(n, bank, config.counterfactual_share, generator)
-        sums = {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0, "seen": 0}
-        batches = (n + config.batch_size - 1) // config.batch_size
-        for b in range(batches):
-            if cb.cancelled():
-                raise Cancelled("training cancelled")
-            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-            images, masks_grid = train_data.images[idx], grids[idx]
-            if bank is not None:
-                images = bank.apply(idx, images, generator)
-            if config.flip:
-                flip = torch.rand(len(idx), generator=generator) < 0.5
-                images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
-                masks_grid = torch.where(flip.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
-            x, y = normalise(images), train_data.labels[idx].to(device)
-            wp, wa = w_pred[idx].to(device), w_att[idx].to(device)
-            with autocast(device):
-                if bool((wa > 0).any()):
-                    fwd = training_cam(model, layer, x, y, config.differentiable_weights)
-                    parts = gradia_loss(fwd.logits, y, fwd.cam, masks_grid.to(device), wp, wa, config.lam)
-                    logits, loss, ce, att = fwd.logits, parts.total, parts.ce, parts.attention
-                else:
-                    logits = model(x)
-                    loss = (wp * F.cross_entropy(logits.float(), y, reduction="none")).mean()
-                    ce, att = loss.detach(), torch.zeros(())
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
-            else:
-                loss.backward(); optimizer.step()
-            k = len(idx)
-            sums["loss"] += float(loss.detach()) * k; sums["ce"] += float(ce) * k; sums["attention"] += float(att) * k
-            sums["correct"] += int((logits.argmax(1) == y).sum()); sums["seen"] += k
-            cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
-        val = predict_split(model, layer, val_data, device, progress=None)
-        att_means = val.attention_means()
-        metrics = {"epoch": epoch, "loss": sums["loss"] / sums["seen"], "ce": sums["ce"] / sums["seen"],
-                   "attention": sums["attention"] / sums["seen"], "train_accuracy": sums["correct"] / sums["seen"],
-                   "val_accuracy": val.accuracy(val_data.labels), "val_iou": att_means["iou"],
-                   "val_energy": att_means["energy"], "val_pointing": att_means["pointing"],
-                   "seconds": round(time.perf_counter() - t0, 2)}
-        save(epoch)
-        record(epoch, metrics)
-        history.append(metrics)
-        cb.epoch_end(epoch, metrics)
-    return history

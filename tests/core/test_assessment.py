@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradia_desktop.core.assessment import Assessment, assess, filter_assessed, reasonability_matrix, split_summary
+from gradia_desktop.core.assessment import (Assessment, assess, filter_assessed, matrix_delta,
+                                             reasonability_matrix, split_summary)
 from gradia_desktop.core.records import Prediction
 
 CAM = np.zeros((2, 2), np.float32)
@@ -114,13 +115,25 @@ def test_filter_assessed(judged):
 def test_reasonability_matrix(judged):
     project, v1, _ = judged
     counts = reasonability_matrix(assess(project, v1))
-    assert counts == {"RA": 3, "UA": 1, "RI": 1, "UI": 1, "human": 4, "suggestion": 2, "unassessed": 4}
+    by_source = counts.pop("by_source")
+    assert counts == {"RA": 3, "UA": 1, "RI": 1, "UI": 1, "human": 4, "suggestion": 2, "unassessed": 4,
+                      "unjudged": 4}  # 1, 2, 7, 8 are predicted but not judged by a human
+    assert by_source == {"RA": {"human": 2, "suggestion": 1}, "UA": {"human": 1, "suggestion": 0},
+                         "RI": {"human": 0, "suggestion": 1}, "UI": {"human": 1, "suggestion": 0}}
     assert counts["RA"] + counts["UA"] + counts["RI"] + counts["UI"] == counts["human"] + counts["suggestion"]
 
 
 def test_reasonability_matrix_empty():
-    assert reasonability_matrix([]) == {"RA": 0, "UA": 0, "RI": 0, "UI": 0,
-                                        "human": 0, "suggestion": 0, "unassessed": 0}
+    empty = reasonability_matrix([])
+    assert empty.pop("by_source") == {q: {"human": 0, "suggestion": 0} for q in ("RA", "UA", "RI", "UI")}
+    assert empty == {"RA": 0, "UA": 0, "RI": 0, "UI": 0, "human": 0, "suggestion": 0, "unassessed": 0,
+                     "unjudged": 0}
+
+
+def test_matrix_delta():
+    assert matrix_delta({"RA": 5, "UA": 1, "RI": 0, "UI": 2}, None) is None
+    assert matrix_delta({"RA": 5, "UA": 1, "RI": 0, "UI": 2}, {"RA": 2, "UA": 4, "RI": 0, "UI": 3}) == \
+        {"RA": 3, "UA": -3, "RI": 0, "UI": -1}
 
 
 def test_split_summary_all(judged):
@@ -132,7 +145,9 @@ def test_split_summary_all(judged):
     assert s["iou"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
     assert s["energy"] == pytest.approx((0.6 + 0.9 + 0.1) / 3)
     assert s["pointing"] == pytest.approx(2 / 3)
-    assert s["matrix"] == {"RA": 3, "UA": 1, "RI": 1, "UI": 1, "human": 4, "suggestion": 2, "unassessed": 2}
+    s["matrix"].pop("by_source")
+    assert s["matrix"] == {"RA": 3, "UA": 1, "RI": 1, "UI": 1, "human": 4, "suggestion": 2, "unassessed": 2,
+                           "unjudged": 4}
 
 
 def test_split_summary_per_split(judged):
@@ -148,5 +163,7 @@ def test_split_summary_per_split(judged):
 def test_split_summary_without_predictions(judged):
     project, _, v2 = judged
     s = split_summary(assess(project, v2))
+    s["matrix"].pop("by_source")
     assert s == {"n": 0, "accuracy": None, "n_masked": 0, "iou": None, "energy": None, "pointing": None,
-                 "matrix": {"RA": 0, "UA": 0, "RI": 0, "UI": 0, "human": 0, "suggestion": 0, "unassessed": 0}}
+                 "matrix": {"RA": 0, "UA": 0, "RI": 0, "UI": 0, "human": 0, "suggestion": 0, "unassessed": 0,
+                            "unjudged": 0}}

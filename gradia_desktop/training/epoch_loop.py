@@ -1,0 +1,143 @@
+"""One training run's epochs: batches, the GRADIA loss, and the validation pass after each epoch.
+
+Kept apart from ``trainer`` (which prepares data, model and version) so each stays readable.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.assessment import assessment_of, reasonability_matrix
+from ..core.records import Prediction
+from ..errors import Cancelled, GradiaError
+from .data import Normalizer
+from .device import autocast, needs_grad_scaler
+from .evaluate import predict_split, to_predictions
+from .explain import explain_image
+from .gradcam import training_cam
+from .loss import gradia_loss
+
+MATRIX_KEYS = ("RA", "UA", "RI", "UI", "unassessed")
+
+
+class NonFiniteLoss(GradiaError):
+    """The loss became NaN or infinite; ``epoch`` is the one that failed (1-based)."""
+
+    def __init__(self, epoch: int, batch: int, value: float):
+        super().__init__(f"the loss became {value} in epoch {epoch}, batch {batch}")
+        self.epoch, self.batch = epoch, batch
+
+
+@dataclass
+class EpochState:
+    """What a live view needs after an epoch. ``model`` is only valid during the callback."""
+
+    epoch: int
+    metrics: dict
+    val_predictions: list[Prediction]
+    val_matrix: dict
+    model: nn.Module
+    layer: nn.Module
+    image_size: int
+    normalise: Normalizer
+
+    def heatmap(self, rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(CAM at the image's size, class probabilities) under this epoch's weights, in eval mode."""
+        was = self.model.training
+        self.model.eval()
+        try:
+            return explain_image(self.model, self.layer, self.image_size, self.normalise, rgb, target)
+        finally:
+            self.model.train(was)
+
+
+def _epoch_order(n: int, bank, share: float, generator: torch.Generator) -> torch.Tensor:
+    if bank is None or len(bank) == 0 or len(bank) == n:
+        return torch.randperm(n, generator=generator)
+    weights = torch.full((n,), (1 - share) / (n - len(bank)))
+    weights[bank.index] = share / len(bank)
+    return torch.multinomial(weights, n, replacement=True, generator=generator)
+
+
+def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
+    """(logits, total loss, cross-entropy part, attention part) of one batch."""
+    with autocast(device):
+        if bool((wa > 0).any()):
+            fwd = training_cam(model, layer, x, y, config.differentiable_weights)
+            parts = gradia_loss(fwd.logits, y, fwd.cam, masks_grid.to(device), wp, wa, config.lam)
+            return fwd.logits, parts.total, parts.ce, parts.attention
+        logits = model(x)
+        loss = (wp * F.cross_entropy(logits.float(), y, reduction="none")).mean()
+        return logits, loss, loss.detach(), torch.zeros(())
+
+
+def fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att, bank, generator, cb,
+        save: Callable[[int], None], record: Callable[[int, dict], None]) -> list[dict]:
+    """Train ``config.epochs`` epochs; after each, evaluate on validation, save, record, report."""
+    normalise = Normalizer(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
+    n, history = len(train_data), []
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        order = _epoch_order(n, bank, config.counterfactual_share, generator)
+        sums = {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0, "seen": 0}
+        batches = (n + config.batch_size - 1) // config.batch_size
+        for b in range(batches):
+            if cb.cancelled():
+                raise Cancelled("training cancelled")
+            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+            images, masks_grid = train_data.images[idx], grids[idx]
+            if bank is not None:
+                images = bank.apply(idx, images, generator)
+            if config.flip:
+                flip = torch.rand(len(idx), generator=generator) < 0.5
+                images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
+                masks_grid = torch.where(flip.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
+            x, y = normalise(images), train_data.labels[idx].to(device)
+            logits, loss, ce, att = _batch_loss(model, layer, config, x, y, masks_grid,
+                                                w_pred[idx].to(device), w_att[idx].to(device), device)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLoss(epoch, b + 1, value)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
+            else:
+                loss.backward(); optimizer.step()
+            k = len(idx)
+            losses = {"loss": value, "ce": float(ce), "attention": float(att)}
+            for key, v in losses.items():
+                sums[key] += v * k
+            sums["correct"] += int((logits.argmax(1) == y).sum()); sums["seen"] += k
+            cb.batch_end(epoch, b + 1, batches, losses)
+            cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
+        trained = time.perf_counter()
+        val = predict_split(model, layer, val_data, device, progress=None)
+        predictions = to_predictions(val_data, val)
+        matrix = reasonability_matrix([assessment_of(s, p, {}) for s, p in zip(val_data.samples, predictions)])
+        att_means = val.attention_means()
+        metrics = {"epoch": epoch, "loss": sums["loss"] / sums["seen"], "ce": sums["ce"] / sums["seen"],
+                   "attention": sums["attention"] / sums["seen"], "train_accuracy": sums["correct"] / sums["seen"],
+                   "val_accuracy": val.accuracy(val_data.labels), "val_iou": att_means["iou"],
+                   "val_energy": att_means["energy"], "val_pointing": att_means["pointing"],
+                   "val_matrix": {k: matrix[k] for k in MATRIX_KEYS},
+                   "train_seconds": round(trained - t0, 3),
+                   "eval_seconds": round(time.perf_counter() - trained, 3)}
+        save(epoch)
+        record(epoch, {**metrics, "seconds": round(time.perf_counter() - t0, 2)})
+        metrics["seconds"] = round(time.perf_counter() - t0, 2)
+        history.append(metrics)
+        cb.epoch_state(EpochState(epoch, metrics, predictions, matrix, model, layer,
+                                  val_data.images.shape[-1], normalise))
+        cb.epoch_end(epoch, metrics)
+    return history

@@ -1,0 +1,112 @@
+"""training/epoch_loop.py through train(): per-batch losses, live epoch state, NaN and OOM faults."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gradia_desktop.errors import GradiaError
+from gradia_desktop.training import epoch_loop, trainer
+from gradia_desktop.training.config import TrainConfig
+from gradia_desktop.training.trainer import Callbacks, train
+
+FAST = dict(epochs=2, batch_size=8, image_size=32, device="cpu")
+
+
+class Live(Callbacks):
+    def __init__(self, project):
+        self.project, self.batches, self.states, self.heatmaps = project, [], [], []
+
+    def batch_end(self, epoch, batch, batches, losses):
+        self.batches.append((epoch, batch, batches, dict(losses)))
+
+    def epoch_state(self, state):
+        self.states.append(state)
+        sample = self.project.samples(split="train")[0]
+        self.heatmaps.append(state.heatmap(self.project.load_image(sample)))
+
+
+def test_batches_and_epoch_state_reach_the_callbacks(small_project):
+    live = Live(small_project)
+    result = train(small_project, TrainConfig(mode="gradia-all", **FAST), live)
+    n_train = len(small_project.samples(split="train"))
+    per_epoch = math.ceil(n_train / 8)
+    assert [(e, b) for e, b, _, _ in live.batches] == [(e, b) for e in (1, 2) for b in range(1, per_epoch + 1)]
+    assert all(total == per_epoch and set(losses) == {"loss", "ce", "attention"} for _, _, total, losses in live.batches)
+    assert any(losses["attention"] > 0 for *_, losses in live.batches)  # masks are used in gradia-all
+    assert [s.epoch for s in live.states] == [1, 2]
+    val = small_project.samples(split="val")
+    for state, stored in zip(live.states, small_project.epochs(result.version)):
+        assert [p.sample_id for p in state.val_predictions] == [s.id for s in val]
+        placed = sum(state.val_matrix[q] for q in ("RA", "UA", "RI", "UI"))
+        assert placed + state.val_matrix["unassessed"] == len(val)
+        assert stored["val_matrix"] == {k: state.val_matrix[k] for k in ("RA", "UA", "RI", "UI", "unassessed")}
+        correct = sum(p.pred == s.class_idx for p, s in zip(state.val_predictions, val))
+        assert state.metrics["val_accuracy"] == pytest.approx(correct / len(val))
+        assert state.metrics["eval_seconds"] > 0 and state.metrics["train_seconds"] > 0
+    cam, probs = live.heatmaps[0]
+    sample = small_project.samples(split="train")[0]
+    assert cam.shape == (sample.height, sample.width) and 0 <= cam.min() and cam.max() <= 1
+    assert probs.shape == (len(small_project.classes),) and probs.sum() == pytest.approx(1, abs=1e-5)
+
+
+def _nan_after(monkeypatch, good_batches: int) -> None:
+    """Make every batch loss after the first ``good_batches`` NaN."""
+    real, calls = epoch_loop._batch_loss, [0]
+
+    def batch_loss(*args):
+        logits, loss, ce, att = real(*args)
+        calls[0] += 1
+        return logits, (loss * float("nan") if calls[0] > good_batches else loss), ce, att
+
+    monkeypatch.setattr(epoch_loop, "_batch_loss", batch_loss)
+
+
+def test_a_nan_loss_stops_training_keeps_the_last_good_checkpoint_and_makes_no_version(small_project, monkeypatch):
+    before = [v.id for v in small_project.versions()]
+    per_epoch = math.ceil(len(small_project.samples(split="train")) / 8)
+    _nan_after(monkeypatch, per_epoch)  # epoch 1 is fine, epoch 2's first batch is not
+    with pytest.raises(GradiaError, match=r"loss became nan in epoch 2, batch 1.*epoch 1\) is kept at models/v\d+/"
+                                          r"epoch_001\.safetensors") as info:
+        train(small_project, TrainConfig(mode="gradia-all", **{**FAST, "epochs": 3}))
+    assert [v.id for v in small_project.versions()] == before
+    failed = small_project.versions(status="failed")[-1]
+    assert "nan" in failed.note
+    kept = sorted(p.name for p in small_project.models_dir(failed.id).iterdir())
+    assert kept == ["epoch_001.safetensors"] and "\n" not in str(info.value)
+
+
+def test_a_nan_loss_in_the_first_epoch_leaves_no_files(small_project, monkeypatch):
+    _nan_after(monkeypatch, 0)
+    with pytest.raises(GradiaError, match="epoch 1, batch 1.*no epoch finished"):
+        train(small_project, TrainConfig(mode="baseline", **FAST))
+    failed = small_project.versions(status="failed")[-1]
+    assert not small_project.models_dir(failed.id).exists()
+
+
+def test_out_of_memory_suggests_a_smaller_batch_and_makes_no_version(small_project, monkeypatch):
+    def oom(*_args, **_kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(epoch_loop, "_batch_loss", oom)
+    before = [v.id for v in small_project.versions()]
+    with pytest.raises(GradiaError, match="out of .*memory at batch size 8: try a smaller batch .*--batch-size 4"):
+        train(small_project, TrainConfig(mode="baseline", **FAST))
+    assert [v.id for v in small_project.versions()] == before
+    failed = small_project.versions(status="failed")[-1]
+    assert not small_project.models_dir(failed.id).exists()
+
+
+def test_an_unreadable_training_image_is_named(small_project):
+    path = small_project.image_path(small_project.samples(split="train")[3])
+    original = path.read_bytes()  # the images are shared by the session's projects: put it back after
+    try:
+        path.write_bytes(b"not an image")
+        with pytest.raises(GradiaError, match=f"{path.name}: not a readable image"):
+            train(small_project, TrainConfig(mode="baseline", **FAST))
+    finally:
+        path.write_bytes(original)
+    assert np.all([v.status != "running" for v in small_project.versions(status=None)])
