@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gradia_desktop.errors import GradiaError
-from gradia_desktop.training import epoch_loop, trainer
+from gradia_desktop.training import epoch_loop
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.trainer import Callbacks, train
 
