@@ -14,18 +14,20 @@ from typing import Callable, Iterable
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer)
 from PySide6.QtGui import QColor, QFont
 
+from ..core.annotation_queue import queue_entry
 from ..core.assessment import Assessment
 from ..core.records import QUADRANTS, SPLITS, Prediction, Sample
 from .thumbnails import ThumbnailLoader, placeholder_pixmap
 
-COLUMNS = ("Name", "Class", "Split", "Prediction", "Confidence", "Quadrant", "Judged", "Mask", "IoU")
-NAME, CLASS, SPLIT, PREDICTION, CONFIDENCE, QUADRANT, JUDGED, MASK, IOU = range(len(COLUMNS))
+COLUMNS = ("Name", "Class", "Split", "Prediction", "Confidence", "Quadrant", "Judged", "Mask", "IoU", "Priority")
+NAME, CLASS, SPLIT, PREDICTION, CONFIDENCE, QUADRANT, JUDGED, MASK, IOU, PRIORITY = range(len(COLUMNS))
 DASH, CHECK, UNASSESSED = "\u2014", "\u2713", "unassessed"
 SAMPLE_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 _DISPLAY, _DECORATION, _TOOLTIP, _FONT, _ALIGN, _FOREGROUND = (int(getattr(Qt.ItemDataRole, r)) for r in (
     "DisplayRole", "DecorationRole", "ToolTipRole", "FontRole", "TextAlignmentRole", "ForegroundRole"))
 _ALIGNMENT = tuple(None if c < CONFIDENCE else int(Qt.AlignmentFlag.AlignVCenter | (
-    Qt.AlignmentFlag.AlignRight if c in (CONFIDENCE, IOU) else Qt.AlignmentFlag.AlignHCenter)) for c in range(9))
+    Qt.AlignmentFlag.AlignRight if c in (CONFIDENCE, IOU, PRIORITY) else Qt.AlignmentFlag.AlignHCenter))
+    for c in range(len(COLUMNS)))
 QUADRANT_MEANING = {"RA": "reasonable attention, accurate", "UA": "unreasonable attention, accurate",
                     "RI": "reasonable attention, inaccurate", "UI": "unreasonable attention, inaccurate"}
 QUADRANT_COLOURS = {"RA": QColor("#2e7d32"), "UA": QColor("#e65100"), "RI": QColor("#1565c0"),
@@ -142,6 +144,7 @@ class BrowserModel(QAbstractTableModel):
             JUDGED: lambda a: a.source == "human",
             MASK: lambda a: a.sample.has_mask,
             IOU: predicted(lambda p: p.iou),
+            PRIORITY: lambda a: -queue_entry(a).priority,  # ascending = most useful to annotate first
         }.get(column, lambda a: a.sample.id)
 
     # ---- QAbstractTableModel ------------------------------------------------------------------
@@ -178,8 +181,8 @@ class BrowserModel(QAbstractTableModel):
         sample, p, q = a.sample, a.prediction, a.quadrant
         human, suggested = a.source == "human", a.source == "suggestion"
         texts = [PurePosixPath(sample.path).name, sample.class_name, sample.split, DASH, DASH, DASH,
-                 CHECK if human else "", CHECK if sample.has_mask else "", DASH]
-        colours = [None, None, None, MUTED, MUTED, MUTED, None, None, MUTED]
+                 CHECK if human else "", CHECK if sample.has_mask else "", DASH, _priority_text(a)]
+        colours = [None, None, None, MUTED, MUTED, MUTED, None, None, MUTED, None]
         if p is not None:
             texts[PREDICTION], colours[PREDICTION] = self.class_name(p.pred), None if a.correct else WRONG
             texts[CONFIDENCE], colours[CONFIDENCE] = f"{p.confidence:.0%}", None
@@ -212,9 +215,18 @@ class BrowserModel(QAbstractTableModel):
             return f"judged by a human: {q} ({QUADRANT_MEANING[q]})"
         if column == QUADRANT and a.prediction is not None:
             return "unassessed: no mask to suggest from and no human judgement"
+        if column == PRIORITY:
+            return f"annotation queue: {queue_entry(a).reason} (sort by Priority, or press Q for the next)"
         if column == JUDGED and a.source == "human":
             return "judged reasonable" if a.reasonable else "judged unreasonable"
         return None
+
+
+def _priority_text(a: Assessment) -> str:
+    entry = queue_entry(a)
+    if entry.kind in ("settled", "no prediction"):
+        return DASH
+    return f"{entry.kind} {round(100 * entry.score)}"
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QToolButton, QVBoxLayout, QWidget)
 
+from ..core.annotation_queue import annotation_queue
 from ..core.assessment import Assessment, assess, assessment_of
-from ..core.records import QUADRANTS, SPLITS, Sample
+from ..core.records import QUADRANTS, SPLITS, Prediction, Sample
 from ..core.store import Project
-from .browser_model import (BrowserFilterProxy, BrowserModel, CLASS, COLUMNS, CONFIDENCE, Filters, IOU,
+from .browser_model import (BrowserFilterProxy, BrowserModel, CLASS, COLUMNS, CONFIDENCE, Filters, IOU, PRIORITY,
                             JUDGED, MASK, NAME, NAME_MIN_WIDTH, PREDICTION, QUADRANT, QUADRANT_MEANING,
                             SAMPLE_ROLE, SPLIT, TEXT_FILTER_DELAY_MS, UNASSESSED)
 from .thumbnails import ThumbnailLoader
@@ -117,7 +118,7 @@ class SampleBrowser(QWidget):
         metrics = self.fontMetrics()
         for column, sample in ((CLASS, "Class"), (SPLIT, "train"), (PREDICTION, "Prediction"),
                                (CONFIDENCE, "Confidence"), (QUADRANT, "Quadrant"), (JUDGED, "Judged"),
-                               (MASK, "Mask"), (IOU, "0.00")):
+                               (MASK, "Mask"), (IOU, "0.00"), (PRIORITY, "unchecked 100")):
             table.setColumnWidth(column, max(metrics.horizontalAdvance(sample),
                                              metrics.horizontalAdvance(COLUMNS[column])) + 22)
         table.selectionModel().currentRowChanged.connect(self._sync_current)
@@ -155,7 +156,9 @@ class SampleBrowser(QWidget):
                  ("Next &unjudged sample", ("N",), self.select_next_unjudged,
                   "no other sample without a human judgement in this view"),
                  ("Next sample &without mask", ("Shift+N",), self.select_next_without_mask,
-                  "no other sample without a mask in this view"))
+                  "no other sample without a mask in this view"),
+                 ("Next in the annotation &queue", ("Q",), self.select_next_in_queue,
+                  "nothing left to annotate in this view"))
         actions = []
         for text, keys, step, nothing in specs:
             action = QAction(text, self)
@@ -207,7 +210,7 @@ class SampleBrowser(QWidget):
         self.version_id = version_id
         self.model.update_rows(self._assess([a.sample for a in self.model.rows()]))
         header = self.table.horizontalHeader()
-        if header.sortIndicatorSection() in (PREDICTION, CONFIDENCE, QUADRANT, JUDGED, IOU):
+        if header.sortIndicatorSection() in (PREDICTION, CONFIDENCE, QUADRANT, JUDGED, IOU, PRIORITY):
             self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self._update_count()
 
@@ -221,6 +224,17 @@ class SampleBrowser(QWidget):
         self.model.update_rows(
             assessment_of(project.sample(sid), project.prediction(vid, sid) if vid is not None else None, human)
             for sid in ids)
+        self._update_count()
+
+    def show_live_predictions(self, predictions: Iterable[Prediction]) -> None:
+        """While a model trains: these samples' columns from its latest epoch (no human judgements
+        exist for it yet). ``set_version`` puts a stored version's columns back."""
+        rows = []
+        for p in predictions:
+            row = self.model.row_of(p.sample_id)
+            if row >= 0:
+                rows.append(assessment_of(self.model.assessment(row).sample, p, {}))
+        self.model.update_rows(rows)
         self._update_count()
 
     def _assess(self, samples: list[Sample]) -> list[Assessment]:
@@ -285,6 +299,18 @@ class SampleBrowser(QWidget):
 
     def select_next_without_mask(self) -> bool:
         return self._step(1, lambda a: not a.sample.has_mask)
+
+    def select_next_in_queue(self) -> bool:
+        """The most useful sample to annotate in this view, other than the current one."""
+        current = self.current_sample()
+        shown = [self.model.assessment(self.proxy.mapToSource(self.proxy.index(r, 0)).row())
+                 for r in range(self.proxy.rowCount())]
+        for entry in annotation_queue(shown):
+            if entry.kind in ("settled", "no prediction"):
+                return False
+            if current is None or entry.assessment.sample.id != current.id:
+                return self.select_sample(entry.assessment.sample.id)
+        return False
 
     def _step(self, delta: int, wanted: Callable[[Assessment], bool] | None = None) -> bool:
         """Move to the next row (in ``delta``'s direction, wrapping) that is ``wanted``; False if none."""

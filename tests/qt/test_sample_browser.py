@@ -7,10 +7,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QPushButton, QSplitter
 
+from gradia_desktop.core.annotation_queue import annotation_queue
 from gradia_desktop.core.assessment import assess
-from gradia_desktop.core.records import QUADRANTS
+from gradia_desktop.core.records import QUADRANTS, Prediction
 from gradia_desktop.qt.browser_model import (CHECK, CONFIDENCE, DASH, IOU, JUDGED, MASK, MUTED, NAME, PREDICTION,
-                                             QUADRANT, QUADRANT_COLOURS, SAMPLE_ROLE)
+                                             PRIORITY, QUADRANT, QUADRANT_COLOURS, SAMPLE_ROLE)
 from gradia_desktop.qt.sample_browser import SampleBrowser
 
 from gradia_desktop.qt.bench_browser import add_version
@@ -198,8 +199,9 @@ def test_navigation_actions_work_window_wide_from_a_menu(qtbot, small_project):
     menu = window.menuBar().addMenu("&Go")
     actions = browser.navigation_actions()
     assert [a.text().replace("&", "") for a in actions] == [
-        "Next sample", "Previous sample", "Next unjudged sample", "Next sample without mask"]
-    assert [a.shortcut().toString() for a in actions] == ["D", "A", "N", "Shift+N"]
+        "Next sample", "Previous sample", "Next unjudged sample", "Next sample without mask",
+        "Next in the annotation queue"]
+    assert [a.shortcut().toString() for a in actions] == ["D", "A", "N", "Shift+N", "Q"]
     for action in actions:
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         menu.addAction(action)
@@ -292,3 +294,31 @@ def test_nothing_left_to_find_says_so(browser, small_project, qtbot):
     with qtbot.waitSignal(browser.status_message) as signal:
         browser.navigation_actions()[3].trigger()
     assert "without a mask" in signal.args[0]
+
+
+def test_priority_column_sorts_by_the_annotation_queue_and_q_follows_it(browser, small_project, version, qtbot):
+    browser.set_project(small_project, version)
+    queue = annotation_queue(assess(small_project, version))
+    browser.table.sortByColumn(PRIORITY, Qt.SortOrder.AscendingOrder)
+    assert shown_ids(browser) == [e.assessment.sample.id for e in queue]
+    top = queue[0]
+    assert cell(browser, top.assessment.sample.id, PRIORITY) == f"{top.kind} {round(100 * top.score)}"
+    assert top.reason in cell(browser, top.assessment.sample.id, PRIORITY, TOOLTIP)
+    browser.table.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
+    browser.select_sample(top.assessment.sample.id)
+    assert browser.select_next_in_queue()  # the current one is skipped: the next most useful
+    assert browser.current_sample().id == queue[1].assessment.sample.id
+    assert browser.select_next_in_queue() and browser.current_sample().id == top.assessment.sample.id
+
+
+def test_live_predictions_replace_the_columns_until_the_version_is_set_again(browser, small_project, version):
+    browser.set_project(small_project, version)
+    sample = small_project.samples(split="val")[0]
+    stored = cell(browser, sample.id, PREDICTION)
+    other = 1 - small_project.prediction(version, sample.id).pred
+    live = Prediction(sample.id, other, 0.51, np.zeros((2, 2), np.float32))
+    browser.show_live_predictions([live])
+    assert cell(browser, sample.id, PREDICTION) == small_project.classes[other]
+    assert cell(browser, sample.id, CONFIDENCE) == "51%"
+    browser.set_version(version)
+    assert cell(browser, sample.id, PREDICTION) == stored
