@@ -25,6 +25,26 @@ def test_worker_trains_off_the_gui_thread_and_reports_each_epoch(qtbot, small_pr
         assert project.version(version).status == "done"
 
 
+def test_each_epoch_carries_live_predictions_matrix_and_the_visible_heatmap(qtbot, small_project_dir):
+    worker = TrainingWorker(small_project_dir, TrainConfig(**FAST))
+    with Project.open(small_project_dir, readonly=True) as project:
+        val_ids = [s.id for s in project.samples(split="val")]
+        visible = project.samples(split="train")[0]
+    worker.set_visible(visible.id, "true")
+    live, batches = [], []
+    worker.epoch_live.connect(live.append)
+    worker.batch_finished.connect(lambda e, b, n, losses: batches.append((e, b, n, losses["ce"])))
+    with qtbot.waitSignal(worker.done, timeout=120_000):
+        worker.start()
+    worker.wait()
+    assert [e.epoch for e in live] == [1, 2] and len(batches) == 2 * batches[0][2]
+    for epoch in live:
+        assert [p.sample_id for p in epoch.val_predictions] == val_ids
+        assert sum(epoch.val_matrix[q] for q in ("RA", "UA", "RI", "UI", "unassessed")) == len(val_ids)
+        sample_id, target, cam = epoch.heatmap
+        assert (sample_id, target) == (visible.id, "true") and cam.shape == (visible.height, visible.width)
+
+
 def test_cancel_stops_between_batches(qtbot, small_project_dir):
     worker = TrainingWorker(small_project_dir, TrainConfig(**{**FAST, "epochs": 50}))
     worker.progress.connect(lambda stage, *_: stage.startswith("epoch") and worker.cancel())
