@@ -1,0 +1,259 @@
+"""Exporting a project's masks as a dataset folder: PNG masks, COCO RLE JSON, a manifest, the images.
+
+The folder is built under a temporary name beside ``out`` and renamed into place at the end, so an
+interrupted or failed export leaves nothing that looks complete. Layout (each part on request)::
+
+    OUT/masks/{split}/<class>/<image stem>.png   8-bit, 0 and 255, image size (what `init --masks` reads)
+    OUT/coco.json                                 images, categories (the classes), one RLE annotation per mask
+    OUT/manifest.csv, OUT/manifest.jsonl          one row per selected sample
+    OUT/images/{split}/<class>/<file>             the image files, byte for byte (`init --images`)
+
+Only samples that have a mask get a PNG or an annotation: no mask means "not annotated", which an
+all-zero mask would misstate (``init`` would import it as a mask). A stored mask that cannot be read
+or whose size differs from its image is skipped and listed in the summary with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..errors import GradiaError
+from . import coco, images
+from .assessment import assess, filter_assessed
+from .atomic import staged_directory
+from .manifest import manifest_rows, write_manifest
+from .parallel import ordered_map
+from .progress import Progress, report
+from .records import QUADRANTS, SPLITS, Sample, Version
+from .safe_paths import clean_relative
+from .store import Project
+
+FORMATS = ("png", "coco", "manifest")
+COCO_NAME = "coco.json"
+AUTO = "auto"  # has_mask: only masked samples for PNG/COCO alone, every sample once a manifest is asked for
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    split: str | None = None
+    class_name: str | None = None
+    quadrant: str | None = None  # RA, UA, RI, UI under the export's version
+    judged: bool | None = None  # judged by a human under the export's version
+    has_mask: bool | None | str = AUTO
+
+    def needs_version(self) -> bool:
+        return self.quadrant is not None or self.judged is not None
+
+
+@dataclass
+class ExportSummary:
+    out: str
+    formats: list[str]
+    version: int | None
+    samples: int
+    masks: int
+    images: int
+    files: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        return d
+
+    def text(self) -> str:
+        what = f"{self.samples} samples, {self.masks} masks" + (f", {self.images} images" if self.images else "")
+        lines = [f"exported {what} ({', '.join(self.formats)}) to {self.out} in {self.seconds:.1f}s"
+                 + (f" (model version v{self.version})" if self.version is not None else "")]
+        return "\n".join(lines + reason_counts(self.skipped))
+
+
+def reason_counts(skipped: list[tuple[str, str]]) -> list[str]:
+    """'skipped N: reason' lines, one per distinct reason (the entries themselves are in the summary)."""
+    counts: dict[str, int] = defaultdict(int)
+    for _, reason in skipped:
+        counts[reason] += 1
+    return [f"skipped {n}: {reason}" for reason, n in counts.items()]
+
+
+def parse_formats(value: str | Sequence[str]) -> tuple[str, ...]:
+    """'png', 'png,coco' or a sequence; in FORMATS order, each once."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    items = [i.strip().lower() for i in items if i.strip()]
+    for item in items:
+        if item not in FORMATS:
+            raise GradiaError(f"unknown export format {item!r} (expected {', '.join(FORMATS)})")
+    if not items:
+        raise GradiaError(f"no export format given (expected {', '.join(FORMATS)})")
+    return tuple(f for f in FORMATS if f in items)
+
+
+def export_version(project: Project, spec: str | int | None, needed: bool) -> Version | None:
+    """The version whose predictions and judgements the export uses: ``spec``, or the latest; 'none' for none."""
+    if isinstance(spec, str) and spec.strip().lower() == "none":
+        version = None
+    elif spec is None:
+        version = project.latest_version()
+    else:
+        version = project.resolve_version(spec)
+    if needed and version is None:
+        raise GradiaError(f"{project.root}: the quadrant and judged filters need a trained model version")
+    return version
+
+
+def check_filter(project: Project, flt: ExportFilter) -> None:
+    if flt.quadrant is not None and flt.quadrant not in QUADRANTS:
+        raise GradiaError(f"unknown quadrant {flt.quadrant!r} (expected one of {', '.join(QUADRANTS)})")
+    if flt.split is not None and flt.split not in SPLITS:
+        raise GradiaError(f"unknown split {flt.split!r} (expected one of {', '.join(SPLITS)})")
+    if flt.class_name is not None and flt.class_name not in project.classes:
+        raise GradiaError(f"unknown class {flt.class_name!r} (classes: {', '.join(project.classes)})")
+
+
+def select(project: Project, flt: ExportFilter, formats: Sequence[str], version: Version | None):
+    """(samples, their assessments by id or None) that pass the filter, in id order."""
+    has_mask = flt.has_mask
+    if has_mask == AUTO:
+        has_mask = None if "manifest" in formats else True
+    samples = project.samples(split=flt.split, class_name=flt.class_name, has_mask=has_mask)
+    if version is None:
+        return samples, None
+    rows = filter_assessed(assess(project, version.id, samples), flt.quadrant, flt.judged)
+    return [r.sample for r in rows], {r.sample.id: r for r in rows}
+
+
+@dataclass
+class _Done:
+    sample: Sample
+    rle: dict | None = None
+    png: bool = False
+    image: bool = False
+    skip: str | None = None
+
+
+def _png_names(samples: list[Sample]) -> tuple[dict[int, str], list[tuple[str, str]]]:
+    """masks/... name per sample id; samples whose names would collide (same stem, same folder) are refused."""
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        if s.has_mask:
+            groups[PurePosixPath(clean_relative(s.path)).with_suffix(".png").as_posix()].append(s)
+    names, refused = {}, []
+    for name, group in groups.items():
+        if len(group) == 1:
+            names[group[0].id] = name
+        else:
+            reason = (f"another image in the same folder has the stem of {name} (PNG export names masks by "
+                      f"stem; use COCO)")
+            refused += [(s.path, reason) for s in group]
+    return names, refused
+
+
+def _export_one(project: Project, sample: Sample, stage: Path, png_name: str | None, want_rle: bool,
+                with_images: bool) -> _Done:
+    done = _Done(sample)
+    if sample.has_mask and (png_name or want_rle):
+        try:
+            mask = images.read_mask(project.mask_path(sample.id))
+        except GradiaError as exc:
+            done.skip = f"stored mask unreadable ({exc})"
+            return done
+        if mask.shape != (sample.height, sample.width):
+            done.skip = (f"stored mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+                         f"{sample.width}x{sample.height}")
+            return done
+        if png_name:
+            images.write_mask_png(stage / "masks" / png_name, mask, atomic=False)
+            done.png = True
+        if want_rle:
+            done.rle = coco.encode(mask)
+    if with_images:
+        source = project.image_path(sample)
+        target = stage / "images" / clean_relative(sample.path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        except OSError as exc:
+            raise GradiaError(f"{source}: cannot copy the image ({exc.strerror or exc})") from None
+        done.image = True
+    return done
+
+
+def _coco_document(project: Project, done: list[_Done], version: Version | None) -> dict:
+    kept = [d for d in done if d.skip is None]
+    annotations = []
+    for d in kept:
+        if d.rle is not None:
+            annotations.append({"id": len(annotations) + 1, "image_id": d.sample.id,
+                                "category_id": d.sample.class_idx + 1, "iscrowd": 0, **coco.annotation_fields(d.rle)})
+    return {
+        "info": {"description": f"GRADIA attention masks of {project.root.name}", "version": "1.0",
+                 "date_created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "model_version": None if version is None else version.name},
+        "licenses": [],
+        "images": [{"id": d.sample.id, "file_name": d.sample.path, "width": d.sample.width,
+                    "height": d.sample.height, "split": d.sample.split, "class": d.sample.class_name} for d in kept],
+        "categories": [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(project.classes)],
+        "annotations": annotations,
+    }
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GradiaError(f"{out}: already exists and is not an empty folder (choose a new one)")
+
+
+def export_masks(project: Project, out: str | os.PathLike, formats: str | Sequence[str] = ("png",),
+                 flt: ExportFilter = ExportFilter(), version: str | int | None = None, with_images: bool = False,
+                 progress: Progress = None, workers: int | None = None) -> ExportSummary:
+    """Export the samples that pass ``flt`` into the new folder ``out``; see the module docstring."""
+    started = time.perf_counter()
+    formats = parse_formats(formats)
+    out = Path(out).expanduser().resolve()
+    _check_out(out)
+    check_filter(project, flt)
+    ver = export_version(project, version, flt.needs_version())
+    samples, assessed = select(project, flt, formats, ver)
+    if not samples:
+        raise GradiaError("nothing to export: no sample passes the filters")
+    if with_images:
+        missing = [s.path for s in samples if not project.image_path(s).is_file()]
+        if missing:
+            raise GradiaError(f"{project.images_root / missing[0]}: image file not found"
+                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                              + "; export without the images or restore them")
+    png_names, skipped = _png_names(samples) if "png" in formats else ({}, [])
+    try:
+        with staged_directory(out) as stage:
+            if "png" in formats:
+                (stage / "masks").mkdir()
+            want_rle = "coco" in formats
+            done = ordered_map(lambda s: _export_one(project, s, stage, png_names.get(s.id), want_rle, with_images),
+                               samples, progress, "exporting", workers)
+            skipped += [(d.sample.path, d.skip) for d in done if d.skip]
+            files = ["masks/"] if "png" in formats else []
+            if "coco" in formats:
+                report(progress, "writing COCO JSON", 0, 1)
+                with open(stage / COCO_NAME, "w", encoding="utf-8") as fh:
+                    json.dump(_coco_document(project, done, ver), fh, separators=(",", ":"), ensure_ascii=False)
+                report(progress, "writing COCO JSON", 1, 1)
+                files.append(COCO_NAME)
+            if "manifest" in formats:
+                files += write_manifest(stage, manifest_rows(samples, project.classes, project.mask_pixels(),
+                                                             assessed, None if ver is None else ver.id))
+            if with_images:
+                files.append("images/")
+    except FileExistsError:
+        raise GradiaError(f"{out}: already exists and is not an empty folder (choose a new one)") from None
+    except OSError as exc:
+        raise GradiaError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
+    return ExportSummary(str(out), list(formats), None if ver is None else ver.id, len(samples),
+                         sum(d.png or d.rle is not None for d in done), sum(d.image for d in done), files,
+                         skipped, time.perf_counter() - started)

@@ -1,0 +1,270 @@
+"""Importing masks into an existing project from a PNG mask folder or a COCO RLE JSON file.
+
+All or nothing, per import: every entry is read and checked first (paths, RLE, sizes, duplicates,
+images the project does not have), and any problem rejects the whole import before a single mask
+is written; each problem names its entry. If a write then fails (disk full, Cancel), the masks
+already written are put back as they were. Only the project's own masks are ever written.
+
+Policy: a sample that already has a mask keeps it unless ``overwrite``; an empty mask is not
+imported (the store has no empty masks: "no mask" and "empty mask" are the same). Several COCO
+annotations on one image are merged (their union is the mask).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+
+import cv2
+import numpy as np
+
+from ..errors import GradiaError
+from . import coco, images
+from .atomic import atomic_write_bytes
+from .export import COCO_NAME, reason_counts
+from .parallel import ordered_map
+from .progress import Progress, report
+from .records import SPLITS, Sample
+from .schema import DB_NAME
+from .store import Project
+
+IMPORT_FORMATS = ("png", "coco")
+SHOWN_PROBLEMS = 3
+
+
+class ImportRejected(GradiaError):
+    """The input has problems; nothing was imported. ``problems`` lists them, each naming its entry."""
+
+    def __init__(self, source: Path, problems: list[str], count: int | None = None):
+        self.problems = problems
+        count = len(problems) if count is None else count
+        head = "; ".join(problems[:SHOWN_PROBLEMS])
+        more = f" (and {count - SHOWN_PROBLEMS} more)" if count > SHOWN_PROBLEMS else ""
+        super().__init__(f"{source}: nothing imported, {count} problem{'s' if count != 1 else ''}: {head}{more}")
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    format: str
+    matched: list[str] = field(default_factory=list)  # sample paths whose mask was written
+    overwritten: list[str] = field(default_factory=list)  # of those, the ones that replaced a mask
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.matched)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skipped"] = [{"entry": e, "reason": r} for e, r in self.skipped]
+        return d
+
+    def text(self) -> str:
+        head = (f"imported {len(self.matched)} masks from {self.source} ({len(self.overwritten)} replaced "
+                f"an existing mask), skipped {len(self.skipped)} in {self.seconds:.1f}s")
+        return "\n".join([head, *reason_counts(self.skipped)])
+
+
+@dataclass
+class _Planned:
+    sample: Sample
+    where: str  # how messages name the entry
+    rle: dict  # compressed, checked
+
+
+# ---- PNG mask folder ------------------------------------------------------------------------------
+def _mask_root(source: Path) -> Path:
+    if not source.is_dir():
+        raise GradiaError(f"{source}: mask folder not found")
+    if not any((source / s).is_dir() for s in SPLITS) and (source / "masks").is_dir():
+        return source / "masks"  # an export folder: its masks/ part
+    return source
+
+
+def _inside(real_root: str, path: Path) -> bool:
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _mask_files(root: Path, problems: list[str], skipped: list) -> list[tuple[str, Path]]:
+    real_root = os.path.realpath(root)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):  # links to folders are not followed
+        here = Path(dirpath)
+        for name in sorted(dirnames):
+            if (here / name).is_symlink():
+                rel = (here / name).relative_to(root).as_posix()
+                if _inside(real_root, here / name):
+                    skipped.append((rel, "link to a folder, not followed"))
+                else:
+                    problems.append(f"{rel}: link to a folder outside the mask folder, refused")
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = here / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink() and not _inside(real_root, path):
+                problems.append(f"{rel}: link to a file outside the mask folder, refused")
+            elif not images.is_image_name(path):
+                skipped.append((rel, "not an image file"))
+            else:
+                found.append((rel, path))
+    return found
+
+
+def _plan_png(project: Project, source: Path, progress: Progress, workers: int | None):
+    root = _mask_root(source)
+    problems: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    by_key: dict[tuple[str, str, str], Sample | None] = {}
+    for s in project.samples():
+        parts = PurePosixPath(s.path).parts
+        if len(parts) == 3:
+            key = (parts[0], parts[1], PurePosixPath(parts[2]).stem)
+            by_key[key] = None if key in by_key else s  # None: two images share the stem
+    candidates, first_for = [], {}
+    for rel, path in _mask_files(root, problems, skipped):
+        parts = rel.split("/")
+        if len(parts) != 3 or parts[0] not in SPLITS:
+            problems.append(f"{rel}: not at {{train,val,test}}/<class>/<image stem>.png")
+            continue
+        key = (parts[0], parts[1], PurePosixPath(parts[2]).stem)
+        if key not in by_key:
+            problems.append(f"{rel}: no image {key[0]}/{key[1]}/{key[2]}.* in the project")
+        elif by_key[key] is None:
+            problems.append(f"{rel}: ambiguous, several images in {key[0]}/{key[1]} are named {key[2]}.*")
+        elif by_key[key].id in first_for:
+            problems.append(f"{rel}: duplicate, {first_for[by_key[key].id]} is a mask for the same image "
+                            f"{by_key[key].path}")
+        else:
+            first_for[by_key[key].id] = rel
+            candidates.append((rel, path, by_key[key]))
+
+    def check(item):
+        rel, path, sample = item
+        try:
+            mask = images.read_mask(path)
+        except GradiaError as exc:
+            return None, f"{rel}: {exc}"
+        if mask.shape != (sample.height, sample.width):
+            return None, (f"{rel}: mask is {mask.shape[1]}x{mask.shape[0]} but the image {sample.path} is "
+                          f"{sample.width}x{sample.height}")
+        return _Planned(sample, rel, coco.encode(mask)), None
+
+    planned = []
+    for plan, problem in ordered_map(check, candidates, progress, "checking masks", workers):
+        if problem:
+            problems.append(problem)
+        else:
+            planned.append(plan)
+    return planned, skipped, problems, len(problems)
+
+
+# ---- COCO JSON ------------------------------------------------------------------------------------
+def _plan_coco(project: Project, source: Path, progress: Progress):
+    path = source / COCO_NAME if source.is_dir() and (source / COCO_NAME).is_file() else source
+    report(progress, "checking annotations", 0, 1)
+    plan = coco.plan_coco(coco.read_json(path), {s.path: s for s in project.samples()})
+    planned = [_Planned(m.sample, m.where, coco.merged(m.rles)) for m in plan.masks]
+    report(progress, "checking annotations", 1, 1)
+    return planned, plan.skipped, plan.problems, plan.n_problems
+
+
+# ---- writing, all or nothing ----------------------------------------------------------------------
+def _mask_sources(project: Project) -> dict[int, str]:
+    """Where each stored mask came from ('import', 'painted'), to restore it exactly on rollback."""
+    uri = f"file:{urllib.parse.quote((project.root / DB_NAME).as_posix())}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            return dict(conn.execute("SELECT sample_id, source FROM masks"))
+    except sqlite3.Error:
+        return {}
+
+
+def _restore(project: Project, sample: Sample, before: tuple[bytes, str] | None) -> None:
+    if before is None:
+        project.delete_mask(sample.id)
+        return
+    data, source = before
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    if img is not None and img.ndim == 3:
+        img = img[..., :3].max(axis=2)
+    if img is not None and img.shape == (sample.height, sample.width) and img.any():
+        project.write_mask(sample, img > 0, source=source)
+    else:  # a stored mask the store would not write again (wrong size): put its bytes back as they were
+        atomic_write_bytes(project.mask_path(sample.id), data)
+
+
+def _apply(project: Project, planned: list[_Planned], progress: Progress) -> None:
+    sources = _mask_sources(project) if any(p.sample.has_mask for p in planned) else {}
+    undo: list[tuple[Sample, tuple[bytes, str] | None]] = []
+    current = None
+    try:
+        for n, current in enumerate(planned, 1):
+            before = None
+            if current.sample.has_mask:
+                with contextlib.suppress(OSError):
+                    before = (project.mask_path(current.sample.id).read_bytes(),
+                              sources.get(current.sample.id, "painted"))
+            undo.append((current.sample, before))
+            project.write_mask(current.sample, coco.decode(current.rle), source="import")
+            report(progress, "writing masks", n, len(planned))
+    except BaseException as exc:
+        failed = []
+        for sample, before in reversed(undo):
+            try:
+                _restore(project, sample, before)
+            except Exception as err:  # noqa: BLE001 (keep restoring the others)
+                failed.append(f"{sample.path} ({err})")
+        if failed:
+            raise GradiaError(f"import failed at {current.where} ({exc}) and {len(failed)} masks could not be "
+                              f"restored: {'; '.join(failed[:SHOWN_PROBLEMS])}") from exc
+        if isinstance(exc, GradiaError):
+            raise GradiaError(f"import failed at {current.where}, nothing changed: {exc}") from exc
+        if isinstance(exc, OSError):
+            raise GradiaError(f"import failed at {current.where}, nothing changed: "
+                              f"{exc.strerror or exc}") from exc
+        raise
+
+
+def import_masks(project: Project, fmt: str, source: str | os.PathLike, overwrite: bool = False,
+                 progress: Progress = None, workers: int | None = None) -> ImportSummary:
+    """Import masks from ``source`` (a PNG mask folder or a COCO JSON file); see the module docstring.
+
+    Raises ImportRejected (a GradiaError listing the problems) when the input has any, Cancelled when
+    ``progress`` raises it; in both cases the project is unchanged.
+    """
+    started = time.perf_counter()
+    if fmt not in IMPORT_FORMATS:
+        raise GradiaError(f"unknown import format {fmt!r} (expected {', '.join(IMPORT_FORMATS)})")
+    if project.readonly:
+        raise GradiaError(f"{project.root}: the project is open read-only")
+    source = Path(source).expanduser().resolve()
+    if fmt == "png":
+        planned, skipped, problems, count = _plan_png(project, source, progress, workers)
+    else:
+        planned, skipped, problems, count = _plan_coco(project, source, progress)
+    if problems:
+        raise ImportRejected(source, problems, count)
+    summary = ImportSummary(str(source), fmt, skipped=list(skipped))
+    to_write = []
+    for p in planned:
+        if coco.area(p.rle) == 0:
+            summary.skipped.append((p.where, "empty mask, nothing to import"))
+        elif p.sample.has_mask and not overwrite:
+            summary.skipped.append((p.where, "the sample already has a mask (overwrite to replace it)"))
+        else:
+            to_write.append(p)
+    _apply(project, to_write, progress)
+    summary.matched = [p.sample.path for p in to_write]
+    summary.overwritten = [p.sample.path for p in to_write if p.sample.has_mask]
+    summary.seconds = time.perf_counter() - started
+    return summary
