@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import GradiaError
+from .transfer import add_export, add_import, run_export_bench
 
 MATRIX_KEYS = ("RA", "UA", "RI", "UI")
 
@@ -208,7 +209,10 @@ def add_bench(sub) -> None:
     p.add_argument("--gui", action="store_true",
                    help="instead: the GUI's figures (brush latency on a 4096x4096 image, image switch, "
                         "opening and scrolling a 10,000-image project, longest GUI-thread stall)")
-    p.add_argument("--samples", type=int, default=10_000, help="with --gui: project size for the browser figures")
+    p.add_argument("--export", action="store_true",
+                   help="instead: seconds to export --samples masks of 512x512 px as PNG and as COCO RLE")
+    p.add_argument("--samples", type=int, default=10_000,
+                   help="with --gui: project size for the browser figures; with --export: number of masks")
     _common(p)
     p.set_defaults(handler=run_bench)
 
@@ -218,6 +222,8 @@ def run_bench(args, progress):
 
     if args.gui:
         return _run_gui_bench(args, progress)
+    if args.export:
+        return run_export_bench(args, progress)
     if args.steps < 1 or args.batch_size < 1:
         raise GradiaError("--steps and --batch-size must be at least 1")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
@@ -240,4 +246,4 @@ def _run_gui_bench(args, progress):
     return r, "\n".join(lines)
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench, add_export, add_import)
