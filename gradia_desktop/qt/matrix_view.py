@@ -38,6 +38,7 @@ QUADRANT_HELP = {
 CELL_COLOURS = {"RA": "#2e7d32", "RI": "#1565c0", "UA": "#e65100", "UI": "#8d6e63"}
 GOOD, BAD = "#2e7d32", "#c62828"
 POSITION = {"RA": (1, 1), "RI": (1, 2), "UA": (2, 1), "UI": (2, 2)}  # grid (row, column); headers at 0
+MIN_CELL_WIDTH = 120
 EMPTY_TEXT = "No model version yet: train one to see its Reasonability Matrix."
 
 
@@ -106,12 +107,14 @@ class QuadrantCell(QPushButton):
         layout = QGridLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setVerticalSpacing(2)
-        layout.addWidget(self.head, 0, 0, 1, 2)
-        layout.addWidget(self.count, 1, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBaseline)
-        layout.addWidget(self.delta, 1, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBaseline)
-        layout.addWidget(self.share, 2, 0, 1, 2)
-        layout.addWidget(self.sources, 3, 0, 1, 2)
-        layout.setRowStretch(4, 1)
+        layout.setHorizontalSpacing(6)
+        layout.addWidget(self.head, 0, 0, 1, 3)
+        layout.addWidget(self.count, 1, 0, Qt.AlignmentFlag.AlignBaseline)
+        layout.addWidget(self.share, 1, 1, Qt.AlignmentFlag.AlignBaseline | Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.delta, 1, 2, Qt.AlignmentFlag.AlignBaseline | Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(self.sources, 2, 0, 1, 3)
+        layout.setColumnStretch(1, 1)
+        layout.setRowStretch(3, 1)
         for label in (self.head, self.count, self.share, self.delta, self.sources):
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.restyle()
@@ -120,7 +123,15 @@ class QuadrantCell(QPushButton):
         return self.layout().sizeHint()
 
     def minimumSizeHint(self) -> QSize:
-        return self.layout().minimumSize()
+        """Wide enough for the longest word, tall enough for the lines that width wraps into."""
+        width = max(self.layout().minimumSize().width(), MIN_CELL_WIDTH)
+        return QSize(width, self.heightForWidth(width))
+
+    def hasHeightForWidth(self) -> bool:
+        return True  # wrapped names need more lines in a narrow cell
+
+    def heightForWidth(self, width: int) -> int:
+        return self.layout().totalHeightForWidth(width)
 
     def restyle(self, base: QColor | None = None) -> None:
         """Colours from the quadrant hue over ``base`` (the host's: a style sheet alters its own palette)."""
@@ -140,7 +151,8 @@ class QuadrantCell(QPushButton):
 
     def show_values(self, count: int, placed: int, human: int, suggested: int, delta: int | None) -> None:
         self.count.setText(str(count))
-        self.share.setText(f"{100 * count / placed:.1f}% of placed" if placed else "\u2013")
+        self.share.setText(f"{100 * count / placed:.1f}%" if placed else "")
+        self.share.setToolTip("share of the placed samples")
         if delta is None:
             self.delta.setText("")
             self.delta.setToolTip("")
@@ -155,6 +167,21 @@ class QuadrantCell(QPushButton):
     def plain_text(self) -> str:
         return " ".join(t for t in (self.head.text().replace("<b>", "").replace("</b>", ""), self.count.text(),
                                     self.delta.text(), self.share.text(), self.sources.text()) if t)
+
+
+class _GridPage(QWidget):
+    """The 2x2 grid's page. Its minimum height is what its wrapped texts need at its minimum width (the
+    most lines), so a parent layout never squeezes the cells; height-for-width is not passed up, as
+    parent layouts would then squeeze the other items instead.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def minimumSizeHint(self) -> QSize:
+        layout = self.layout()
+        width = layout.minimumSize().width()
+        return QSize(width, max(layout.minimumSize().height(), layout.totalHeightForWidth(width)))
 
 
 class MatrixView(QWidget):
@@ -174,7 +201,7 @@ class MatrixView(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: palette(placeholder-text); padding: 16px")
 
-        grid_page = QWidget()
+        grid_page = _GridPage()
         grid = QGridLayout(grid_page)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(4)
@@ -217,6 +244,9 @@ class MatrixView(QWidget):
         layout.addLayout(self.stack, 1)
         self.setMinimumWidth(260)
         self.set_matrix(None)
+
+    def hasHeightForWidth(self) -> bool:
+        return False  # see _GridPage
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

@@ -92,3 +92,22 @@ def test_clicks_and_keys_emit_the_quadrant(view, qtbot):
         qtbot.keyClick(view.cell("UA"), Qt.Key.Key_Space)
     assert blocker.args == ["UA"]
     assert view.cell("UA").focusPolicy() & Qt.FocusPolicy.TabFocus
+
+
+def test_cells_are_never_squeezed_below_their_text(qtbot):
+    from PySide6.QtWidgets import QTableWidget, QVBoxLayout, QWidget
+
+    host = QWidget()  # a dock-like column: the matrix above a table that wants more room than there is
+    layout = QVBoxLayout(host)
+    view = MatrixView()
+    layout.addWidget(view, 1)
+    layout.addWidget(QTableWidget(30, 3), 3)
+    qtbot.addWidget(host)
+    view.set_matrix(matrix(), matrix())
+    host.resize(330, view.minimumSizeHint().height() + 120)
+    with qtbot.waitExposed(host):
+        host.show()
+    qtbot.wait(20)  # pending layout requests
+    for q in ("RA", "UA", "RI", "UI"):
+        cell = view.cell(q)
+        assert 0 < cell.heightForWidth(cell.width()) <= cell.height(), q
