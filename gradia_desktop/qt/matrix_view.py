@@ -227,8 +227,8 @@ class MatrixView(QWidget):
         self.unassessed_button.setObjectName("cell_unassessed")
         self.unassessed_button.setAutoRaise(True)
         self.unassessed_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.unassessed_button.setToolTip("Predicted samples with neither a human judgement nor a mask to suggest "
-                                          "one from: click to list them, then judge them (R / U).")
+        self.unassessed_button.setToolTip("Samples with neither a human judgement nor a mask to suggest one "
+                                          "from: click to list them, then judge them (R / U).")
         self.unassessed_button.clicked.connect(lambda: self.quadrant_clicked.emit("unassessed"))
         grid.addWidget(self.summary, 3, 0, 1, 3)
         grid.addWidget(self.unassessed_button, 4, 0, 1, 3, Qt.AlignmentFlag.AlignLeft)
@@ -242,7 +242,6 @@ class MatrixView(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.title)
         layout.addLayout(self.stack, 1)
-        self.setMinimumWidth(260)
         self.set_matrix(None)
 
     def hasHeightForWidth(self) -> bool:
@@ -280,7 +279,7 @@ class MatrixView(QWidget):
         self.summary.setText(f"{placed} placed ({int(matrix.get('human', 0))} judged by a human). "
                              f"{unjudged} not judged by a human ({suggested} with an automatic suggestion).")
         if unassessed:
-            self.unassessed_button.setText(f"{unassessed} cannot be placed (no mask to suggest from) \u203a")
+            self.unassessed_button.setText(f"{unassessed} cannot be placed (no mask) \u203a")
         else:
             self.unassessed_button.setText("every sample is placed")
         self.unassessed_button.setEnabled(unassessed > 0)
