@@ -26,7 +26,10 @@ MAX_PROBLEMS = 1000  # problems kept in full; the rest are only counted
 # ---- encoding (export) ----------------------------------------------------------------------------
 def encode(mask: np.ndarray) -> dict:
     """pycocotools' compressed RLE of an (H, W) mask (nonzero = 1); ``counts`` is bytes."""
-    return mask_utils.encode(np.asfortranarray(np.asarray(mask) > 0, dtype=np.uint8))
+    mask = np.asarray(mask)
+    if mask.dtype != np.uint8 or mask.max(initial=0) > 1:
+        mask = mask > 0
+    return mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
 
 
 def annotation_fields(rle: dict) -> dict:

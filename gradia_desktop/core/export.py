@@ -24,6 +24,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+import cv2
+import numpy as np
+
 from ..errors import GradiaError
 from . import coco, images
 from .assessment import assess, filter_assessed
@@ -156,12 +159,27 @@ def _png_names(samples: list[Sample]) -> tuple[dict[int, str], list[tuple[str, s
     return names, refused
 
 
+def _read_stored(path: Path) -> tuple[np.ndarray, bytes | None]:
+    """A stored mask as 0/1 uint8, plus its file's bytes when they already are an 8-bit 0/255 PNG."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GradiaError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    if img is None:
+        raise GradiaError(f"{path}: not a readable image")
+    if img.ndim == 2 and img.dtype == np.uint8:  # what the store writes; OpenCV calls release the GIL
+        canonical = data[:4] == b"\x89PNG" and cv2.countNonZero(cv2.inRange(img, 1, 254)) == 0
+        return cv2.threshold(img, 0, 1, cv2.THRESH_BINARY)[1], data if canonical else None
+    return images.read_mask(path).astype(np.uint8), None  # other depths and channel counts
+
+
 def _export_one(project: Project, sample: Sample, stage: Path, png_name: str | None, want_rle: bool,
                 with_images: bool) -> _Done:
     done = _Done(sample)
     if sample.has_mask and (png_name or want_rle):
         try:
-            mask = images.read_mask(project.mask_path(sample.id))
+            mask, raw = _read_stored(project.mask_path(sample.id))
         except GradiaError as exc:
             done.skip = f"stored mask unreadable ({exc})"
             return done
@@ -170,7 +188,12 @@ def _export_one(project: Project, sample: Sample, stage: Path, png_name: str | N
                          f"{sample.width}x{sample.height}")
             return done
         if png_name:
-            images.write_mask_png(stage / "masks" / png_name, mask, atomic=False)
+            target = stage / "masks" / png_name
+            if raw is None:
+                images.write_mask_png(target, mask, atomic=False)
+            else:  # already 8-bit, 0 and 255, the image's size: the bytes as they are
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(raw)
             done.png = True
         if want_rle:
             done.rle = coco.encode(mask)

@@ -224,3 +224,18 @@ def test_export_reads_a_read_only_project(project_template, tmp_path):
         summary = export_masks(project, tmp_path / "out", "coco")
     assert summary.masks == 3 and summary.formats == ["coco"]
     assert export_mod.COCO_NAME in summary.files
+
+
+def test_stored_masks_in_other_encodings_are_written_as_0_and_255(project, tmp_path):
+    m = project.read_mask(1)
+    project.mask_path(1).write_bytes(encode_png(np.where(m, 1, 0).astype(np.uint8)))  # values 0 and 1
+    project.mask_path(7).write_bytes(encode_png(np.dstack([np.where(project.read_mask(7), 200, 0)] * 3)
+                                                .astype(np.uint8)))  # colour
+    export_masks(project, tmp_path / "out", "png,coco")
+    reader = COCO(str(tmp_path / "out/coco.json"))
+    for ann in reader.loadAnns(reader.getAnnIds()):
+        sample = project.sample(ann["image_id"])
+        raw = cv2.imread(str(tmp_path / "out/masks" / sample.path), cv2.IMREAD_UNCHANGED)
+        assert raw.ndim == 2 and set(np.unique(raw)) == {0, 255}
+        assert np.array_equal(raw > 0, project.read_mask(sample))
+        assert np.array_equal(reader.annToMask(ann).astype(bool), raw > 0)
