@@ -211,6 +211,10 @@ def add_bench(sub) -> None:
                         "opening and scrolling a 10,000-image project, longest GUI-thread stall)")
     p.add_argument("--export", action="store_true",
                    help="instead: seconds to export --samples masks of 512x512 px as PNG and as COCO RLE")
+    p.add_argument("--training", action="store_true",
+                   help="instead: GUI event-loop latency while a GRADIA run trains on the demo (--epochs), and "
+                        "the per-epoch evaluation and live refresh as a share of the epoch's training time")
+    p.add_argument("--epochs", type=int, default=3, help="with --training: epochs of the run")
     p.add_argument("--samples", type=int, default=10_000,
                    help="with --gui: project size for the browser figures; with --export: number of masks")
     _common(p)
@@ -224,6 +228,8 @@ def run_bench(args, progress):
         return _run_gui_bench(args, progress)
     if args.export:
         return run_export_bench(args, progress)
+    if args.training:
+        return _run_training_gui_bench(args, progress)
     if args.steps < 1 or args.batch_size < 1:
         raise GradiaError("--steps and --batch-size must be at least 1")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
@@ -244,6 +250,15 @@ def _run_gui_bench(args, progress):
     r = run_gui_bench(args.samples, progress)
     lines = [f"{key}: {value}" for key, value in r.items()]
     return r, "\n".join(lines)
+
+
+def _run_training_gui_bench(args, progress):
+    if args.epochs < 1:
+        raise GradiaError("--epochs must be at least 1")
+    from ..qt.training_bench import run_training_gui_bench  # Qt only here
+
+    r = run_training_gui_bench(args.epochs, args.device, progress)
+    return r, "\n".join(f"{key}: {value}" for key, value in r.items())
 
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench, add_export, add_import)

@@ -98,3 +98,8 @@ def split_summary(rows: list[Assessment]) -> dict:
         "pointing": mean_or_none([float(p.pointing) for p in masked]),
         "matrix": reasonability_matrix(predicted),
     }
+
+
+def version_matrix(project: Project, version_id: int, split: str | None = None) -> dict:
+    """The Reasonability Matrix of one version over one split (None: all samples)."""
+    return reasonability_matrix(assess(project, version_id, project.samples(split=split)))

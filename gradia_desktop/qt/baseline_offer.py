@@ -20,6 +20,8 @@ class BaselineOffer(QFrame):
 
     trained = Signal(int)
     failed = Signal(str)
+    started = Signal()
+    finished = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -70,6 +72,7 @@ class BaselineOffer(QFrame):
         self._set_running(True)
         self.label.setText("<b>Training a baseline\u2026</b> Keep browsing and painting meanwhile.")
         self.worker.start()
+        self.started.emit()
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -109,3 +112,4 @@ class BaselineOffer(QFrame):
         self.worker.wait()
         self.worker = None
         self._set_running(False)
+        self.finished.emit()

@@ -326,6 +326,13 @@ class SampleBrowser(QWidget):
         return False
 
     # ---- filters -----------------------------------------------------------------------------------
+    def set_split_filter(self, split: str | None) -> None:
+        """Show one split ('train', 'val', 'test'); None shows all."""
+        index = self.split_filter.findData(split)
+        if index < 0:
+            raise ValueError(f"unknown split {split!r}")
+        self.split_filter.setCurrentIndex(index)
+
     def set_quadrant_filter(self, quadrant: str | None) -> None:
         """Show one quadrant ('RA', 'UA', 'RI', 'UI' or 'unassessed'); None shows all."""
         index = self.quadrant_filter.findData(quadrant)

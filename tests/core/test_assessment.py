@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gradia_desktop.core.assessment import (Assessment, assess, filter_assessed, matrix_delta,
-                                             reasonability_matrix, split_summary)
+                                             reasonability_matrix, split_summary, version_matrix)
 from gradia_desktop.core.records import Prediction
 
 CAM = np.zeros((2, 2), np.float32)
@@ -167,3 +167,11 @@ def test_split_summary_without_predictions(judged):
     assert s == {"n": 0, "accuracy": None, "n_masked": 0, "iou": None, "energy": None, "pointing": None,
                  "matrix": {"RA": 0, "UA": 0, "RI": 0, "UI": 0, "human": 0, "suggestion": 0, "unassessed": 0,
                             "unjudged": 0}}
+
+
+def test_version_matrix_per_split(judged):
+    project, v1, _ = judged
+    for split in (None, "val", "test"):
+        expected = reasonability_matrix(assess(project, v1, project.samples(split=split)))
+        assert version_matrix(project, v1, split) == expected
+    assert version_matrix(project, v1, "test")["RA"] == 1
