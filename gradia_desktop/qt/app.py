@@ -1,4 +1,4 @@
-"""``gradia-desktop [PROJECT] [--demo] [--screenshot OUT.png]``: start the desktop GUI."""
+"""``gradia-desktop [PROJECT] [--demo] [--screenshot OUT.png | --screenshot-training OUT.png]``: the GUI."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..errors import Cancelled, GradiaError
 
 ORGANIZATION = "GRADIA"
 APPLICATION = "gradia-desktop"
-WINDOW_SIZE = (1280, 800)
+WINDOW_SIZE = (1440, 900)
 SCREENSHOT_DELAY_MS = 300  # lets the first layout and paint settle before grabbing
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "gradia.svg"  # present in a source checkout
 
@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="open the built-in demo project (created on first use)")
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="show the window, save a picture of it to OUT.png and exit")
+    parser.add_argument("--screenshot-training", metavar="OUT.png", type=Path,
+                        help="start a short GRADIA run, save a picture mid-training to OUT.png, cancel and exit")
     return parser
 
 
@@ -107,6 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             app.exit(0 if ok else 1)
 
         QTimer.singleShot(SCREENSHOT_DELAY_MS, shoot)
+    elif args.screenshot_training is not None:
+        from .training_screenshot import shoot_while_training
+
+        out = args.screenshot_training.expanduser().resolve()
+
+        def finished(ok: bool) -> None:
+            if not ok:
+                _error(_save_problem(out) if window.version else "no model version to fine-tune: train one first")
+            window.close()
+            app.exit(0 if ok else 1)
+
+        QTimer.singleShot(SCREENSHOT_DELAY_MS, lambda: shoot_while_training(window, out, finished))
     return app.exec()
 
 

@@ -11,9 +11,12 @@ from .. import __version__
 
 SHORTCUTS = [
     ("Browse", [("D / →", "next sample"), ("A / ←", "previous sample"), ("N", "next unjudged"),
-                ("Shift+N", "next without mask"), ("Ctrl+O", "open a project"), ("Ctrl+N", "new project from images")]),
+                ("Shift+N", "next without mask"), ("Q", "next in the annotation queue (most useful first)"),
+                ("Ctrl+O", "open a project"), ("Ctrl+N", "new project from images"),
+                ("Ctrl+E / Ctrl+Shift+I", "export / import masks")]),
     ("Judge", [("R", "attention is reasonable"), ("U", "attention is unreasonable"),
                ("Backspace", "clear the judgement")]),
+    ("Model", [("Ctrl+T", "train with the Training panel's settings"), ("Ctrl+M", "show the Reasonability Matrix")]),
     ("View", [("H", "Grad-CAM heatmap on/off"), ("M", "mask on/off"), ("F", "fit to window"),
               ("1", "actual size (1:1)"), ("+ / −, Ctrl+wheel", "zoom"), ("Space+drag, middle button", "pan")]),
     ("Paint", [("B", "brush"), ("E", "eraser"), ("G / Shift+G", "fill / erase the region under the click"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
-from . import dialogs
+from . import dialogs, transfer_dialogs
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -21,6 +21,9 @@ def build_menus(w: MainWindow) -> None:
     w.demo_action = file_menu.addAction("Open &demo project", w.open_demo)
     w.recent_menu = file_menu.addMenu("Open &recent")
     w.recent_menu.aboutToShow.connect(lambda: _fill_recent_menu(w))
+    file_menu.addSeparator()
+    w.export_action = file_menu.addAction("&Export masks…", QKeySequence("Ctrl+E"), lambda: _export(w))
+    w.import_action = file_menu.addAction("&Import masks…", QKeySequence("Ctrl+Shift+I"), lambda: _import(w))
     file_menu.addSeparator()
     w.file_menu = file_menu
     w.quit_action = file_menu.addAction("&Quit", QKeySequence("Ctrl+Q"), w.close)
@@ -95,3 +98,23 @@ def _start_training(w: MainWindow) -> None:
         w.statusBar().showMessage(str(exc), 6000)
         return
     w.models.training.start(config)
+
+
+def _export(w: MainWindow) -> None:
+    if w.project is None:
+        return
+    if w.autosaver is not None:
+        w.autosaver.flush()  # the stroke just painted belongs in the export
+    transfer_dialogs.export_interactively(w, w.project, w.version.id if w.version else None)
+
+
+def _import(w: MainWindow) -> None:
+    if w.project is None:
+        return
+    if w.project.readonly:
+        w.statusBar().showMessage("The project is read-only: masks cannot be imported", 5000)
+        return
+    if w.autosaver is not None:
+        w.autosaver.flush()
+    if transfer_dialogs.import_interactively(w, w.project):
+        w.reload_masks()

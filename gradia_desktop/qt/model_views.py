@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
+DOCK_WIDTH = 430  # the matrix's four cells stay readable; the canvas keeps the rest
+
+
 def _dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QDockWidget:
     dock = QDockWidget(title, window)
     dock.setObjectName(name)  # saveState/restoreState find docks by name
@@ -48,6 +51,7 @@ class ModelViews(QObject):
         window.addDockWidget(right, self.training_dock)
         window.tabifyDockWidget(self.matrix_dock, self.versions_dock)
         self.matrix_dock.raise_()
+        window.resizeDocks([self.matrix_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.matrix.quadrant_clicked.connect(self._filter_browser)
         self.versions.version_selected.connect(window.select_version)
         self.versions.compare_requested.connect(self.compare)

@@ -37,12 +37,15 @@ def _demo_with_baseline(folder: Path, progress: Progress) -> Path:
 
 def run_training_gui_bench(epochs: int = 3, device: str = "auto", progress: Progress = None) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    from .app import _drop_offscreen_noise
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
+    if app.platformName() == "offscreen":
+        qInstallMessageHandler(_drop_offscreen_noise)
     with tempfile.TemporaryDirectory(prefix="gradia-training-bench-") as tmp:
         window = MainWindow(Project.open(_demo_with_baseline(Path(tmp), progress)))
         window.resize(1500, 950)
