@@ -13,7 +13,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from ..core.records import Version
+from ..errors import GradiaError
 from ..training.config import TrainConfig
+from ..training.device import device_label
 from .training_panel import TrainingPanel
 from .training_plots import TrainingPlots
 from .training_worker import TrainingWorker
@@ -79,6 +81,11 @@ class TrainingDock(QWidget):
         if self.blocked_reason:
             self._say(self.blocked_reason, error=True)
             return False
+        try:
+            where = device_label(config.device)
+        except GradiaError as exc:  # e.g. CUDA chosen on a machine without it
+            self._say(str(exc), error=True)
+            return False
         self.config = config
         self._outcome = ("failed", "training ended without a result")
         worker = self.worker = TrainingWorker(self.project_root, config)
@@ -93,7 +100,7 @@ class TrainingDock(QWidget):
         worker.failed.connect(lambda reason: self._set_outcome("failed", reason))
         worker.cancelled.connect(lambda: self._set_outcome("cancelled", "training cancelled: no version was made"))
         worker.done.connect(self._on_done)
-        self.message.hide()
+        self._say(f"Training on {where}…", error=False)
         self.plots.begin(config.epochs)
         self.panel.set_running(True)
         self.tabs.setCurrentIndex(PROGRESS_TAB)

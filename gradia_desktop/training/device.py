@@ -56,3 +56,13 @@ def autocast(device: torch.device):
 
 def needs_grad_scaler(device: torch.device) -> bool:
     return device.type == "cuda" and not torch.cuda.is_bf16_supported()
+
+
+def device_label(spec: str = "auto") -> str:
+    """What ``spec`` resolves to here, for people: 'CUDA 0: NVIDIA H100 (79.1 GB)', 'CPU'."""
+    device = pick_device(spec)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(index)
+        return f"CUDA {index}: {props.name} ({props.total_memory / 2**30:.1f} GB)"
+    return {"mps": "Apple MPS", "cpu": "CPU"}.get(device.type, str(device))

@@ -116,6 +116,7 @@ def test_cancel_midway_makes_no_version_and_restores_the_views(qtbot, small_with
     dock.live_epoch.connect(lambda live: live.epoch == 1 and window.cancel_training_action.trigger())
     with qtbot.waitSignal(dock.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
         window.train_action.trigger()
+        assert dock.message.text() == "Training on CPU…"  # the device is shown
     assert ended.args[0] == "cancelled"
     assert [v.id for v in window.project.versions()] == versions_before and window.version.id == v1.id
     assert window.models.matrix.view.matrix() == version_matrix(window.project, v1.id, "val")
@@ -188,6 +189,15 @@ def test_a_judgement_recounts_the_matrix(qtbot, small_with_baseline):
     window.judge(True)
     assert window.models.matrix.view.matrix() == version_matrix(window.project, window.version.id, None)
     assert window.models.matrix.view.matrix()["human"] == 2
+
+
+def test_a_device_that_is_not_there_is_refused_before_a_run(qtbot, small_with_baseline):
+    window = open_window(qtbot, small_with_baseline)
+    dock = window.models.training
+    config = dock.panel.config()
+    config.device = "cuda:7"
+    assert not dock.start(config) and not dock.is_running()
+    assert "not available" in dock.message.text() and dock.message.isVisible()
 
 
 def test_closing_while_training_asks_and_then_stops_cleanly(qtbot, small_with_baseline, monkeypatch):

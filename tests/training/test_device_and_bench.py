@@ -47,3 +47,11 @@ def test_bench_reports_both_steps_and_cam_throughput():
 def test_bench_on_cuda():
     r = run_bench("resnet18", 224, 16, "cuda", steps=3, warmup=2)
     assert r["device"].startswith("cuda") and r["ratio"] > 0 and "gpu" in r
+
+
+def test_device_label_names_what_auto_resolves_to():
+    from gradia_desktop.training.device import device_label
+
+    assert device_label("cpu") == "CPU"
+    expected = "CUDA 0" if torch.cuda.is_available() else ("Apple MPS" if device_label("auto") == "Apple MPS" else "CPU")
+    assert device_label("auto").startswith(expected)
