@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from ..core.records import Version
@@ -38,6 +38,7 @@ class TrainingDock(QWidget):
         self._visible: tuple[int | None, object] = (None, "predicted")
         self._outcome: tuple[str, str] = ("failed", "")
         self.panel = TrainingPanel()
+        self.panel.restore_settings(QSettings())  # the last run's form
         self.panel.start_requested.connect(self.start)
         self.panel.cancel_requested.connect(self.cancel)
         self.plots = TrainingPlots()
@@ -87,6 +88,7 @@ class TrainingDock(QWidget):
             self._say(str(exc), error=True)
             return False
         self.config = config
+        self.panel.save_settings(QSettings())
         self._outcome = ("failed", "training ended without a result")
         worker = self.worker = TrainingWorker(self.project_root, config)
         worker.set_visible(*self._visible)

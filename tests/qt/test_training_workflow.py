@@ -228,3 +228,15 @@ def test_selecting_a_version_drives_the_window_and_two_can_be_compared(qtbot, sm
     window.models.compare(1, v2)
     dialogs = [w for w in window.findChildren(main_window_module.QWidget) if type(w).__name__ == "VersionCompareDialog"]
     assert len(dialogs) == 1 and dialogs[0].isVisible()
+
+
+def test_the_training_form_is_remembered_from_the_last_run(qtbot, small_with_baseline):
+    window = open_window(qtbot, small_with_baseline)
+    configure(window, mode="gradia-all", parent=window.version.id, epochs=1, lam=0.25, **SMALL)
+    dock = window.models.training
+    with qtbot.waitSignal(dock.run_ended, timeout=RUN_TIMEOUT_MS):
+        dock.start(dock.panel.config())
+    window.close()
+    again = open_window(qtbot, small_with_baseline)
+    config = again.models.training.panel.config()
+    assert (config.mode, config.epochs, config.lam, config.batch_size) == ("gradia-all", 1, 0.25, 8)
