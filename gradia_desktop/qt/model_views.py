@@ -53,7 +53,7 @@ class ModelViews(QObject):
         self.matrix_dock.raise_()
         window.resizeDocks([self.matrix_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.matrix.quadrant_clicked.connect(self._filter_browser)
-        self.versions.version_selected.connect(window.select_version)
+        self.versions.version_selected.connect(self._on_version_picked)
         self.versions.compare_requested.connect(self.compare)
         self.training.trained.connect(window.select_version)
         self.training.live_epoch.connect(self._on_live_epoch)
@@ -73,6 +73,7 @@ class ModelViews(QObject):
         self.versions.set_versions(versions, selected)
         self.training.set_project(w.project.root, versions, selected, w.project.readonly)
         self.matrix.set_source(w.project, w.version)
+        self._show_history()
 
     def clear(self) -> None:
         self.matrix.set_source(None, None)
@@ -103,6 +104,22 @@ class ModelViews(QObject):
         self.training.shutdown()
 
     # ---- reactions ------------------------------------------------------------------------------
+    def _on_version_picked(self, version_id: int) -> None:
+        self.window.select_version(version_id)
+        self._show_history()
+
+    def _show_history(self) -> None:
+        """The plots show the selected version's epochs (unless a run is drawing its own)."""
+        w = self.window
+        if self.training.is_running():
+            return
+        if w.version is None:
+            self.training.plots.clear()
+            return
+        epochs = w.project.epochs(w.version.id)
+        self.training.plots.load_history(epochs, f"{w.version.name}: {len(epochs)} epochs, best "
+                                                 f"{w.version.best_epoch}")
+
     def _block(self, reason: str | None) -> None:
         self.training.blocked_reason = reason
 

@@ -222,8 +222,10 @@ def test_selecting_a_version_drives_the_window_and_two_can_be_compared(qtbot, sm
         v2 = train(project, TrainConfig(mode="gradia-all", parent=1, epochs=1, **SMALL)).version
     window = open_window(qtbot, small_with_baseline)
     assert window.version.id == v2
+    assert len(window.models.training.plots.series("val_accuracy")[0]) == 1  # v2's one epoch
     window.models.versions.version_selected.emit(1)
     assert window.version.id == 1 and window.heatmaps.version_id() == 1
+    assert "v1" in window.models.training.plots.status.text()
     assert window.models.matrix.view.matrix() == version_matrix(window.project, 1, "val")
     window.models.compare(1, v2)
     dialogs = [w for w in window.findChildren(main_window_module.QWidget) if type(w).__name__ == "VersionCompareDialog"]
