@@ -242,7 +242,8 @@ def export_masks(project: Project, out: str | os.PathLike, formats: str | Sequen
     out = Path(out).expanduser().resolve()
     _check_out(out)
     check_filter(project, flt)
-    ver = export_version(project, version, flt.needs_version())
+    uses_version = flt.needs_version() or "manifest" in formats or version is not None
+    ver = export_version(project, version, flt.needs_version()) if uses_version else None
     samples, assessed = select(project, flt, formats, ver)
     if not samples:
         raise GradiaError("nothing to export: no sample passes the filters")
