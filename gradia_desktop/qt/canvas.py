@@ -1,9 +1,10 @@
 """The painting surface: the image, a Grad-CAM overlay and the editable attention mask.
 
-Scene coordinates are image pixels, pixel i spanning [i, i+1); MaskEditor puts pixel centres on
-integers, so points go to the editor as scene - 0.5. The mask layer is one persistent ARGB32
-QImage written through a NumPy view of its bits: an edit converts only the rectangle the editor
-reports (plus one pixel, for the outline) and repaints only that rectangle.
+Scene coordinates are image pixels, pixel i spanning [i, i+1). The mask layer is one persistent
+ARGB32 QImage written through a NumPy view of its bits: an edit converts only the rectangle the
+editor reports (plus one pixel, for the outline) and repaints only that rectangle. The heatmap is
+coloured at up to HEAT_MAX_SIDE pixels and scaled smoothly when drawn; its full-size values are made
+only when asked for (``heatmap()``, "mask from heatmap"). Mouse and keys: canvas_input.py.
 """
 
 from __future__ import annotations
@@ -12,26 +13,30 @@ import math
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import (
-    QColor,
-    QPainterPath,
-    QPen,
-    QPixmapCache,
-    QTransform,
-)
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPixmapCache, QTransform
 from PySide6.QtWidgets import (
     QFrame,
-    QGraphicsEllipseItem,
     QGraphicsItem,
-    QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsView,
     QWidget,
 )
 
 from ..core.mask_edit import MaskEditor, Rect, mask_from_heatmap
-from .canvas_layers import COLORMAPS, MASK_COLOR, ImageLayer, MaskLayer, heatmap_bgra
+from .canvas_input import CanvasInput
+from .canvas_layers import (
+    COLORMAPS,
+    HEAT_MAX_SIDE,
+    MASK_COLOR,
+    ImageLayer,
+    MaskLayer,
+    PreparedMask,
+    heat_shape,
+    heatmap_bgra,
+)
+
+__all__ = ["BACKGROUND", "COLORMAPS", "HEAT_MAX_SIDE", "RADIUS_RANGE", "TOOLS", "ZOOM_RANGE", "Canvas"]
 
 TOOLS = ("brush", "eraser", "fill", "erase_fill", "lasso", "lasso_erase", "pan")
 BACKGROUND = QColor(38, 40, 44)
@@ -39,12 +44,9 @@ RADIUS_RANGE = (0.5, 500.0)
 ZOOM_RANGE = (0.01, 256.0)
 MARGIN = 12  # screen pixels kept free around the fitted image
 PIXMAP_CACHE_KB = 256 * 1024  # room for the two layers' screen-sized caches on a 4K display
-_ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0.8}
-_KEYS = {*_ZOOM_KEYS, Qt.Key.Key_F, Qt.Key.Key_1, Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight,
-         Qt.Key.Key_Space, Qt.Key.Key_Escape}
 
 
-class Canvas(QGraphicsView):
+class Canvas(CanvasInput, QGraphicsView):
     """See the module docstring. Call set_image first: it drops the old heatmap and editor."""
 
     mask_edited = Signal(int)  # editor.version after a committed edit
@@ -75,8 +77,6 @@ class Canvas(QGraphicsView):
         self.image_item = ImageLayer(smooth=True)
         self.heat_item = ImageLayer(smooth=True)
         self.mask_item = MaskLayer()
-        self.lasso_items = [QGraphicsPathItem() for _ in range(2)]
-        self.brush_items = [QGraphicsEllipseItem() for _ in range(2)]
         for z, item in enumerate((self.image_item, self.heat_item, self.mask_item)):
             item.setZValue(z)
             scene.addItem(item)
@@ -85,19 +85,14 @@ class Canvas(QGraphicsView):
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
         for item in (self.image_item, self.heat_item):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        for items, z in ((self.lasso_items, 5), (self.brush_items, 6)):
-            for item, (colour, width) in zip(items, ((QColor(0, 0, 0, 160), 3.0), (QColor(255, 255, 255), 1.2))):
-                pen = QPen(colour, width)
-                pen.setCosmetic(True)
-                item.setPen(pen)
-                item.setZValue(z)
-                item.setVisible(False)
-                scene.addItem(item)
+        self._init_input(scene)
 
-        self._rgb: np.ndarray | None = None
+        self._shape: tuple[int, int] | None = None  # the image's (H, W)
+        self._rgb: np.ndarray | None = None  # made from the layer on demand when a QImage was shown
         self._editor: MaskEditor | None = None
-        self._cam: np.ndarray | None = None
-        self._cam_u8: np.ndarray | None = None
+        self._cam_src: np.ndarray | None = None  # the CAM as given (any size; never written to)
+        self._cam: np.ndarray | None = None  # at image size in [0, 1], made on demand
+        self._cam_u8: np.ndarray | None = None  # at the heat layer's size
         self._colormap = "jet"
         self._heat_visible = self._mask_visible = True
         self._mask_color = QColor(MASK_COLOR)
@@ -108,40 +103,53 @@ class Canvas(QGraphicsView):
         self._radius = 8.0
         self._read_only = False
         self._fit_mode = True
-        self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan'
-        self._last_view_pos = QPointF()
-        self._lasso: list[tuple[float, float]] = []
-        self._lasso_path = QPainterPath()
-        self._space = False
         self._update_cursor()
 
     # ---- content ------------------------------------------------------------------------------
-    def set_image(self, rgb: np.ndarray | None) -> None:
-        """Show an (H, W, 3) uint8 RGB image (or nothing); drops the heatmap and the editor."""
+    def set_image(self, rgb: np.ndarray | QImage | None) -> None:
+        """Show an (H, W, 3) uint8 RGB image, or a QImage from ``rgb_layer_image`` (shown as it is,
+        never written to), or nothing; drops the heatmap and the editor."""
         self._finish_drag()
-        self._rgb = None if rgb is None else np.asarray(rgb)
         self._editor = None
-        shape = None if rgb is None else self._rgb.shape[:2]
+        if isinstance(rgb, QImage):
+            self._rgb = None
+            self.image_item.adopt(rgb)
+            shape = (rgb.height(), rgb.width())
+        else:
+            self._rgb = None if rgb is None else np.asarray(rgb)
+            shape = None if rgb is None else self._rgb.shape[:2]
+            self.image_item.reset(shape, opaque=True)
+            if rgb is not None:
+                cv2.cvtColor(self._rgb, cv2.COLOR_RGB2BGRA, dst=self.image_item.array)
+        self._shape = shape
         self.mask_item.reset(shape)
         self.set_heatmap(None)
-        self.image_item.reset(shape, opaque=True)
-        if rgb is not None:
-            cv2.cvtColor(self._rgb, cv2.COLOR_RGB2BGRA, dst=self.image_item.array)
         self.scene().setSceneRect(self.image_item.boundingRect())
         self.fit()
         self.editor_changed.emit()
 
+    def image_shape(self) -> tuple[int, int] | None:
+        """The image's (H, W), or None."""
+        return self._shape
+
     def image(self) -> np.ndarray | None:
+        """The image as (H, W, 3) uint8 RGB."""
+        if self._rgb is None and self._shape is not None:
+            self._rgb = cv2.cvtColor(self.image_item.array, cv2.COLOR_BGRA2RGB)
         return self._rgb
 
-    def set_editor(self, editor: MaskEditor | None) -> None:
-        """Render ``editor.mask`` and send edits to it (its shape must match the image)."""
+    def set_editor(self, editor: MaskEditor | None, prepared: PreparedMask | None = None) -> None:
+        """Render ``editor.mask`` and send edits to it (its shape must match the image). A
+        ``prepared`` layer (canvas_layers.mask_layer_image) is adopted when it shows this editor's
+        current mask in the current colour."""
         self._finish_drag()
-        if editor is not None and (self._rgb is None or editor.shape != self._rgb.shape[:2]):
+        if editor is not None and (self._shape is None or editor.shape != self._shape):
             raise ValueError(f"editor shape {editor.shape} does not match the image")
         self._editor = editor
         if editor is None:
-            self.mask_item.reset(None if self._rgb is None else self._rgb.shape[:2])
+            self.mask_item.reset(self._shape)
+        elif prepared is not None and prepared.fits(editor, self.mask_item.lut):
+            self.mask_item.adopt(prepared.image)
         else:
             self.mask_item.render(editor.mask)
         self.editor_changed.emit()
@@ -149,28 +157,60 @@ class Canvas(QGraphicsView):
     def editor(self) -> MaskEditor | None:
         return self._editor
 
+    def mask_lut(self) -> np.ndarray:
+        """The mask layer's colours, for canvas_layers.mask_layer_image."""
+        return self.mask_item.lut.copy()
+
     def set_heatmap(self, cam: np.ndarray | None) -> None:
-        """Overlay a CAM in [0, 1] (image size; other sizes are resized bilinearly)."""
-        if cam is None or self._rgb is None:
-            self._cam = self._cam_u8 = None
+        """Overlay a CAM in [0, 1] of any size (scaled bilinearly to the image). The canvas keeps a
+        reference to ``cam`` and never writes to it: do not change it afterwards."""
+        if cam is None or self._shape is None:
+            self._cam_src = self._cam = self._cam_u8 = None
             self.heat_item.reset(None)
         else:
             cam = np.asarray(cam, np.float32)
             if cam.ndim != 2:
                 raise ValueError(f"heatmap must be 2-D, got shape {cam.shape}")
-            h, w = self._rgb.shape[:2]
-            if cam.shape != (h, w):
-                cam = cv2.resize(cam, (w, h), interpolation=cv2.INTER_LINEAR)
-            cam = np.clip(cam, 0.0, 1.0)  # a copy: the caller's array is never touched
-            cam[np.isnan(cam)] = 0.0
-            self._cam = cam
-            self._cam_u8 = cv2.convertScaleAbs(cam, alpha=255.0)  # rounds to nearest
-            self.heat_item.reset((h, w), fill=False)
+            h, w = self._shape
+            dh, dw = heat_shape(h, w)
+            small = cam if cam.shape == (dh, dw) else cv2.resize(cam, (dw, dh), interpolation=cv2.INTER_LINEAR)
+            small = np.clip(small, 0.0, 1.0)  # a copy: the caller's array is never touched
+            small[np.isnan(small)] = 0.0
+            self._cam_src, self._cam = cam, None
+            self._cam_u8 = cv2.convertScaleAbs(small, alpha=255.0)  # rounds to nearest
+            self.heat_item.reset((h, w), fill=False, resolution=(dh, dw))
             self._render_heatmap()
         self.heat_item.setVisible(self._heat_visible)
 
     def heatmap(self) -> np.ndarray | None:
+        """The CAM at the image's size, float32 in [0, 1] (made on first use)."""
+        if self._cam is None and self._cam_src is not None:
+            h, w = self._shape
+            cam = self._cam_src
+            if cam.shape != (h, w):
+                cam = cv2.resize(cam, (w, h), interpolation=cv2.INTER_LINEAR)
+            cam = np.clip(cam, 0.0, 1.0)
+            cam[np.isnan(cam)] = 0.0
+            self._cam = cam
         return self._cam
+
+    def _cam_at(self, x: int, y: int) -> float | None:
+        """heatmap()[y, x] without making the full-size CAM (cv2's bilinear sampling)."""
+        src = self._cam if self._cam is not None else self._cam_src
+        if src is None:
+            return None
+        h, w = self._shape
+        sh, sw = src.shape
+        if (sh, sw) == (h, w):
+            value = float(src[y, x])
+        else:
+            fx = min(max((x + 0.5) * sw / w - 0.5, 0.0), sw - 1.0)
+            fy = min(max((y + 0.5) * sh / h - 0.5, 0.0), sh - 1.0)
+            x0, y0 = int(fx), int(fy)
+            x1, y1, ax, ay = min(x0 + 1, sw - 1), min(y0 + 1, sh - 1), fx - x0, fy - y0
+            value = float((src[y0, x0] * (1 - ax) + src[y0, x1] * ax) * (1 - ay)
+                          + (src[y1, x0] * (1 - ax) + src[y1, x1] * ax) * ay)
+        return 0.0 if math.isnan(value) else min(max(value, 0.0), 1.0)
 
     def _render_heatmap(self) -> None:
         if self._cam_u8 is not None:
@@ -207,6 +247,9 @@ class Canvas(QGraphicsView):
 
     def colormap(self) -> str:
         return self._colormap
+
+    def mask_color(self) -> QColor:
+        return QColor(self._mask_color)
 
     def set_mask_color(self, color: QColor) -> None:
         self._mask_color = QColor(color)
@@ -260,10 +303,10 @@ class Canvas(QGraphicsView):
         return self._edit(lambda e: e.invert())
 
     def mask_from_heatmap(self, threshold: float = 0.5) -> Rect | None:
-        if self._cam is None:
+        if self._cam_src is None:
             self.message.emit("No heatmap to make a mask from")
             return None
-        return self._edit(lambda e: e.replace(mask_from_heatmap(self._cam, threshold)))
+        return self._edit(lambda e: e.replace(mask_from_heatmap(self.heatmap(), threshold)))
 
     def _edit(self, operation) -> Rect | None:
         self._finish_drag()
@@ -275,7 +318,7 @@ class Canvas(QGraphicsView):
 
     def _can_edit(self) -> bool:
         if self._editor is None:
-            self.message.emit("No image to edit" if self._rgb is None else "No mask to edit")
+            self.message.emit("No image to edit" if self._shape is None else "No mask to edit")
             return False
         if self._read_only:
             self.message.emit("Read-only: the mask cannot be changed")
@@ -324,167 +367,7 @@ class Canvas(QGraphicsView):
     def _to_scene(self, view_pos: QPointF) -> QPointF:
         return self.viewportTransform().inverted()[0].map(QPointF(view_pos))
 
-    # ---- input --------------------------------------------------------------------------------
-    def event(self, event) -> bool:
-        # Let our single-key commands win over window shortcuts while the canvas has focus.
-        if event.type() == QEvent.Type.ShortcutOverride and event.key() in _KEYS and \
-                not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event) -> None:  # noqa: N802
-        key = event.key()
-        if key == Qt.Key.Key_Space:
-            if not event.isAutoRepeat():
-                self._space = True
-                self._update_cursor()
-        elif key in _ZOOM_KEYS:
-            self.zoom_by(_ZOOM_KEYS[key])
-        elif key == Qt.Key.Key_F:
-            self.fit()
-        elif key == Qt.Key.Key_1:
-            self.actual_size()
-        elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
-            self.set_brush_radius(self._radius * (0.8 if key == Qt.Key.Key_BracketLeft else 1.25))
-        elif key == Qt.Key.Key_Escape and self._drag == "lasso":
-            self._drag = None
-            self._show_lasso(None)
-        else:
-            super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
-            self._update_cursor()
-        else:
-            super().keyReleaseEvent(event)
-
-    def wheelEvent(self, event) -> None:  # noqa: N802
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            steps = event.angleDelta().y() / 120
-            if steps:
-                self.zoom_by(1.25 ** steps, event.position())
-            event.accept()
-        else:
-            super().wheelEvent(event)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        if self._drag is not None:
-            return
-        pos = event.position()
-        self._last_view_pos = pos
-        button = event.button()
-        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and
-                                                     (self._space or self._tool == "pan")):
-            self._drag = "pan"
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            return
-        if button != Qt.MouseButton.LeftButton or not self._can_edit():
-            return
-        p = self._to_scene(pos)
-        x, y = p.x() - 0.5, p.y() - 0.5
-        tool = self._tool
-        if tool in ("brush", "eraser"):
-            self._editor.begin_stroke(tool == "brush", self._radius)
-            self._drag = "stroke"
-            self._changed(self._editor.stroke_to(x, y), commit=False)
-        elif tool in ("fill", "erase_fill"):
-            self._changed(self._editor.flood_fill(x, y, tool == "fill"), commit=True)
-        elif tool in ("lasso", "lasso_erase"):
-            self._drag = "lasso"
-            self._lasso = [(x, y)]
-            self._lasso_path = QPainterPath(p)
-            self._show_lasso(self._lasso_path)
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        pos = event.position()
-        p = self._to_scene(pos)
-        if self._drag == "pan":
-            d = pos - self._last_view_pos
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(d.x()))
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(d.y()))
-        elif self._drag == "stroke":
-            self._changed(self._editor.stroke_to(p.x() - 0.5, p.y() - 0.5), commit=False)
-        elif self._drag == "lasso":
-            last = self._lasso[-1]
-            if math.hypot(p.x() - 0.5 - last[0], p.y() - 0.5 - last[1]) * self.zoom() >= 2:
-                self._lasso.append((p.x() - 0.5, p.y() - 0.5))
-                self._lasso_path.lineTo(p)
-                self._show_lasso(self._lasso_path)
-        self._last_view_pos = pos
-        self._move_brush(p)
-        self.cursor_moved.emit(self._pixel_info(p))
-
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        if self._drag == "pan" and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
-            self._drag = None
-            self._update_cursor()
-        elif event.button() == Qt.MouseButton.LeftButton and self._drag in ("stroke", "lasso"):
-            if self._drag == "lasso":
-                p = self._to_scene(event.position())
-                self._lasso.append((p.x() - 0.5, p.y() - 0.5))
-            self._finish_drag()
-
-    def leaveEvent(self, event) -> None:  # noqa: N802
-        for item in self.brush_items:
-            item.setVisible(False)
-        self.cursor_moved.emit(None)
-        super().leaveEvent(event)
-
-    def _finish_drag(self) -> None:
-        """Commit an open stroke or lasso (before any other operation, so undo never splits one)."""
-        drag, self._drag = self._drag, None
-        if drag == "stroke" and self._editor is not None:
-            rect = self._editor.end_stroke()
-            if rect is not None:
-                self.mask_edited.emit(self._editor.version)
-        elif drag == "lasso":
-            self._show_lasso(None)
-            if self._editor is not None and len(self._lasso) >= 3:
-                self._changed(self._editor.fill_polygon(self._lasso, self._tool == "lasso"), commit=True)
-            self._lasso = []
-
-    def _show_lasso(self, path: QPainterPath | None) -> None:
-        for item in self.lasso_items:
-            item.setPath(path if path is not None else QPainterPath())
-            item.setVisible(path is not None)
-
-    def _pixel_info(self, p: QPointF) -> dict | None:
-        if self._rgb is None:
-            return None
-        x, y = math.floor(p.x()), math.floor(p.y())
-        h, w = self._rgb.shape[:2]
-        if not (0 <= x < w and 0 <= y < h):
-            return None
-        return {"x": x, "y": y, "rgb": tuple(int(v) for v in self._rgb[y, x]),
-                "mask": None if self._editor is None else bool(self._editor.mask[y, x]),
-                "cam": None if self._cam is None else float(self._cam[y, x])}
-
-    def _move_brush(self, p: QPointF) -> None:
-        show = self._tool in ("brush", "eraser") and not self._read_only and self._rgb is not None \
-            and not self._space and self._drag != "pan"
-        if show:
-            r = self._radius + 0.5  # pixels whose centres lie within the radius reach half a pixel further
-            cx, cy = math.floor(p.x()) + 0.5, math.floor(p.y()) + 0.5  # the dab snaps to a pixel centre
-            for item in self.brush_items:
-                item.setRect(cx - r, cy - r, 2 * r, 2 * r)
-        for item in self.brush_items:
-            item.setVisible(show)
-
-    def _update_cursor(self) -> None:
-        if self._space or self._tool == "pan":
-            shape = Qt.CursorShape.OpenHandCursor
-        elif self._read_only:
-            shape = Qt.CursorShape.ArrowCursor
-        else:
-            shape = Qt.CursorShape.CrossCursor
-        self.viewport().setCursor(shape)
-        if self._space or self._read_only or self._tool not in ("brush", "eraser"):
-            for item in self.brush_items:
-                item.setVisible(False)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._fit_mode:
             self.fit()

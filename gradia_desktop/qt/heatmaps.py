@@ -7,6 +7,7 @@ the worker thread. One worker thread does all of it (the Explainer serialises ca
 The cache holds full-size float32 CAMs, LRU, bounded by entry count AND bytes (so 64 entries of
 64x64 images are kept, but only a handful of 4096x4096 ones): a revisited image shows at once.
 Results carry (sample id, version id, target): whoever paints them checks they are still current.
+``prefetch`` queues the neighbours' heatmaps behind every request, so browsing finds them cached.
 """
 
 from __future__ import annotations
@@ -168,10 +169,21 @@ class HeatmapProvider(QObject):
         if cam is not None:
             self.ready.emit(sample.id, version_id, target, cam)
             return
-        key = (sample.id, version_id, target)
+        self._queue((sample.id, version_id, target), sample, urgent=True)
+
+    def prefetch(self, sample: Sample, target: Target = "predicted") -> None:
+        """Compute a heatmap into the cache when the worker has nothing more urgent (no signal
+        for a cached one; ``ready`` when it arrives, like any other)."""
+        version_id = self.version_id()
+        if version_id is not None and self.cached(sample.id, target) is None:
+            self._queue((sample.id, version_id, target), sample, urgent=False)
+
+    def _queue(self, key: tuple, sample: Sample, urgent: bool) -> None:
         with self._jobs.lock:
-            self._jobs.pending[key] = (sample, target)
-            self._jobs.pending.move_to_end(key)
+            if not urgent and key in self._jobs.pending:
+                return
+            self._jobs.pending[key] = (sample, key[2])
+            self._jobs.pending.move_to_end(key, last=urgent)  # the worker takes the newest (last) first
             while len(self._jobs.pending) > MAX_PENDING:
                 self._jobs.pending.popitem(last=False)
             start = not self._jobs.running

@@ -19,6 +19,7 @@ from . import dialogs, progress_dialog, project_dialogs
 from .baseline_offer import BaselineOffer
 from .canvas import Canvas
 from .heatmaps import HeatmapProvider
+from .prefetch import Prefetcher, Prepared
 from .recent_projects import RecentProjects
 from .sample_browser import SampleBrowser
 from .status_line import StatusLine
@@ -291,20 +292,34 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{sample.width} \u00d7 {sample.height} px")
         self.model_label.setText(self._model_text(sample))
         self._show_judgement(sample)
-        try:
-            rgb = self.project.load_image(sample)
-        except GradiaError as exc:  # a moved or corrupt file: say so where the path is shown; its mask is kept
-            self.canvas.set_image(None)
-            self.path_label.setText(str(exc))
-            self.path_label.setStyleSheet("color: #c0392b")
-            return
-        self.canvas.set_image(rgb)
-        self.canvas.set_editor(self._editor_for(sample, rgb.shape[:2]))
+        prefetcher = getattr(self, "prefetcher", None)  # made on first use: only show_sample uses it
+        if prefetcher is None:
+            prefetcher = self.prefetcher = Prefetcher()
+        prepared = prefetcher.take(self.project, sample, self.autosaver)  # decoded off the GUI thread
+        image = prepared.image if prepared is not None and prepared.error is None else None
+        if image is None:
+            try:
+                image = self.project.load_image(sample)
+            except GradiaError as exc:  # a moved or corrupt file: say so where the path is shown; its mask is kept
+                self.canvas.set_image(None)
+                self.path_label.setText(str(exc))
+                self.path_label.setStyleSheet("color: #c0392b")
+                return
+        self.canvas.set_image(image)
+        editor = self._editor_for(sample, self.canvas.image_shape(), prepared)
+        self.canvas.set_editor(editor, None if prepared is None else prepared.mask)
         self._request_heatmap()
+        target = self.tools.target() if self.version is not None and self.tools is not None else None
+        prefetcher.prefetch_around(self.project, sample, self.browser, self.editors, self.autosaver,
+                                   self.canvas.mask_lut(),
+                                   also=None if target is None else lambda s: self.heatmaps.prefetch(s, target))
 
-    def _editor_for(self, sample: Sample, shape: tuple[int, int]) -> MaskEditor:
-        """The sample's editor: kept with its undo history for recently visited images."""
+    def _editor_for(self, sample: Sample, shape: tuple[int, int], prepared: Prepared | None = None) -> MaskEditor:
+        """The sample's editor: kept with its undo history for recently visited images (else the
+        one the prefetcher read from disk, if still valid, else read now)."""
         editor = self.editors.pop(sample.id, None)
+        if editor is None and prepared is not None and prepared.mask is not None and prepared.mask_from_disk:
+            editor = prepared.mask.editor
         if editor is None or editor.mask.shape != shape:
             editor = MaskEditor(shape, self._read_mask(sample, shape))
         self.editors[sample.id] = editor
@@ -313,7 +328,7 @@ class MainWindow(QMainWindow):
         return editor
 
     def _read_mask(self, sample: Sample, shape: tuple[int, int]):
-        if self.autosaver is not None:
+        if self.autosaver is not None and self.autosaver.state(sample.id) == "saving":
             self.autosaver.flush()  # a stroke still being written is part of the mask
         try:
             mask = self.project.read_mask(sample)

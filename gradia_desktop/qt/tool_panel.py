@@ -1,10 +1,14 @@
-"""The mask tools toolbar: tools, brush size, history, mask commands and the heatmap's look."""
+"""The mask tools toolbar: tools, brush size, history, mask commands and the heatmap's look.
+
+Its settings are the user's preferences: restored when the panel is made, saved when changed
+(tool_prefs.py).
+"""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -17,16 +21,19 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtWidgets import (
+    QColorDialog,
     QComboBox,
     QDoubleSpinBox,
     QLabel,
     QSlider,
     QStyle,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
 from .canvas import COLORMAPS, RADIUS_RANGE, Canvas
+from .tool_prefs import THRESHOLD_RANGE, ToolPrefs
 
 # name, label, shortcut, tooltip
 TOOL_SPECS = (
@@ -39,6 +46,7 @@ TOOL_SPECS = (
     ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
 )
 _SLIDER_STEPS = 200
+DEFAULT_THRESHOLD = 0.5
 
 
 def _radius_to_slider(radius: float) -> int:
@@ -87,6 +95,19 @@ def tool_icon(name: str, colour: QColor, size: int = 32) -> QIcon:
     return QIcon(pixmap)
 
 
+def color_icon(color: QColor, size: int = 32) -> QIcon:
+    """A rounded swatch of ``color`` with a thin outline."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(QPen(QColor(0, 0, 0, 140), size / 16))
+    p.setBrush(color)
+    p.drawRoundedRect(QRectF(size * 0.15, size * 0.15, size * 0.7, size * 0.7), size * 0.12, size * 0.12)
+    p.end()
+    return QIcon(pixmap)
+
+
 def _slider(value: int, tooltip: str, width: int = 90) -> QSlider:
     slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(0, 100)
@@ -97,11 +118,13 @@ def _slider(value: int, tooltip: str, width: int = 90) -> QSlider:
 
 
 class ToolPanel(QToolBar):
-    """Controls for ``canvas``; ``actions()`` lists the QActions for menus (shortcuts included)."""
+    """Controls for ``canvas``; ``actions()`` lists the QActions for menus (shortcuts included).
+    Preferences go to ``settings`` (default: the application's QSettings)."""
 
     target_changed = Signal(object)  # 'predicted' | 'true' | class index
 
-    def __init__(self, canvas: Canvas, classes: list[str], parent: QWidget | None = None):
+    def __init__(self, canvas: Canvas, classes: list[str], parent: QWidget | None = None,
+                 settings: QSettings | None = None):
         super().__init__("Mask tools", parent)
         self.setObjectName("mask-tools")
         self.setIconSize(QSize(20, 20))
@@ -123,7 +146,7 @@ class ToolPanel(QToolBar):
             self.addAction(action)
         self.tool_actions[canvas.tool()].setChecked(True)
         self.tool_group.triggered.connect(lambda a: canvas.set_tool(a.data()))
-        canvas.tool_changed.connect(lambda name: self.tool_actions[name].setChecked(True))
+        canvas.tool_changed.connect(self._show_tool)  # a method: disconnected when the panel goes
 
         self.addSeparator()
         self.addWidget(QLabel(" Size "))
@@ -152,10 +175,20 @@ class ToolPanel(QToolBar):
         self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.clear = self._action("Clear mask", None, canvas.clear_mask, QStyle.StandardPixmap.SP_DialogResetButton)
         self.invert = self._action("Invert mask", "Ctrl+I", canvas.invert_mask, QStyle.StandardPixmap.SP_BrowserReload)
-        self.from_heatmap = self._action("Mask from heatmap", None, canvas.mask_from_heatmap,
+        self.from_heatmap = self._action("Mask from heatmap", None, self.mask_from_heatmap,
                                          QStyle.StandardPixmap.SP_DialogApplyButton)
+        self.from_heatmap.setToolTip("Mask from heatmap: every pixel whose CAM reaches the threshold")
         for action in (self.undo, self.redo, self.clear, self.invert, self.from_heatmap):
             self.addAction(action)
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(*THRESHOLD_RANGE)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setValue(DEFAULT_THRESHOLD)
+        self.threshold_spin.setKeyboardTracking(False)
+        self.threshold_spin.setToolTip("Threshold of \u201cMask from heatmap\u201d: the CAM value (0\u20131) "
+                                       "from which a pixel becomes attention")
+        self.addWidget(self.threshold_spin)
 
         self.addSeparator()
         self.show_heatmap = self._toggle("Heatmap", "H", canvas.set_heatmap_visible)
@@ -179,13 +212,82 @@ class ToolPanel(QToolBar):
 
         self.addSeparator()
         self.show_mask = self._toggle("Mask", "M", canvas.set_mask_visible)
+        self.mask_color_button = QToolButton()
+        self.mask_color_button.setToolTip("Mask colour")
+        self.mask_color_button.clicked.connect(self.choose_mask_color)
+        self._mask_color = QColor(canvas.mask_color())
+        self.mask_color_button.setIcon(color_icon(self._mask_color))
         self.mask_opacity = _slider(round(canvas.mask_opacity() * 100), "Mask opacity")
         self.mask_opacity.valueChanged.connect(lambda v: canvas.set_mask_opacity(v / 100))
+        self.addWidget(self.mask_color_button)
         self.addWidget(self.mask_opacity)
 
         canvas.mask_edited.connect(self.refresh)
         canvas.editor_changed.connect(self.refresh)
         self.refresh()
+        self.prefs = ToolPrefs(settings)
+        self._restore_prefs()
+        self._save_prefs_on_change()
+
+    # ---- preferences --------------------------------------------------------------------------
+    def _restore_prefs(self) -> None:
+        prefs = self.prefs.load()
+        if "brush_radius" in prefs:
+            self.canvas.set_brush_radius(prefs["brush_radius"])
+        if "colormap" in prefs:
+            self.colormap_combo.setCurrentText(prefs["colormap"])
+        for name, slider in (("heatmap_opacity", self.heatmap_opacity), ("mask_opacity", self.mask_opacity)):
+            if name in prefs:
+                slider.setValue(round(prefs[name]))
+        for name, action in (("show_heatmap", self.show_heatmap), ("show_mask", self.show_mask)):
+            if name in prefs:
+                action.setChecked(prefs[name])
+        if "mask_color" in prefs:
+            self.set_mask_color(prefs["mask_color"])
+        if "threshold" in prefs:
+            self.threshold_spin.setValue(prefs["threshold"])
+        if "tool" in prefs:
+            self.canvas.set_tool(prefs["tool"])
+
+    def _save_prefs_on_change(self) -> None:
+        save = self.prefs.saver  # lambdas only for the panel's own widgets: they go with it
+        self.canvas.tool_changed.connect(self._save_tool)
+        self.canvas.brush_radius_changed.connect(self._save_radius)
+        self.colormap_combo.currentTextChanged.connect(save("colormap"))
+        self.heatmap_opacity.valueChanged.connect(save("heatmap_opacity"))
+        self.mask_opacity.valueChanged.connect(save("mask_opacity"))
+        self.show_heatmap.toggled.connect(save("show_heatmap"))
+        self.show_mask.toggled.connect(save("show_mask"))
+        self.threshold_spin.valueChanged.connect(save("threshold"))
+
+    def _save_tool(self, name: str) -> None:
+        self.prefs.save("tool", name)
+
+    def _save_radius(self, radius: float) -> None:
+        self.prefs.save("brush_radius", radius)
+
+    # ---- mask commands ------------------------------------------------------------------------
+    def mask_from_heatmap(self) -> None:
+        """Replace the mask by the heatmap thresholded at the panel's threshold (one undo step)."""
+        self.canvas.mask_from_heatmap(self.threshold_spin.value())
+
+    def threshold(self) -> float:
+        return self.threshold_spin.value()
+
+    def set_mask_color(self, color: QColor) -> None:
+        """Paint the mask in ``color`` (a preference: kept for the next start)."""
+        color = QColor(color)
+        if not color.isValid():
+            return
+        self._mask_color = color
+        self.canvas.set_mask_color(color)
+        self.mask_color_button.setIcon(color_icon(color))
+        self.prefs.save("mask_color", color)
+
+    def choose_mask_color(self) -> None:
+        color = QColorDialog.getColor(self._mask_color, self, "Mask colour")
+        if color.isValid():
+            self.set_mask_color(color)
 
     def _action(self, label, shortcut, slot, icon: QStyle.StandardPixmap | None = None) -> QAction:
         action = QAction(label, self)
@@ -206,6 +308,9 @@ class ToolPanel(QToolBar):
         action.toggled.connect(slot)
         self.addAction(action)
         return action
+
+    def _show_tool(self, name: str) -> None:
+        self.tool_actions[name].setChecked(True)
 
     def _show_radius(self, radius: float) -> None:
         for w in (self.size_slider, self.size_spin):

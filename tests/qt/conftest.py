@@ -25,6 +25,18 @@ def user_home(tmp_path_factory, monkeypatch):
     return home
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Every test starts from empty QSettings: preferences one test saves (brush size, colormap,
+    recent projects, ...) must not reach the next. Qt reads the settings path once per process, so
+    all tests share one file under the temporary XDG_CONFIG_HOME above; clear it around each test."""
+    from PySide6.QtCore import QSettings
+
+    QSettings().clear()
+    yield
+    QSettings().clear()
+
+
 @pytest.fixture(scope="session")
 def _shared_data_home(tmp_path_factory):
     return tmp_path_factory.mktemp("shared-data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -9,7 +10,8 @@ from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtTest import QTest
 
 from gradia_desktop.core.mask_edit import MaskEditor
-from gradia_desktop.qt.canvas import Canvas
+from gradia_desktop.qt.canvas import HEAT_MAX_SIDE, Canvas
+from gradia_desktop.qt.canvas_layers import mask_layer_image, rgb_layer_image
 
 from .helpers_qt import qimage_array
 
@@ -280,3 +282,87 @@ def test_switching_images_drops_the_editor_and_an_undo_mid_stroke_commits(canvas
     canvas.set_editor(MaskEditor((10, 12)))
     canvas.set_image(None)
     click(canvas, 1, 1)  # nothing to edit: no crash
+
+
+def test_a_small_cam_is_scaled_to_the_image_and_read_at_image_pixels(canvas):
+    grid = np.array([[0.0, 1.0], [0.5, 0.25]], np.float32)
+    canvas.set_heatmap(grid)
+    full = canvas.heatmap()
+    assert full.shape == (H, W) and full.dtype == np.float32
+    assert np.allclose(full, cv2.resize(grid, (W, H), interpolation=cv2.INTER_LINEAR))
+    infos = []
+    canvas.cursor_moved.connect(infos.append)
+    canvas._cam = None  # the value under the cursor without the full-size CAM
+    hover(canvas, view_pos(canvas, 13, 30))
+    assert infos[-1]["cam"] == pytest.approx(float(full[30, 13]), abs=1e-5)
+    canvas.mask_from_heatmap(0.6)
+    assert np.array_equal(canvas.editor().mask, full >= 0.6)
+
+
+def test_a_large_heatmap_is_coloured_at_a_modest_size_and_drawn_over_the_whole_image(qtbot):
+    c = Canvas()
+    qtbot.addWidget(c)
+    c.resize(400, 300)
+    with qtbot.waitExposed(c):
+        c.show()
+    c.set_image(np.zeros((1500, 2000, 3), np.uint8))
+    cam = np.zeros((1500, 2000), np.float32)
+    cam[:, 1000:] = 1.0
+    c.set_heatmap(cam)
+    assert (c.heat_item.image.width(), c.heat_item.image.height()) == (HEAT_MAX_SIDE, 384)
+    assert c.heat_item.boundingRect() == c.image_item.boundingRect()
+    c.set_heatmap_opacity(1.0)
+    shot = qimage_array(c.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888), 3)
+    left, right = c.mapFromScene(QPointF(500, 750)), c.mapFromScene(QPointF(1500, 750))
+    assert shot[left.y(), left.x()].max() == 0  # cold: the black image shows through
+    assert shot[right.y(), right.x()].max() > 100  # hot: coloured
+    c.set_image(np.zeros((10, 12, 3), np.uint8))
+    assert c.heatmap() is None
+
+
+def test_a_prepared_image_and_mask_layer_are_adopted_without_a_copy(canvas):
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    qimage = rgb_layer_image(rgb)
+    canvas.set_image(qimage)
+    assert canvas.image_item.image is qimage and canvas.image_shape() == (H, W)
+    assert np.array_equal(canvas.image(), rgb)
+    editor = MaskEditor((H, W))
+    editor.replace(np.eye(H, W, dtype=bool))
+    prepared = mask_layer_image(editor, canvas.mask_lut())
+    canvas.set_editor(editor, prepared)
+    assert canvas.mask_item.image is prepared.image
+    assert np.array_equal(qimage_array(canvas.mask_item.image, 4)[..., 3] > 0, editor.mask)
+    # A layer of an older edit version (or another colour) is not used: the mask is rendered.
+    stale = mask_layer_image(editor, canvas.mask_lut())
+    editor.invert()
+    canvas.set_image(rgb)
+    canvas.set_editor(editor, stale)
+    assert canvas.mask_item.image is not stale.image
+    assert np.array_equal(qimage_array(canvas.mask_item.image, 4)[..., 3] > 0, editor.mask)
+    # Showing a plain array later never writes into the adopted image.
+    before = qimage_array(qimage, 4).copy()
+    canvas.set_image(qimage)
+    canvas.set_image(np.zeros((H, W, 3), np.uint8))
+    assert np.array_equal(qimage_array(qimage, 4), before)
+
+
+def test_switching_images_keeps_the_mask_layer_in_step(canvas):
+    def green(c) -> int:
+        shot = qimage_array(c.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888), 3)
+        return int(((shot[..., 1] > 60) & (shot[..., 0] < 30)).sum())
+
+    mask = np.zeros((H, W), bool)
+    mask[5:20, 10:30] = True
+    black = np.zeros((H, W, 3), np.uint8)
+    canvas.set_image(black)
+    canvas.set_editor(MaskEditor((H, W), mask))
+    assert green(canvas) > 0
+    canvas.set_image(black)  # the old mask is never shown over the new image
+    assert green(canvas) == 0
+    canvas.set_editor(MaskEditor((H, W)))
+    assert green(canvas) == 0 and not qimage_array(canvas.mask_item.image, 4).any()
+    canvas.set_editor(MaskEditor((H, W), mask))
+    assert np.array_equal(qimage_array(canvas.mask_item.image, 4)[..., 3] > 0, mask)
+    canvas.set_editor(None)
+    assert green(canvas) == 0

@@ -104,3 +104,18 @@ def test_bad_targets_are_refused(provider):
     p, project = provider
     with pytest.raises(ValueError):
         p.request(project.samples()[0], "banana")
+
+
+def test_prefetch_fills_the_cache_quietly_once(qtbot, provider):
+    p, project = provider
+    a, b = project.samples()[2:4]
+    p.prefetch(b)
+    p.request(a)
+    qtbot.waitUntil(lambda: p.cached(a.id, "predicted") is not None and p.cached(b.id, "predicted") is not None,
+                    timeout=20_000)
+    computed, emitted = p.computed, []
+    p.ready.connect(lambda *args: emitted.append(args))
+    p.prefetch(b)
+    p.prefetch(a)
+    qtbot.wait(50)
+    assert p.computed == computed and emitted == []  # cached: nothing computed, nothing announced
