@@ -1,4 +1,5 @@
-"""The main window: sample browser on the left, image with overlays on the right, judgement keys."""
+"""The main window: sample browser on the left, image with overlays in the middle, the model docks
+(matrix, training, versions) on the right, judgement keys."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QMainWindow, QMessageBox, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from ..core.autosave import MaskAutosaver
@@ -15,22 +16,29 @@ from ..core.mask_edit import MaskEditor
 from ..core.records import Prediction, Sample, Version
 from ..core.store import Project
 from ..errors import Cancelled, GradiaError
-from . import dialogs, progress_dialog, project_dialogs
+from . import menus, progress_dialog, project_dialogs, window_status
 from .baseline_offer import BaselineOffer
 from .canvas import Canvas
 from .heatmaps import HeatmapProvider
+from .model_views import ModelViews
 from .prefetch import Prefetcher, Prepared
 from .recent_projects import RecentProjects
 from .sample_browser import SampleBrowser
-from .status_line import StatusLine
 from .tool_panel import ToolPanel
 from .welcome_page import welcome_page
 
 APP_TITLE = "GRADIA Desktop"
-NO_MODEL = "no model yet"
 WELCOME, BROWSER = 0, 1
 JUDGEMENT_TEXT = {True: "reasonable", False: "unreasonable"}
 EDITORS_KEPT = 16  # recently visited images keep their undo history
+
+
+def confirm_stop_training(parent: QWidget) -> bool:
+    """Ask before a running training is stopped (closing the window or opening another project)."""
+    answer = QMessageBox.question(parent, APP_TITLE, "A model is training. Stop it? Nothing of the run is kept.",
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class _SavedRelay(QObject):
@@ -51,67 +59,29 @@ class MainWindow(QMainWindow):
         self.tools: ToolPanel | None = None
         self.saved_relay = _SavedRelay()
         self.saved_relay.saved.connect(self._on_mask_saved)
+        self.prefetcher = Prefetcher()  # decodes the neighbouring images off the GUI thread
         self.heatmaps = HeatmapProvider()
         self.heatmaps.ready.connect(self._on_heatmap_ready)
         self.recent = RecentProjects()
         self.setWindowTitle(APP_TITLE)
         self._build_central()
-        self._build_menus()
-        self._build_status_bar()
+        self.models = ModelViews(self)
+        menus.build_menus(self)
+        window_status.build_status_bar(self)
         self._restore_window_state()
         if project is not None:
             self.set_project(project)
 
     # ---- building ---------------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.open_action = file_menu.addAction("&Open project\u2026", QKeySequence.StandardKey.Open,
-                                               self.choose_project)
-        self.new_action = file_menu.addAction("&New project from images\u2026", QKeySequence.StandardKey.New,
-                                              self.new_project)
-        self.demo_action = file_menu.addAction("Open &demo project", self.open_demo)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        file_menu.addAction("&Quit", QKeySequence("Ctrl+Q"), self.close)
-
-        self.view_menu = self.menuBar().addMenu("&View")
-        self.view_menu.addAction("&Fit to window", self.canvas.fit)
-        self.view_menu.addAction("&Actual size", self.canvas.actual_size)
-        self.edit_menu = self.menuBar().addMenu("&Edit")
-
-        go_menu = self.menuBar().addMenu("&Go")
-        for action in self.browser.navigation_actions():
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            go_menu.addAction(action)
-
-        judge_menu = self.menuBar().addMenu("&Judge")
-        self.reasonable_action = judge_menu.addAction("Attention is &reasonable", QKeySequence("R"),
-                                                      lambda: self.judge(True))
-        self.unreasonable_action = judge_menu.addAction("Attention is &unreasonable", QKeySequence("U"),
-                                                        lambda: self.judge(False))
-        self.clear_judgement_action = judge_menu.addAction("&Clear judgement", QKeySequence("Backspace"),
-                                                           lambda: self.judge(None))
-
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction("&Keyboard shortcuts", QKeySequence("F1"), lambda: dialogs.show_cheat_sheet(self))
-        help_menu.addAction("&About GRADIA Desktop", lambda: dialogs.show_about(self))
-
     def _install_tools(self, classes: list[str]) -> None:
         """A tool bar for this project's classes (the CAM target list depends on them)."""
         if self.tools is not None:
             self.removeToolBar(self.tools)
             self.tools.deleteLater()
         self.tools = ToolPanel(self.canvas, classes, self)
-        self.tools.target_changed.connect(lambda _target: self._request_heatmap())
+        self.tools.target_changed.connect(self._on_target_changed)
         self.addToolBar(self.tools)
-        self.edit_menu.clear()
-        self.view_menu.clear()
-        self.view_menu.addAction("&Fit to window", self.canvas.fit)
-        self.view_menu.addAction("&Actual size", self.canvas.actual_size)
-        for action in self.tools.actions():
-            (self.view_menu if action in (self.tools.show_heatmap, self.tools.show_mask) else self.edit_menu
-             ).addAction(action)
+        menus.fill_view_menu(self)
 
     def _build_central(self) -> None:
         self.browser = SampleBrowser()
@@ -120,7 +90,7 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.canvas.mask_edited.connect(self._on_mask_edited)
         self.offer = BaselineOffer()
-        self.offer.trained.connect(self._on_version_trained)
+        self.offer.trained.connect(self.select_version)
         self.offer.hide()
         right = QWidget()
         layout = QVBoxLayout(right)
@@ -134,7 +104,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.browser)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([520, 760])
+        self.splitter.setSizes([440, 600])
         self.splitter.setChildrenCollapsible(False)
 
         self.stack = QStackedWidget()
@@ -144,26 +114,6 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.splitter)
         self.setCentralWidget(self.stack)
 
-    def _build_status_bar(self) -> None:
-        self.path_label = QLabel()
-        self.path_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.judgement_label = QLabel()
-        self.class_label = QLabel()
-        self.size_label = QLabel()
-        self.model_label = QLabel()
-        self.readonly_label = QLabel("read-only")
-        self.readonly_label.setStyleSheet("color: white; background: #c0392b; padding: 1px 6px;")
-        self.readonly_label.setToolTip("The project folder cannot be written: masks and judgements are not saved")
-        self.readonly_label.hide()
-        self.status_line = StatusLine(self.canvas)
-        bar = self.statusBar()
-        bar.addWidget(self.path_label, 1)
-        bar.addPermanentWidget(self.status_line)
-        for label in (self.judgement_label, self.class_label, self.size_label, self.model_label,
-                      self.readonly_label):
-            label.setContentsMargins(8, 0, 8, 0)
-            bar.addPermanentWidget(label)
-
     def _restore_window_state(self) -> None:
         settings = QSettings()
         geometry = settings.value("window/geometry")
@@ -172,6 +122,9 @@ class MainWindow(QMainWindow):
         splitter = settings.value("window/splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        state = settings.value("window/state")  # docks and tool bar
+        if state is not None:
+            self.restoreState(state)
 
     # ---- opening ----------------------------------------------------------------------------
     def choose_project(self) -> None:
@@ -211,16 +164,13 @@ class MainWindow(QMainWindow):
         self.set_project(project)
         return True
 
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        paths = self.recent.paths()
-        for path in paths:
-            self.recent_menu.addAction(path, lambda p=path: self.open_project_path(p))
-        if not paths:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-
     def set_project(self, project: Project) -> None:
         """Show ``project`` (the window takes ownership and closes it later)."""
+        if self.models.is_training():
+            if not confirm_stop_training(self):
+                project.close()
+                return
+            self.models.shutdown()
         self._close_project()
         self.project = project
         self.autosaver = None if project.readonly else MaskAutosaver(project, self.saved_relay.saved.emit)
@@ -237,6 +187,7 @@ class MainWindow(QMainWindow):
         self._update_model_state()
         self.current_sample = None
         self.browser.set_project(project, self.version.id if self.version else None)
+        self.models.set_project()
         last = project.setting("last_sample")
         if last is not None:
             self.browser.select_sample(int(last))  # reopen where the expert left off
@@ -266,20 +217,23 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_model and not self.project.readonly)
         self.offer.offer(None if has_model else self.project.root, self.project.readonly)
 
-    def _on_version_trained(self, version_id: int) -> None:
-        if self.project is None:
+    def select_version(self, version_id: int) -> None:
+        """Let ``version_id`` drive predictions, heatmaps, judgements and the matrix."""
+        if self.project is None or (self.version is not None and self.version.id == version_id):
             return
         self.version = self.project.version(version_id)
         self._load_predictions()
         self._update_model_state()
         self.heatmaps.set_source(self.project, self.version)
         self.browser.set_version(version_id)
+        self.models.version_changed()
         self.show_sample(self.browser.current_sample())
-        self.statusBar().showMessage(f"model {self.version.name} trained", 5000)
+        self.statusBar().showMessage(f"model {self.version.name} selected", 5000)
 
     # ---- showing a sample -------------------------------------------------------------------
     def show_sample(self, sample: Sample | None) -> None:
         self.current_sample = sample
+        self.models.sample_shown()
         if sample is None or self.project is None:
             self.canvas.set_image(None)
             for label in (self.path_label, self.class_label, self.size_label, self.judgement_label):
@@ -292,9 +246,7 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{sample.width} \u00d7 {sample.height} px")
         self.model_label.setText(self._model_text(sample))
         self._show_judgement(sample)
-        prefetcher = getattr(self, "prefetcher", None)  # made on first use: only show_sample uses it
-        if prefetcher is None:
-            prefetcher = self.prefetcher = Prefetcher()
+        prefetcher = self.prefetcher
         prepared = prefetcher.take(self.project, sample, self.autosaver)  # decoded off the GUI thread
         image = prepared.image if prepared is not None and prepared.error is None else None
         if image is None:
@@ -354,6 +306,10 @@ class MainWindow(QMainWindow):
         if cached is None:
             self.heatmaps.request(sample, self.tools.target())
 
+    def _on_target_changed(self, _target: object) -> None:
+        self.models.sample_shown()  # a run in progress computes this target's heatmap after each epoch
+        self._request_heatmap()
+
     def _on_heatmap_ready(self, sample_id: int, version_id: int, target, cam) -> None:
         current = self.current_sample
         if (current is not None and current.id == sample_id and self.version is not None
@@ -368,6 +324,8 @@ class MainWindow(QMainWindow):
         self.status_line.set_save_state("saving…")
 
     def _on_mask_saved(self, sample_id: int, edit_version: int, error) -> None:
+        if self.project is None:  # delivered after the project was closed; the write itself finished
+            return
         if error:
             self.status_line.set_save_state("not saved", error)
             QMessageBox.critical(self, APP_TITLE, f"The mask could not be saved: {error}")
@@ -377,17 +335,9 @@ class MainWindow(QMainWindow):
         self.browser.refresh_samples([sample_id])
 
     def _model_text(self, sample: Sample | None) -> str:
-        if self.version is None:
-            return NO_MODEL if self.project is not None else ""
-        text = f"model {self.version.name}"
-        prediction = self.predictions.get(sample.id) if sample else None
-        if prediction is not None and self.project is not None:
-            classes = self.project.classes
-            name = classes[prediction.pred] if 0 <= prediction.pred < len(classes) else str(prediction.pred)
-            text += f" \u00b7 predicts {name} ({prediction.confidence:.0%})"
-        elif sample is not None:
-            text += " \u00b7 no prediction for this sample"
-        return text
+        prediction = self.predictions.get(sample.id) if sample is not None and self.version else None
+        return window_status.model_text(self.project is not None, self.version,
+                                        self.project.classes if self.project else [], sample, prediction)
 
     # ---- judging ----------------------------------------------------------------------------
     def judge(self, reasonable: bool | None) -> None:
@@ -405,6 +355,13 @@ class MainWindow(QMainWindow):
             return
         self.browser.refresh_samples([sample.id])
         self._show_judgement(sample)
+        self.models.judgements_changed()
+
+    def reload_masks(self) -> None:
+        """Masks changed on disk (an import): forget the cached editors and show what is stored."""
+        self.editors.clear()
+        self.browser.refresh_samples(s.id for s in self.project.samples())
+        self.show_sample(self.current_sample)
 
     def _show_judgement(self, sample: Sample) -> None:
         row = self.browser.assessment(sample.id) if self.version else None
@@ -419,11 +376,17 @@ class MainWindow(QMainWindow):
             self.judgement_label.setStyleSheet("color: gray; font-style: italic")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        if self.models.is_training() and not confirm_stop_training(self):
+            event.ignore()
+            return
+        self.models.shutdown()  # cancels within one batch; no half-made version is left
         self.offer.shutdown()
+        self.prefetcher.shutdown()
         self.browser.shutdown()
         self.heatmaps.shutdown()
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/splitter", self.splitter.saveState())
+        settings.setValue("window/state", self.saveState())
         self._close_project()
         super().closeEvent(event)

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QMessageBox
 from gradia_desktop.core.records import Prediction
 from gradia_desktop.core.store import Project
 from gradia_desktop.qt.browser_model import SAMPLE_ROLE
-from gradia_desktop.qt.main_window import BROWSER, NO_MODEL, WELCOME, MainWindow
+from gradia_desktop.qt.main_window import BROWSER, WELCOME, MainWindow
+from gradia_desktop.qt.window_status import NO_MODEL
 
 
 @pytest.fixture
