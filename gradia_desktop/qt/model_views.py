@@ -75,11 +75,6 @@ class ModelViews(QObject):
         self.matrix.set_source(w.project, w.version)
         self._show_history()
 
-    def clear(self) -> None:
-        self.matrix.set_source(None, None)
-        self.versions.set_versions([], None)
-        self.training.set_project(None, [], None, False)
-
     def version_changed(self) -> None:
         w = self.window
         versions = w.project.versions()
@@ -127,9 +122,8 @@ class ModelViews(QObject):
         browser = self.window.browser
         browser.set_split_filter(split)
         browser.set_quadrant_filter(quadrant)
-        self.window.statusBar().showMessage(
-            f"showing {quadrant} samples of the {split or 'whole'} split" if split else f"showing {quadrant} samples",
-            4000)
+        where = f" of the {split} split" if split else ""
+        self.window.statusBar().showMessage(f"showing the {quadrant} samples{where}", 4000)
 
     def _on_running_changed(self, running: bool) -> None:
         self.window.offer.setEnabled(not running)  # one run at a time

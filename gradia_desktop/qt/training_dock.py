@@ -37,6 +37,7 @@ class TrainingDock(QWidget):
         self.blocked_reason: str | None = None  # e.g. a baseline is being trained elsewhere
         self._visible: tuple[int | None, object] = (None, "predicted")
         self._outcome: tuple[str, str] = ("failed", "")
+        self._new_version: int | None = None  # set when a run succeeds
         self.panel = TrainingPanel()
         self.panel.restore_settings(QSettings())  # the last run's form
         self.panel.start_requested.connect(self.start)
