@@ -60,3 +60,11 @@ def about_html() -> str:
 
 def show_about(parent: QWidget) -> None:
     QMessageBox.about(parent, "About GRADIA Desktop", about_html())
+
+
+def confirm_stop_training(parent: QWidget) -> bool:
+    """Ask before a running training is stopped (closing the window or opening another project)."""
+    answer = QMessageBox.question(parent, "GRADIA Desktop", "A model is training. Stop it? Nothing of the run is "
+                                  "kept.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes

@@ -40,6 +40,7 @@ def run_gui_bench(samples: int = 10_000, progress: Progress = None) -> dict:
         result[f"window_switch_ms_{size}_prefetched_max"] = r2(w["prefetched"]["max_ms"])
         result[f"window_switch_ms_{size}_after_stroke_median"] = r2(w["after_stroke"]["median_ms"])
         result[f"window_switch_ms_{size}_unprefetched_median"] = r2(w["unprefetched"]["median_ms"])
+        result[f"window_switch_ms_{size}_unprefetched_on_screen_median"] = r2(w["unprefetched_on_screen"]["median_ms"])
     result.update({
         "project_samples": samples,
         "open_to_first_paint_s": r2(browser["first_paint_s"]),

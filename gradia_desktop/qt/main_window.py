@@ -16,7 +16,7 @@ from ..core.mask_edit import MaskEditor
 from ..core.records import Prediction, Sample, Version
 from ..core.store import Project
 from ..errors import Cancelled, GradiaError
-from . import menus, progress_dialog, project_dialogs, window_status
+from . import dialogs, menus, progress_dialog, project_dialogs, window_status
 from .baseline_offer import BaselineOffer
 from .canvas import Canvas
 from .heatmaps import HeatmapProvider
@@ -30,15 +30,8 @@ from .welcome_page import welcome_page
 APP_TITLE = "GRADIA Desktop"
 WELCOME, BROWSER = 0, 1
 JUDGEMENT_TEXT = {True: "reasonable", False: "unreasonable"}
+DECODE_IN_BACKGROUND_PIXELS = 2048 * 2048  # larger images take over 50 ms to decode
 EDITORS_KEPT = 16  # recently visited images keep their undo history
-
-
-def confirm_stop_training(parent: QWidget) -> bool:
-    """Ask before a running training is stopped (closing the window or opening another project)."""
-    answer = QMessageBox.question(parent, APP_TITLE, "A model is training. Stop it? Nothing of the run is kept.",
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
 
 
 class _SavedRelay(QObject):
@@ -167,7 +160,7 @@ class MainWindow(QMainWindow):
     def set_project(self, project: Project) -> None:
         """Show ``project`` (the window takes ownership and closes it later)."""
         if self.models.is_training():
-            if not confirm_stop_training(self):
+            if not dialogs.confirm_stop_training(self):
                 project.close()
                 return
             self.models.shutdown()
@@ -231,7 +224,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"model {self.version.name} selected", 5000)
 
     # ---- showing a sample -------------------------------------------------------------------
-    def show_sample(self, sample: Sample | None) -> None:
+    def show_sample(self, sample: Sample | None, wait: bool = False) -> None:
+        """Show ``sample``; a large image not prefetched is decoded in the background first (the
+        canvas is blank meanwhile) unless ``wait``."""
         self.current_sample = sample
         self.models.sample_shown()
         if sample is None or self.project is None:
@@ -249,6 +244,12 @@ class MainWindow(QMainWindow):
         prefetcher = self.prefetcher
         prepared = prefetcher.take(self.project, sample, self.autosaver)  # decoded off the GUI thread
         image = prepared.image if prepared is not None and prepared.error is None else None
+        if image is None and not wait and sample.width * sample.height >= DECODE_IN_BACKGROUND_PIXELS:
+            self.canvas.set_image(None)
+            self.path_label.setText(f"{sample.path} — loading…")
+            prefetcher.load_now(self.project, sample, self.editors.get(sample.id), self.autosaver,
+                                self.canvas.mask_lut(), lambda: self._on_loaded(sample))
+            return
         if image is None:
             try:
                 image = self.project.load_image(sample)
@@ -265,6 +266,10 @@ class MainWindow(QMainWindow):
         prefetcher.prefetch_around(self.project, sample, self.browser, self.editors, self.autosaver,
                                    self.canvas.mask_lut(),
                                    also=None if target is None else lambda s: self.heatmaps.prefetch(s, target))
+
+    def _on_loaded(self, sample: Sample) -> None:
+        if self.current_sample is not None and self.current_sample.id == sample.id:  # still wanted
+            self.show_sample(sample, wait=True)
 
     def _editor_for(self, sample: Sample, shape: tuple[int, int], prepared: Prepared | None = None) -> MaskEditor:
         """The sample's editor: kept with its undo history for recently visited images (else the
@@ -376,7 +381,7 @@ class MainWindow(QMainWindow):
             self.judgement_label.setStyleSheet("color: gray; font-style: italic")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
-        if self.models.is_training() and not confirm_stop_training(self):
+        if self.models.is_training() and not dialogs.confirm_stop_training(self):
             event.ignore()
             return
         self.models.shutdown()  # cancels within one batch; no half-made version is left

@@ -21,7 +21,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from ..core.autosave import MaskAutosaver
@@ -112,6 +112,10 @@ def neighbours(browser) -> list[Sample]:
     return [s for s in samples if s is not None]
 
 
+class _Relay(QObject):
+    ready = Signal(object)  # a callable to run on the GUI thread
+
+
 class Prefetcher:
     """Prepared neighbours of the current sample; GUI-thread API, one worker thread."""
 
@@ -126,6 +130,8 @@ class Prefetcher:
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._run_deferred)
+        self._relay = _Relay()  # lives on the GUI thread: the worker's "done" arrives there
+        self._relay.ready.connect(lambda callback: callback())
         self.max_entries, self.max_bytes = max_entries, max_bytes
 
     def _use(self, project: Project | None) -> None:
@@ -183,6 +189,21 @@ class Prefetcher:
                            lut, also) for s in samples]
         self._timer.start()  # a zero-timer fires after the posted events, paint requests included
         return samples
+
+    def load_now(self, project: Project, sample: Sample, editor: MaskEditor | None,
+                 autosaver: MaskAutosaver | None, lut: np.ndarray, ready: Callable[[], None]) -> None:
+        """Prepare ``sample`` ahead of everything queued, and call ``ready()`` on the GUI thread
+        when ``take`` can hand it over: a large image that was not prefetched is decoded here
+        instead of blocking the GUI thread."""
+        self._use(project)
+        self._deferred = []
+        for sample_id, future in list(self._entries.items()):  # queued neighbours wait their turn again
+            if sample_id != sample.id and future.cancel():
+                del self._entries[sample_id]
+                self._estimates.pop(sample_id, None)
+        if sample.id not in self._entries:
+            self._prefetch(project, sample, editor, autosaver is None or autosaver.state(sample.id) == "saved", lut)
+        self._entries[sample.id].add_done_callback(lambda _f: self._relay.ready.emit(ready))
 
     def _run_deferred(self) -> None:
         deferred, self._deferred = self._deferred, []

@@ -129,3 +129,35 @@ def test_neighbours_heatmaps_are_computed_in_the_background(qtbot, small_project
                                 for s in [window.current_sample, *neighbours(window.browser)]), timeout=10_000)
     window.browser.select_next()
     assert window.canvas.heatmap() is not None  # shown at once, from the cache
+
+
+def test_a_large_image_not_prefetched_is_decoded_off_the_gui_thread(qtbot, tmp_path, monkeypatch):
+    from gradia_desktop.core.images import write_mask_png, write_rgb_png
+    from gradia_desktop.core.project_init import create_project
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for cls in ("a", "b"):
+            folder = tmp_path / "images" / split / cls
+            folder.mkdir(parents=True)
+            write_rgb_png(folder / "big.png", rng.integers(0, 255, (2048, 2048, 3), dtype=np.uint8))
+    mask = np.zeros((2048, 2048), bool)
+    mask[100:900, 300:1500] = True
+    (tmp_path / "masks" / "train" / "b").mkdir(parents=True)
+    write_mask_png(tmp_path / "masks" / "train" / "b" / "big.png", mask)
+    create_project(tmp_path / "project", tmp_path / "images", tmp_path / "masks").close()
+    window = MainWindow(Project.open(tmp_path / "project"))
+    qtbot.addWidget(window)
+    with qtbot.waitExposed(window):
+        window.show()
+    settle(qtbot, window)
+    target = next(s for s in window.project.samples() if s.has_mask)
+    window.prefetcher.clear()  # as if the user jumped there before the background got to it
+    loads = no_gui_loads(window, monkeypatch)
+    window.browser.select_sample(target.id)
+    assert window.canvas.image_shape() is None and "loading" in window.path_label.text()
+    qtbot.waitUntil(lambda: window.canvas.image_shape() == (2048, 2048), timeout=20_000)
+    assert loads == [] and window.path_label.text() == target.path
+    assert np.array_equal(window.canvas.editor().mask, mask)
+    assert np.array_equal(window.canvas.image(), read_rgb(window.project.image_path(target)))
+    assert layer_shows(window, mask)

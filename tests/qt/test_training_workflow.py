@@ -8,10 +8,11 @@ import shutil
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QWidget
 
 from gradia_desktop.core.assessment import assess, filter_assessed, version_matrix
 from gradia_desktop.core.store import Project
-from gradia_desktop.qt import main_window as main_window_module
+from gradia_desktop.qt import dialogs
 from gradia_desktop.qt.browser_model import CONFIDENCE, SAMPLE_ROLE
 from gradia_desktop.qt.main_window import MainWindow
 from gradia_desktop.training import epoch_loop
@@ -207,7 +208,7 @@ def test_closing_while_training_asks_and_then_stops_cleanly(qtbot, small_with_ba
     with qtbot.waitSignal(dock.live_epoch, timeout=RUN_TIMEOUT_MS):
         dock.start(dock.panel.config())
     answers = iter([False, True])
-    monkeypatch.setattr(main_window_module, "confirm_stop_training", lambda _parent: next(answers))
+    monkeypatch.setattr(dialogs, "confirm_stop_training", lambda _parent: next(answers))
     window.close()
     assert window.isVisible() and dock.is_running()  # "no": nothing stops
     root = window.project.root
@@ -228,8 +229,8 @@ def test_selecting_a_version_drives_the_window_and_two_can_be_compared(qtbot, sm
     assert "v1" in window.models.training.plots.status.text()
     assert window.models.matrix.view.matrix() == version_matrix(window.project, 1, "val")
     window.models.compare(1, v2)
-    dialogs = [w for w in window.findChildren(main_window_module.QWidget) if type(w).__name__ == "VersionCompareDialog"]
-    assert len(dialogs) == 1 and dialogs[0].isVisible()
+    shown = [w for w in window.findChildren(QWidget) if type(w).__name__ == "VersionCompareDialog"]
+    assert len(shown) == 1 and shown[0].isVisible()
 
 
 def test_the_training_form_is_remembered_from_the_last_run(qtbot, small_with_baseline):
