@@ -9,6 +9,7 @@ import torch
 
 from ..core.records import Sample, Version
 from ..core.store import Project
+from ..errors import GradiaError
 from .checkpoint import load_checkpoint
 from .data import Normalizer, resize_rgb
 from .device import pick_device
@@ -31,6 +32,8 @@ class Explainer:
     def __init__(self, project: Project, version: Version, device: str = "cpu"):
         self.version = version
         self.device = pick_device(device)
+        if version.checkpoint is None:
+            raise GradiaError(f"model {version.name} has no checkpoint (its run ended {version.status})")
         self.model, self.layer, self.spec = load_checkpoint(project.root / version.checkpoint, self.device)
         self._normalise = Normalizer(self.device)
         self._lock = threading.Lock()
