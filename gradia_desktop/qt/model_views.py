@@ -11,9 +11,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
-from ..core.assessment import version_matrix
+from ..core.assessment import Assessment, version_matrix
 from ..errors import GradiaError
 from ..training.explain import Explainer
+from .canvas_layers import COLORMAPS
 from .matrix_panel import MatrixPanel
 from .training_dock import TrainingDock
 from .training_worker import LiveEpoch
@@ -72,7 +73,7 @@ class ModelViews(QObject):
         selected = w.version.id if w.version else None
         self.versions.set_versions(versions, selected)
         self.training.set_project(w.project.root, versions, selected, w.project.readonly)
-        self.matrix.set_source(w.project, w.version)
+        self.matrix.set_source(w.project, w.version, self._browser_rows)
         self._show_history()
 
     def version_changed(self) -> None:
@@ -82,7 +83,11 @@ class ModelViews(QObject):
         self.versions.set_versions(versions, selected)
         self.training.set_versions(versions, selected)
         if not self.training.is_running():
-            self.matrix.set_source(w.project, w.version)
+            self.matrix.set_source(w.project, w.version, self._browser_rows)
+
+    def _browser_rows(self) -> list[Assessment]:
+        """The selected version's assessed samples, as the browser holds them (no store reads)."""
+        return self.window.browser.model.rows()
 
     def judgements_changed(self) -> None:
         self.matrix.refresh()
@@ -147,8 +152,8 @@ class ModelViews(QObject):
         w = self.window
         w.statusBar().showMessage(message, 8000)
         if status != "done" and w.project is not None:  # back to the selected version's columns and heatmap
-            self.matrix.set_source(w.project, w.version)
             w.browser.set_version(w.version.id if w.version else None)
+            self.matrix.set_source(w.project, w.version, self._browser_rows)
             w._request_heatmap()
 
     # ---- comparing ------------------------------------------------------------------------------
@@ -171,7 +176,7 @@ class ModelViews(QObject):
                 cam = Explainer(project, project.version(version_id)).heatmap(rgb)[0]
             except GradiaError:
                 return None
-            return _blend(_preview(rgb), cam)
+            return _blend(_preview(rgb), cam, w.canvas.colormap())
 
         dialog = VersionCompareDialog(project.version(older), project.version(newer),
                                       lambda vid, split: version_matrix(project, vid, None if split == "all" else split),
@@ -181,10 +186,10 @@ class ModelViews(QObject):
         dialog.show()
 
 
-def _blend(rgb: np.ndarray, cam: np.ndarray, opacity: float = 0.5) -> np.ndarray:
-    """The image with the heatmap laid over it (jet colours), as the canvas shows it by default."""
+def _blend(rgb: np.ndarray, cam: np.ndarray, colormap: str, opacity: float = 0.5) -> np.ndarray:
+    """The image with the heatmap laid over it in the canvas's colormap."""
     cam = cv2.resize(cam, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
-    colours = cv2.cvtColor(cv2.applyColorMap(np.clip(cam * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_JET),
+    colours = cv2.cvtColor(cv2.applyColorMap(np.clip(cam * 255, 0, 255).astype(np.uint8), COLORMAPS[colormap]),
                            cv2.COLOR_BGR2RGB)
     return cv2.addWeighted(rgb, 1 - opacity, colours, opacity, 0)
 
