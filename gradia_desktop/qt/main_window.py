@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
     def reload_masks(self) -> None:
         """Masks changed on disk (an import): forget the cached editors and show what is stored."""
         self.editors.clear()
-        self.browser.refresh_samples(s.id for s in self.project.samples())
+        self.browser.reload_samples()
         self.show_sample(self.current_sample)
 
     def _show_judgement(self, sample: Sample) -> None:

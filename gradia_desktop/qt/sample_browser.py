@@ -226,6 +226,12 @@ class SampleBrowser(QWidget):
             for sid in ids)
         self._update_count()
 
+    def reload_samples(self) -> None:
+        """Re-read every sample's mask flag, judgement and prediction in one pass (after an import)."""
+        if self.project is not None:
+            self.model.update_rows(self._assess(self.project.samples()))
+            self._update_count()
+
     def show_live_predictions(self, predictions: Iterable[Prediction]) -> None:
         """While a model trains: these samples' columns from its latest epoch (no human judgements
         exist for it yet). ``set_version`` puts a stored version's columns back."""
