@@ -89,15 +89,8 @@ def _show_dock(dock) -> None:
 
 
 def _start_training(w: MainWindow) -> None:
-    from ..errors import GradiaError
-
     _show_dock(w.models.training_dock)
-    try:
-        config = w.models.training.panel.config()
-    except GradiaError as exc:
-        w.statusBar().showMessage(str(exc), 6000)
-        return
-    w.models.training.start(config)
+    w.models.training.panel.request_start()  # the panel shows why when its form cannot start
 
 
 def _export(w: MainWindow) -> None:

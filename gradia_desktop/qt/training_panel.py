@@ -148,7 +148,7 @@ class TrainingPanel(QWidget):
         self.start_button.setShortcut(QKeySequence("Ctrl+Return"))
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel", toolTip="Stop after the current batch; nothing is kept")
-        self.start_button.clicked.connect(self._start)
+        self.start_button.clicked.connect(self.request_start)
         self.cancel_button.clicked.connect(self._cancel)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -311,7 +311,8 @@ class TrainingPanel(QWidget):
         self.weights.setEnabled(mode != "baseline")
         self.weights.set_used_rows(USED_WEIGHTS[mode])
 
-    def _start(self) -> None:
+    def request_start(self) -> None:
+        """Emit ``start_requested`` with the form's config, or show why it cannot start."""
         try:
             config = self.config()
         except GradiaError as exc:
