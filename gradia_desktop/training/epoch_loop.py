@@ -134,8 +134,8 @@ def fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att
                    "train_seconds": round(trained - t0, 3),
                    "eval_seconds": round(time.perf_counter() - trained, 3)}
         save(epoch)
-        record(epoch, {**metrics, "seconds": round(time.perf_counter() - t0, 2)})
         metrics["seconds"] = round(time.perf_counter() - t0, 2)
+        record(epoch, metrics)
         history.append(metrics)
         cb.epoch_state(EpochState(epoch, metrics, predictions, matrix, model, layer,
                                   val_data.images.shape[-1], normalise))
