@@ -25,3 +25,16 @@ def qimage_array(image: QImage, channels: int) -> np.ndarray:
     h, w = image.height(), image.width()
     rows = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())
     return rows[:, : w * channels].reshape(h, w, channels).copy()
+
+
+def open_main_window(qtbot, project_dir: Path, size: tuple[int, int] = (1000, 700)):
+    """The real main window on ``project_dir``, shown and exposed; qtbot closes it after the test."""
+    from gradia_desktop.core.store import Project
+    from gradia_desktop.qt.main_window import MainWindow
+
+    window = MainWindow(Project.open(project_dir))
+    qtbot.addWidget(window)
+    window.resize(*size)
+    with qtbot.waitExposed(window):
+        window.show()
+    return window

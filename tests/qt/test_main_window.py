@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from .helpers_qt import pixmap_rgb
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -14,15 +13,12 @@ from gradia_desktop.qt.browser_model import SAMPLE_ROLE
 from gradia_desktop.qt.main_window import BROWSER, WELCOME, MainWindow
 from gradia_desktop.qt.window_status import NO_MODEL
 
+from .helpers_qt import open_main_window
+
 
 @pytest.fixture
 def window(qtbot, small_project_dir):
-    window = MainWindow(Project.open(small_project_dir))
-    qtbot.addWidget(window)
-    window.resize(1000, 700)
-    with qtbot.waitExposed(window):
-        window.show()
-    return window
+    return open_main_window(qtbot, small_project_dir)
 
 
 def sample_at(window, row):

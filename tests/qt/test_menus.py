@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradia_desktop.core.store import Project
 from gradia_desktop.qt import transfer_dialogs
 from gradia_desktop.qt.browser_model import CHECK, MASK
-from gradia_desktop.qt.main_window import MainWindow
 
-
-def open_window(qtbot, project_dir) -> MainWindow:
-    window = MainWindow(Project.open(project_dir))
-    qtbot.addWidget(window)
-    with qtbot.waitExposed(window):
-        window.show()
-    return window
+from .helpers_qt import open_main_window
 
 
 def test_export_gets_the_project_and_the_selected_version(qtbot, small_project_dir, monkeypatch):
     calls = []
     monkeypatch.setattr(transfer_dialogs, "export_interactively", lambda *args: calls.append(args))
-    window = open_window(qtbot, small_project_dir)
+    window = open_main_window(qtbot, small_project_dir)
     window.export_action.trigger()
     assert calls == [(window, window.project, None)]
 
 
 def test_an_import_replaces_the_shown_mask_and_the_browser_row(qtbot, small_project_dir, monkeypatch):
-    window = open_window(qtbot, small_project_dir)
+    window = open_main_window(qtbot, small_project_dir)
     while window.current_sample.has_mask:
         window.browser.select_next()
     sample = window.current_sample

@@ -9,20 +9,15 @@ from PySide6.QtTest import QTest
 
 from gradia_desktop.core.images import read_mask
 from gradia_desktop.core.mask_edit import MaskEditor
-from gradia_desktop.core.store import Project
-from gradia_desktop.qt.main_window import MainWindow
+
+from .helpers_qt import open_main_window
 
 LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture
 def window(qtbot, small_project_dir):
-    window = MainWindow(Project.open(small_project_dir))
-    qtbot.addWidget(window)
-    window.resize(1100, 750)
-    with qtbot.waitExposed(window):
-        window.show()
-    return window
+    return open_main_window(qtbot, small_project_dir, (1100, 750))
 
 
 def _pos(window, x, y):

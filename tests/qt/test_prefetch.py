@@ -15,19 +15,14 @@ from gradia_desktop.qt.bench_browser import add_version
 from gradia_desktop.qt.main_window import MainWindow
 from gradia_desktop.qt.prefetch import neighbours
 
-from .helpers_qt import qimage_array
+from .helpers_qt import open_main_window, qimage_array
 
 LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture
 def window(qtbot, small_project_dir):
-    window = MainWindow(Project.open(small_project_dir))
-    qtbot.addWidget(window)
-    window.resize(1000, 700)
-    with qtbot.waitExposed(window):
-        window.show()
-    return window
+    return open_main_window(qtbot, small_project_dir)
 
 
 def settle(qtbot, window):
@@ -146,10 +141,7 @@ def test_a_large_image_not_prefetched_is_decoded_off_the_gui_thread(qtbot, tmp_p
     (tmp_path / "masks" / "train" / "b").mkdir(parents=True)
     write_mask_png(tmp_path / "masks" / "train" / "b" / "big.png", mask)
     create_project(tmp_path / "project", tmp_path / "images", tmp_path / "masks").close()
-    window = MainWindow(Project.open(tmp_path / "project"))
-    qtbot.addWidget(window)
-    with qtbot.waitExposed(window):
-        window.show()
+    window = open_main_window(qtbot, tmp_path / "project")
     settle(qtbot, window)
     target = next(s for s in window.project.samples() if s.has_mask)
     window.prefetcher.clear()  # as if the user jumped there before the background got to it

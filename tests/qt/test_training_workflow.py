@@ -20,17 +20,14 @@ from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.demo_project import ensure_demo_with_baseline
 from gradia_desktop.training.trainer import train
 
+from .helpers_qt import open_main_window
+
 RUN_TIMEOUT_MS = 300_000
 SMALL = {"batch_size": 8, "image_size": 32, "device": "cpu"}
 
 
 def open_window(qtbot, project_dir) -> MainWindow:
-    window = MainWindow(Project.open(project_dir))
-    qtbot.addWidget(window)
-    window.resize(1500, 950)
-    with qtbot.waitExposed(window):
-        window.show()
-    return window
+    return open_main_window(qtbot, project_dir, (1500, 950))
 
 
 @pytest.fixture
