@@ -7,14 +7,11 @@ import os
 from pathlib import Path
 
 from ..errors import GradiaError
-from .transfer import add_export, add_import, run_export_bench
+from .options import add_output_flags
+from .bench import add_bench
+from .transfer import add_export, add_import
 
 MATRIX_KEYS = ("RA", "UA", "RI", "UI")
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def _fmt(value) -> str:
@@ -35,7 +32,7 @@ def add_demo(sub) -> None:
     p.add_argument("out", type=Path, help="output folder (must not exist or be empty)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mask-fraction", type=float, default=0.15, help="share of training images with a mask")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=run_demo)
 
 
@@ -59,7 +56,7 @@ def add_init(sub) -> None:
     p.add_argument("project", type=Path)
     p.add_argument("--images", type=Path, required=True, help="IMAGES folder with train/ (and val/, test/)")
     p.add_argument("--masks", type=Path, help="MASKS/{split}/<class>/<image stem>.png, nonzero = attention")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=run_init)
 
 
@@ -115,7 +112,7 @@ def add_train(sub) -> None:
                    help="let the attention loss flow through Grad-CAM's channel weights too")
     p.add_argument("--weights-file", dest="init_weights", help="initial weights (.pt/.pth/.safetensors)")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from torchvision's local cache")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=run_train)
 
 
@@ -166,7 +163,7 @@ def add_eval(sub) -> None:
     p.add_argument("--split", choices=("train", "val", "test"), default="val")
     p.add_argument("--device", default="auto")
     p.add_argument("--recompute", action="store_true", help="run the model again instead of using stored results")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=run_eval)
 
 
@@ -193,72 +190,6 @@ def run_eval(args, progress):
     out = {"version": version.id, "split": args.split, **{k: v for k, v in summary.items() if k != "matrix"},
            "matrix": {k: summary["matrix"][k] for k in (*MATRIX_KEYS, "human", "suggestion", "unassessed")}}
     return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)
-
-
-# ---- bench ------------------------------------------------------------------------------------
-def add_bench(sub) -> None:
-    p = sub.add_parser("bench", help="time a GRADIA training step against a plain one, and Grad-CAM throughput",
-                       description="Median seconds per training step, plain cross-entropy vs GRADIA (attention "
-                                   "loss on every sample), on the same model and batch; Grad-CAM images/s.")
-    p.add_argument("--arch", default="resnet18")
-    p.add_argument("--image-size", type=int, default=224)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--reference", action="store_true", help="also time a per-sample loop like the authors' code")
-    p.add_argument("--gui", action="store_true",
-                   help="instead: the GUI's figures (brush latency on a 4096x4096 image, image switch, "
-                        "opening and scrolling a 10,000-image project, longest GUI-thread stall)")
-    p.add_argument("--export", action="store_true",
-                   help="instead: seconds to export --samples masks of 512x512 px as PNG and as COCO RLE")
-    p.add_argument("--training", action="store_true",
-                   help="instead: GUI event-loop latency while a GRADIA run trains on the demo (--epochs), and "
-                        "the per-epoch evaluation and live refresh as a share of the epoch's training time")
-    p.add_argument("--epochs", type=int, default=3, help="with --training: epochs of the run")
-    p.add_argument("--samples", type=int, default=10_000,
-                   help="with --gui: project size for the browser figures; with --export: number of masks")
-    _common(p)
-    p.set_defaults(handler=run_bench)
-
-
-def run_bench(args, progress):
-    from ..training.bench import run_bench as bench
-
-    if args.gui:
-        return _run_gui_bench(args, progress)
-    if args.export:
-        return run_export_bench(args, progress)
-    if args.training:
-        return _run_training_gui_bench(args, progress)
-    if args.steps < 1 or args.batch_size < 1:
-        raise GradiaError("--steps and --batch-size must be at least 1")
-    r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
-              progress=progress)
-    text = (f"{r['arch']} {r['image_size']}px batch {r['batch_size']} on {r['device']}: plain step "
-            f"{r['plain_step_s']:.3f}s, GRADIA step {r['gradia_step_s']:.3f}s, ratio {r['ratio']:.3f}; "
-            f"Grad-CAM {r['cam_images_per_s']:.1f} images/s")
-    if "reference_ratio" in r:
-        text += f"; per-sample loop {r['reference_step_s']:.3f}s (ratio {r['reference_ratio']:.2f})"
-    return r, text
-
-
-def _run_gui_bench(args, progress):
-    if args.samples < 10:
-        raise GradiaError("--samples must be at least 10")
-    from ..qt.gui_bench import run_gui_bench  # Qt only here: the rest of the CLI stays headless
-
-    r = run_gui_bench(args.samples, progress)
-    lines = [f"{key}: {value}" for key, value in r.items()]
-    return r, "\n".join(lines)
-
-
-def _run_training_gui_bench(args, progress):
-    if args.epochs < 1:
-        raise GradiaError("--epochs must be at least 1")
-    from ..qt.training_bench import run_training_gui_bench  # Qt only here
-
-    r = run_training_gui_bench(args.epochs, args.device, progress)
-    return r, "\n".join(f"{key}: {value}" for key, value in r.items())
 
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench, add_export, add_import)

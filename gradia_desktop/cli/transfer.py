@@ -6,11 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import GradiaError
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+from .options import add_output_flags
 
 
 def _yes_no(text: str) -> bool:
@@ -54,7 +50,7 @@ def add_export(sub) -> None:
     p.add_argument("--version", help="model version for the manifest and the quadrant/judged filters "
                                      "(default: the latest; 'none' for none)")
     p.add_argument("--with-images", action="store_true", help="copy the images too: a self-contained dataset")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=run_export)
 
 
@@ -82,7 +78,7 @@ def add_import(sub) -> None:
     p.add_argument("--from", dest="source", type=Path, required=True,
                    help="png: MASKS/{split}/<class>/<image stem>.png (or an export folder); coco: the JSON file")
     p.add_argument("--overwrite", action="store_true", help="replace masks that samples already have (default: skip)")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=run_import)
 
 
@@ -101,19 +97,6 @@ def run_import(args, progress):
             raise
     _list_skipped(progress, "import", summary.skipped)
     return summary.to_dict(), summary.text()
-
-
-# ---- bench --export -----------------------------------------------------------------------------
-def run_export_bench(args, progress):
-    from ..core.export_bench import run_export_bench as bench
-
-    if args.samples < 1:
-        raise GradiaError("--samples must be at least 1")
-    r = bench(args.samples, progress)
-    text = (f"export of {r['samples']} masks of {r['size']} px on {r['cpus']} CPUs ({r['threads']} threads): "
-            f"PNG {r['png_s']:.1f}s ({r['png_masks_per_s']:.0f} masks/s, {r['png_mb']} MB), "
-            f"COCO {r['coco_s']:.1f}s ({r['coco_masks_per_s']:.0f} masks/s, {r['coco_mb']} MB)")
-    return r, text
 
 
 REGISTRY = (add_export, add_import)

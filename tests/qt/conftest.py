@@ -60,7 +60,7 @@ def small_project_dir(tmp_path):
 
 @pytest.fixture
 def app_env(user_home):
-    """The environment for ``python -m gradia_desktop.qt.app`` in a child process (headless)."""
+    """The environment for ``python -m gradia_desktop.qt.window.app`` in a child process (headless)."""
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     return env

@@ -30,7 +30,7 @@ def qimage_array(image: QImage, channels: int) -> np.ndarray:
 def open_main_window(qtbot, project_dir: Path, size: tuple[int, int] = (1000, 700)):
     """The real main window on ``project_dir``, shown and exposed; qtbot closes it after the test."""
     from gradia_desktop.core.store import Project
-    from gradia_desktop.qt.main_window import MainWindow
+    from gradia_desktop.qt.window.main_window import MainWindow
 
     window = MainWindow(Project.open(project_dir))
     qtbot.addWidget(window)

@@ -1,0 +1,86 @@
+"""`gradia bench`: the only door from the product into the benchmark harnesses (gradia_desktop.bench).
+
+Each mode imports its harness lazily, so the rest of the CLI never loads benchmark code (or Qt).
+"""
+
+from __future__ import annotations
+
+from ..errors import GradiaError
+from .options import add_output_flags
+
+
+def add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="time a GRADIA training step against a plain one, and Grad-CAM throughput",
+                       description="Median seconds per training step, plain cross-entropy vs GRADIA (attention "
+                                   "loss on every sample), on the same model and batch; Grad-CAM images/s.")
+    p.add_argument("--arch", default="resnet18")
+    p.add_argument("--image-size", type=int, default=224)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--reference", action="store_true", help="also time a per-sample loop like the authors' code")
+    p.add_argument("--gui", action="store_true",
+                   help="instead: the GUI's figures (brush latency on a 4096x4096 image, image switch, "
+                        "opening and scrolling a 10,000-image project, longest GUI-thread stall)")
+    p.add_argument("--export", action="store_true",
+                   help="instead: seconds to export --samples masks of 512x512 px as PNG and as COCO RLE")
+    p.add_argument("--training", action="store_true",
+                   help="instead: GUI event-loop latency while a GRADIA run trains on the demo (--epochs), and "
+                        "the per-epoch evaluation and live refresh as a share of the epoch's training time")
+    p.add_argument("--epochs", type=int, default=3, help="with --training: epochs of the run")
+    p.add_argument("--samples", type=int, default=10_000,
+                   help="with --gui: project size for the browser figures; with --export: number of masks")
+    add_output_flags(p)
+    p.set_defaults(handler=run_bench)
+
+
+def run_bench(args, progress):
+    from ..bench.training_step import run_bench as bench
+
+    if args.gui:
+        return _run_gui_bench(args, progress)
+    if args.export:
+        return _run_export_bench(args, progress)
+    if args.training:
+        return _run_training_gui_bench(args, progress)
+    if args.steps < 1 or args.batch_size < 1:
+        raise GradiaError("--steps and --batch-size must be at least 1")
+    r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
+              progress=progress)
+    text = (f"{r['arch']} {r['image_size']}px batch {r['batch_size']} on {r['device']}: plain step "
+            f"{r['plain_step_s']:.3f}s, GRADIA step {r['gradia_step_s']:.3f}s, ratio {r['ratio']:.3f}; "
+            f"Grad-CAM {r['cam_images_per_s']:.1f} images/s")
+    if "reference_ratio" in r:
+        text += f"; per-sample loop {r['reference_step_s']:.3f}s (ratio {r['reference_ratio']:.2f})"
+    return r, text
+
+
+def _run_gui_bench(args, progress):
+    if args.samples < 10:
+        raise GradiaError("--samples must be at least 10")
+    from ..bench.gui.run import run_gui_bench  # Qt only here: the rest of the CLI stays headless
+
+    r = run_gui_bench(args.samples, progress)
+    lines = [f"{key}: {value}" for key, value in r.items()]
+    return r, "\n".join(lines)
+
+
+def _run_training_gui_bench(args, progress):
+    if args.epochs < 1:
+        raise GradiaError("--epochs must be at least 1")
+    from ..bench.gui.training import run_training_gui_bench  # Qt only here
+
+    r = run_training_gui_bench(args.epochs, args.device, progress)
+    return r, "\n".join(f"{key}: {value}" for key, value in r.items())
+
+
+def _run_export_bench(args, progress):
+    from ..bench.export import run_export_bench as bench
+
+    if args.samples < 1:
+        raise GradiaError("--samples must be at least 1")
+    r = bench(args.samples, progress)
+    text = (f"export of {r['samples']} masks of {r['size']} px on {r['cpus']} CPUs ({r['threads']} threads): "
+            f"PNG {r['png_s']:.1f}s ({r['png_masks_per_s']:.0f} masks/s, {r['png_mb']} MB), "
+            f"COCO {r['coco_s']:.1f}s ({r['coco_masks_per_s']:.0f} masks/s, {r['coco_mb']} MB)")
+    return r, text

@@ -1,0 +1,266 @@
+"""Preparing the samples next to the current one off the GUI thread, so that D/A switch at once.
+
+For the rows before and after the current one in the browser, one worker thread decodes the image
+into the canvas's RGB32 layer (canvas_layers.rgb_layer_image) and renders the mask layer: from the
+window's cached editor, or from the mask read from disk into a new MaskEditor. ``take`` hands the
+result to the window when the sample is shown; the canvas adopts a prepared mask only while it
+still shows that editor's current edit version in the current colour.
+
+A mask read here from disk is trusted only when no save of that sample was pending when the read
+was queued nor when it is taken, and the file is still the one read (inode, size, mtime); else the
+window reads it on the GUI thread as it would without prefetching. A shown image stays cached, so
+going back re-renders only its mask layer. Entries are bounded by count and bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from ...core.autosave import MaskAutosaver
+from ...core.mask_edit import MaskEditor
+from ...core.records import Sample
+from ...core.store import Project
+from .table_model import SAMPLE_ROLE
+from ..canvas.layers import PreparedMask, mask_layer_image, rgb_layer_image
+
+MAX_ENTRIES = 6
+MAX_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(eq=False)
+class Prepared:
+    """A sample made ready for the canvas: ``image`` for Canvas.set_image, ``mask`` for set_editor.
+    ``error``: the image could not be loaded (the window loads it again and reports why)."""
+
+    sample_id: int
+    image: QImage | None = None
+    mask: PreparedMask | None = None
+    mask_stamp: object = None  # the mask file's identity when ``mask`` was read from disk, else None
+    image_stamp: object = None  # the image file's identity when it was read
+    error: str | None = None
+
+    @property
+    def nbytes(self) -> int:
+        n = 0 if self.image is None else self.image.sizeInBytes()
+        if self.mask is not None:
+            n += self.mask.image.sizeInBytes() + self.mask.editor.mask.nbytes
+        return n
+
+    @property
+    def mask_from_disk(self) -> bool:
+        return self.mask_stamp is not None
+
+
+def _file_stamp(path: os.PathLike) -> tuple:
+    """What identifies a file's content now, cheaply: ('none',) when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ("none",)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _stamp(project: Project, sample_id: int) -> tuple:
+    return _file_stamp(project.mask_path(sample_id))
+
+
+def _prepare(project: Project, sample: Sample, image: QImage | None, image_stamp: object,
+             editor: MaskEditor | None, read_mask: bool, lut: np.ndarray) -> Prepared:
+    """The worker's job (no widgets): see the module docstring."""
+    prepared = Prepared(sample.id, image, image_stamp=image_stamp)
+    try:
+        if image is None:
+            stamp = _file_stamp(project.image_path(sample))
+            prepared.image = rgb_layer_image(project.load_image(sample))
+            prepared.image_stamp = stamp if _file_stamp(project.image_path(sample)) == stamp else None
+    except Exception as exc:  # noqa: BLE001 - the window loads it again and reports the reason
+        prepared.error = str(exc) or type(exc).__name__
+        return prepared
+    shape = (prepared.image.height(), prepared.image.width())
+    try:
+        if editor is not None:
+            if editor.shape == shape:
+                prepared.mask = mask_layer_image(editor, lut)
+        elif read_mask:
+            stamp = _stamp(project, sample.id)
+            mask = project.read_mask(sample)
+            if (mask is None or mask.shape == shape) and _stamp(project, sample.id) == stamp:
+                prepared.mask = mask_layer_image(MaskEditor(shape, mask), lut)
+                prepared.mask_stamp = stamp
+    except Exception:  # noqa: BLE001 - a bad or changing mask is read again on the GUI thread
+        prepared.mask = prepared.mask_stamp = None
+    return prepared
+
+
+def neighbours(browser) -> list[Sample]:
+    """The samples in the rows after and before the browser's current row (wrapping)."""
+    table = browser.table
+    model, current = table.model(), table.currentIndex()
+    n = model.rowCount()
+    if not current.isValid() or n < 2:
+        return []
+    rows = dict.fromkeys(((current.row() + 1) % n, (current.row() - 1) % n))
+    samples = [model.index(row, 0).data(SAMPLE_ROLE) for row in rows]
+    return [s for s in samples if s is not None]
+
+
+class _Relay(QObject):
+    ready = Signal(object)  # a callable to run on the GUI thread
+
+
+class Prefetcher:
+    """Prepared neighbours of the current sample; GUI-thread API, one worker thread."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES):
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradia-prefetch")
+        self._entries: OrderedDict[int, Future] = OrderedDict()  # sample id -> Future[Prepared], newest last
+        self._estimates: dict[int, int] = {}  # bytes, for entries not done yet
+        self._project: Project | None = None
+        self._last: tuple[int, ...] = ()  # the neighbours prefetched last, in order
+        self._deferred: list[tuple] = []  # prefetches waiting for the event loop
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._run_deferred)
+        self._relay = _Relay()  # lives on the GUI thread: the worker's "done" arrives there
+        self._relay.ready.connect(lambda callback: callback())
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+
+    def _use(self, project: Project | None) -> None:
+        if project is not self._project:
+            self.clear()
+            self._project = project
+
+    def clear(self) -> None:
+        self._deferred = []
+        for future in self._entries.values():
+            future.cancel()
+        self._entries.clear()
+        self._estimates.clear()
+        self._last = ()
+
+    def shutdown(self) -> None:
+        self.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def take(self, project: Project, sample: Sample, autosaver: MaskAutosaver | None) -> Prepared | None:
+        """The prepared sample (waiting for it if the worker has it in hand), or None. Its image
+        stays cached; its mask is handed over only once, and only while it is still current."""
+        self._use(project)
+        self._deferred = [job for job in self._deferred if job[1].id != sample.id]
+        future = self._entries.pop(sample.id, None)
+        self._estimates.pop(sample.id, None)
+        if future is None or (not future.done() and future.cancel()):
+            return None
+        try:
+            prepared = future.result()
+        except CancelledError:
+            return None
+        if prepared.error is not None or _file_stamp(project.image_path(sample)) != prepared.image_stamp:
+            return None  # the window loads it now (and reports a moved or broken file)
+        if prepared.mask_from_disk and not (
+                (autosaver is None or autosaver.state(sample.id) == "saved")
+                and _stamp(project, sample.id) == prepared.mask_stamp):
+            prepared.mask = None
+        self._keep(sample.id, _done(Prepared(sample.id, prepared.image, image_stamp=prepared.image_stamp)))
+        return prepared
+
+    def prefetch_around(self, project: Project, current: Sample, browser, editors: dict[int, MaskEditor],
+                        autosaver: MaskAutosaver | None, lut: np.ndarray,
+                        also: Callable[[Sample], None] | None = None) -> list[Sample]:
+        """Prepare the browser's rows next to ``current`` (their editors, if cached, are in
+        ``editors``), the direction of travel first, and call ``also`` for each (e.g. to queue its
+        heatmap). The work starts once the event loop has painted the current sample: the 2-4
+        cores of a laptop are the GUI thread's until then. Returns the samples asked for."""
+        self._use(project)
+        samples = [s for s in neighbours(browser) if s.id != current.id]
+        if len(samples) == 2 and self._last and current.id == self._last[-1]:
+            samples.reverse()  # we just went back: the previous row is likelier next
+        self._last = tuple(s.id for s in samples)
+        self._deferred = [(project, s, editors.get(s.id), autosaver is None or autosaver.state(s.id) == "saved",
+                           lut, also) for s in samples]
+        self._timer.start()  # a zero-timer fires after the posted events, paint requests included
+        return samples
+
+    def load_now(self, project: Project, sample: Sample, editor: MaskEditor | None,
+                 autosaver: MaskAutosaver | None, lut: np.ndarray, ready: Callable[[], None]) -> None:
+        """Prepare ``sample`` ahead of everything queued, and call ``ready()`` on the GUI thread
+        when ``take`` can hand it over: a large image that was not prefetched is decoded here
+        instead of blocking the GUI thread."""
+        self._use(project)
+        self._deferred = []
+        for sample_id, future in list(self._entries.items()):  # queued neighbours wait their turn again
+            if sample_id != sample.id and future.cancel():
+                del self._entries[sample_id]
+                self._estimates.pop(sample_id, None)
+        if sample.id not in self._entries:
+            self._prefetch(project, sample, editor, autosaver is None or autosaver.state(sample.id) == "saved", lut)
+        self._entries[sample.id].add_done_callback(lambda _f: self._relay.ready.emit(ready))
+
+    def _run_deferred(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        for project, sample, editor, read_mask, lut, also in deferred:
+            if project is not self._project:
+                continue
+            self._prefetch(project, sample, editor, read_mask, lut)
+            if also is not None:
+                try:
+                    also(sample)
+                except RuntimeError:  # its window has gone meanwhile
+                    return
+
+    def _prefetch(self, project: Project, sample: Sample, editor: MaskEditor | None, read_mask: bool,
+                  lut: np.ndarray) -> None:
+        future = self._entries.get(sample.id)
+        image = image_stamp = None
+        if future is not None:
+            if not future.done():
+                self._entries.move_to_end(sample.id)
+                return
+            prepared = future.result()
+            if prepared.error is None and prepared.mask is not None and np.array_equal(prepared.mask.lut, lut):
+                self._entries.move_to_end(sample.id)
+                return
+            if prepared.error is None:  # shown before: only its mask layer is missing
+                image, image_stamp = prepared.image, prepared.image_stamp
+        self._estimates[sample.id] = sample.width * sample.height * 9  # image + mask layer + mask
+        self._keep(sample.id, self._executor.submit(_prepare, project, sample, image, image_stamp, editor,
+                                                         read_mask, lut))
+
+    def _keep(self, sample_id: int, future: Future) -> None:
+        self._entries[sample_id] = future
+        self._entries.move_to_end(sample_id)
+        while len(self._entries) > self.max_entries or (len(self._entries) > 1 and self._bytes() > self.max_bytes):
+            old_id, old = self._entries.popitem(last=False)
+            self._estimates.pop(old_id, None)
+            old.cancel()
+
+    def _bytes(self) -> int:
+        total = 0
+        for sample_id, future in self._entries.items():
+            if future.done() and not future.cancelled():
+                total += future.result().nbytes
+            else:
+                total += self._estimates.get(sample_id, 0)
+        return total
+
+    def pending(self) -> int:
+        """Prefetches not finished yet (waiting for the event loop or the worker)."""
+        return len(self._deferred) + sum(not f.done() for f in self._entries.values())
+
+    def cached_ids(self) -> list[int]:
+        return list(self._entries)
+
+
+def _done(value: Prepared) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future

@@ -1,0 +1,237 @@
+"""The canvas's raster layers: image and heatmap as cached QImages, the mask as a live ARGB32 view.
+
+The functions that build a layer's pixels (``rgb_layer_image``, ``mask_layer_image``) use no
+widgets, so a worker thread can prepare the next image's layers (see prefetch.py) and the canvas
+adopts them without a copy. The heatmap is coloured at a modest resolution (``heat_shape``) and
+scaled smoothly when drawn: a CAM is a smooth upsample of a coarse grid, so colouring 4096x4096
+pixels would cost ~200 ms for no visible gain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem
+
+from ...core.mask_edit import MaskEditor, Rect, _bbox
+
+COLORMAPS = {"jet": cv2.COLORMAP_JET, "turbo": cv2.COLORMAP_TURBO, "inferno": cv2.COLORMAP_INFERNO,
+             "viridis": cv2.COLORMAP_VIRIDIS}
+MASK_COLOR = QColor(40, 220, 80)
+FILL_ALPHA, EDGE_ALPHA = 100, 230  # mask interior vs its one-pixel border, before the layer opacity
+HEAT_MAX_SIDE = 512  # the heatmap layer's longest side in pixels (never more than the image's)
+_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
+_RGB32 = QImage.Format.Format_RGB32
+_ARGB32_PRE = QImage.Format.Format_ARGB32_Premultiplied
+
+
+def heat_shape(height: int, width: int) -> tuple[int, int]:
+    """The (H, W) at which a heatmap over a height x width image is coloured."""
+    scale = min(1.0, HEAT_MAX_SIDE / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def heatmap_bgra(cam_u8: np.ndarray, colormap: str, out: np.ndarray) -> None:
+    """Write a uint8 CAM into ``out`` (H, W, 4) as premultiplied BGRA: coloured by ``colormap``,
+    alpha = CAM, so cold areas stay see-through."""
+    bgr = cv2.applyColorMap(cam_u8, COLORMAPS[colormap])
+    pre = cv2.multiply(bgr, cv2.cvtColor(cam_u8, cv2.COLOR_GRAY2BGR), scale=1 / 255)
+    cv2.cvtColor(pre, cv2.COLOR_BGR2BGRA, dst=out)
+    cv2.mixChannels([cam_u8], [out], [0, 3])
+
+
+def image_array(image: QImage) -> np.ndarray:
+    """A writable (H, W, 4) NumPy view of a 32-bit QImage's pixels (B, G, R, A in memory)."""
+    h, w = image.height(), image.width()
+    return np.frombuffer(image.bits(), np.uint8).reshape(h, -1)[:, :4 * w].reshape(h, w, 4)
+
+
+def wrap(array: np.ndarray, fmt: QImage.Format) -> QImage:
+    """A QImage over a C-contiguous (H, W, 4) uint8 array's memory (it keeps the array alive).
+    NumPy allocates and fills without holding the GIL, and calloc'ed zeros cost nothing: a worker
+    thread building a 4096x4096 layer this way never stalls the GUI thread (QImage's own
+    allocation and fill() hold it for tens of milliseconds)."""
+    h, w = array.shape[:2]
+    return QImage(array.data, w, h, 4 * w, fmt)
+
+
+def rgb_layer_image(rgb: np.ndarray) -> QImage:
+    """An (H, W, 3) uint8 RGB array as an opaque RGB32 QImage (safe off the GUI thread)."""
+    h, w = rgb.shape[:2]
+    array = np.empty((h, w, 4), np.uint8)
+    cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGRA, dst=array)
+    return wrap(array, _RGB32)
+
+
+def mask_lut(color: QColor) -> np.ndarray:
+    """Premultiplied ARGB32 values for mask states 0 (outside), 1 (inside) and 2 (border)."""
+    def premultiplied(alpha):
+        return (alpha << 24 | (color.red() * alpha // 255) << 16 | (color.green() * alpha // 255) << 8
+                | color.blue() * alpha // 255)
+    return np.array([0, premultiplied(FILL_ALPHA), premultiplied(EDGE_ALPHA)], np.uint32)
+
+
+def _lut4(lut: np.ndarray) -> np.ndarray:
+    """``lut`` as cv2.LUT's 256-entry, 4-channel table (the bytes of each uint32, in memory order)."""
+    table = np.zeros((256, 1, 4), np.uint8)
+    table[: len(lut), 0, :] = lut.astype(np.uint32).view(np.uint8).reshape(len(lut), 4)
+    return table
+
+
+def encode_mask(mask: np.ndarray, lut: np.ndarray, out: np.ndarray, rect: Rect | None = None) -> Rect | None:
+    """Write ``rect`` of ``mask`` (grown by the one pixel whose border state may change) into ``out``
+    ((H, W, 4) uint8) through ``lut``; returns the rectangle written. Without a rect: the mask's
+    bounding box, assuming ``out`` is clear elsewhere."""
+    h, w = mask.shape
+    if rect is None:
+        rect = _bbox(mask)
+        if rect is None:
+            return None
+    x0, y0, x1, y1 = rect
+    x0, y0, x1, y1 = max(x0 - 1, 0), max(y0 - 1, 0), min(x1 + 1, w), min(y1 + 1, h)
+    padded = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)  # outside the image counts as empty
+    sy0, sx0 = max(y0 - 1, 0), max(x0 - 1, 0)
+    src = mask[sy0:min(y1 + 1, h), sx0:min(x1 + 1, w)]
+    oy, ox = sy0 - (y0 - 1), sx0 - (x0 - 1)
+    padded[oy:oy + src.shape[0], ox:ox + src.shape[1]] = src
+    inner = cv2.erode(padded, _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0)[1:-1, 1:-1]
+    m = padded[1:-1, 1:-1]
+    state = cv2.subtract(cv2.add(m, m), inner)  # inner is inside m: 0 outside, 1 inside, 2 on the border
+    cv2.LUT(cv2.merge((state, state, state, state)), _lut4(lut), dst=out[y0:y1, x0:x1])
+    return x0, y0, x1, y1
+
+
+@dataclass(eq=False)
+class PreparedMask:
+    """A mask layer rendered ahead of time from ``editor`` at ``version`` with ``lut``."""
+
+    image: QImage
+    editor: MaskEditor
+    version: int
+    lut: np.ndarray
+
+    def fits(self, editor: MaskEditor, lut: np.ndarray) -> bool:
+        return editor is self.editor and editor.version == self.version and np.array_equal(lut, self.lut)
+
+
+def mask_layer_image(editor: MaskEditor, lut: np.ndarray) -> PreparedMask:
+    """``editor.mask`` rendered as the canvas's mask layer (safe off the GUI thread while nobody edits it)."""
+    version = editor.version
+    array = np.zeros((*editor.shape, 4), np.uint8)
+    encode_mask(editor.mask, lut, array)
+    return PreparedMask(wrap(array, _ARGB32_PRE), editor, version, lut.copy())
+
+
+class ImageLayer(QGraphicsItem):
+    """Draws a QImage exposed as ``array``, a writable (H, W, 4) NumPy view (B, G, R, A in memory).
+    The image may have fewer pixels than the layer covers (``reset``'s ``resolution``): it is then
+    scaled smoothly. Paints only the exposed part; otherwise smooths only when shrinking."""
+
+    def __init__(self, smooth: bool):
+        super().__init__()
+        self.smooth = smooth
+        self.image = QImage()
+        self.array: np.ndarray | None = None
+        self.extent: tuple[int, int] = (0, 0)  # the (H, W) in scene pixels that the layer covers
+        self._borrowed = False  # an adopted image may be shared with its preparer: never written to
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+
+    def reset(self, shape: tuple[int, int] | None, opaque: bool = False, fill: bool = True,
+              resolution: tuple[int, int] | None = None) -> None:
+        """Allocate (or reuse) a layer covering (H, W): transparent (unless not ``fill``), or
+        ``opaque`` RGB32 for the photo, whose pixels the caller writes. ``resolution``: the image's
+        own (H, W) when smaller than the layer."""
+        fmt = _RGB32 if opaque else _ARGB32_PRE
+        if shape is None:
+            self._set(QImage(), None, (0, 0))
+            self.update()
+            return
+        size = tuple(resolution or shape)
+        if self._borrowed or self.array is None or self.array.shape[:2] != size or self.image.format() != fmt:
+            array = np.zeros((*size, 4), np.uint8)  # calloc: already clear
+            self._set(wrap(array, fmt), array, tuple(shape))
+        else:
+            if tuple(shape) != self.extent:
+                self.prepareGeometryChange()
+                self.extent = tuple(shape)
+            if fill and not opaque:
+                self.array.fill(0)
+        self.update()
+
+    def adopt(self, image: QImage, writable: bool = False) -> None:
+        """Show a prepared image at its own size; unless ``writable``, it is never written to."""
+        self._set(image, None, (image.height(), image.width()))
+        self._borrowed = not writable
+        self.update()
+
+    def _set(self, image: QImage, array: np.ndarray | None, shape: tuple[int, int]) -> None:
+        self.prepareGeometryChange()
+        self.image, self.extent, self._borrowed = image, shape, False
+        self.array = array if array is not None or image.isNull() else image_array(image)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.extent[1], self.extent[0])
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if self.image.isNull():
+            return
+        sx, sy = self.image.width() / self.extent[1], self.image.height() / self.extent[0]
+        e = option.exposedRect
+        # Two spare pixels keep bilinear sampling seamless where exposed strips meet; the clip trims them.
+        r = QRectF(e.x() * sx, e.y() * sy, e.width() * sx, e.height() * sy).toAlignedRect() \
+            .adjusted(-2, -2, 2, 2).intersected(self.image.rect())
+        if not r.isEmpty():
+            scaled = sx != 1 or sy != 1
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                                  self.smooth and (scaled or painter.worldTransform().m11() < 1))
+            target = QRectF(r.x() / sx, r.y() / sy, r.width() / sx, r.height() / sy) if scaled else QRectF(r)
+            painter.drawImage(target, self.image, QRectF(r))
+
+
+class MaskLayer(ImageLayer):
+    """The mask as colour: see-through inside, opaque on its one-pixel border. After ``reset`` the
+    layer shows nothing and its pixels are cleared only when a mask is rendered into it (switching
+    images often adopts a prepared layer instead: clearing 64 MB first would be wasted)."""
+
+    def __init__(self):
+        super().__init__(smooth=False)  # labels stay crisp at every zoom, as in napari
+        self.lut = mask_lut(MASK_COLOR)
+        self._state = "stale"  # 'clear' (all zero), 'drawn', or 'stale' (shows nothing, pixels unknown)
+
+    def reset(self, shape: tuple[int, int] | None, opaque: bool = False, fill: bool = True,
+              resolution: tuple[int, int] | None = None) -> None:
+        reused = self.array is not None and shape is not None and self.array.shape[:2] == tuple(shape)
+        super().reset(shape, fill=False)
+        self._state = "stale" if reused else "clear"
+
+    def adopt(self, image: QImage, writable: bool = True) -> None:
+        super().adopt(image, writable=True)  # the painter edits it in place from now on
+        self._state = "drawn"
+
+    def set_color(self, color: QColor) -> None:
+        self.lut = mask_lut(color)
+
+    def render(self, mask: np.ndarray, rect: Rect | None = None) -> None:
+        """Re-encode ``rect`` of ``mask`` (grown by the one pixel whose border state may change);
+        without a rect (or after a reset), the whole layer (only the mask's bounding box needs encoding)."""
+        if self.array is None:
+            return
+        if rect is None or self._state == "stale":
+            rect = None
+            if self._state != "clear":
+                self.array.fill(0)
+                self.update()
+            self._state = "clear"
+        written = encode_mask(mask, self.lut, self.array, rect)
+        if written is not None:
+            self._state = "drawn"
+            x0, y0, x1, y1 = written
+            self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if self._state != "stale":
+            super().paint(painter, option, widget)

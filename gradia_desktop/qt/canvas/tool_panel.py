@@ -1,0 +1,339 @@
+"""The mask tools toolbar: tools, brush size, history, mask commands and the heatmap's look.
+
+Its settings are the user's preferences: restored when the panel is made, saved when changed
+(tool_prefs.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QColor,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QSlider,
+    QStyle,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
+from .tool_prefs import THRESHOLD_RANGE, ToolPrefs
+
+# name, label, shortcut, tooltip
+TOOL_SPECS = (
+    ("brush", "Brush", "B", "Paint attention"),
+    ("eraser", "Eraser", "E", "Erase attention"),
+    ("fill", "Fill", "G", "Fill the region under the click"),
+    ("erase_fill", "Erase fill", "Shift+G", "Erase the region under the click"),
+    ("lasso", "Lasso", "L", "Fill a freehand outline"),
+    ("lasso_erase", "Lasso erase", "Shift+L", "Erase a freehand outline"),
+    ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
+)
+_SLIDER_STEPS = 200
+DEFAULT_THRESHOLD = 0.5
+
+
+def _radius_to_slider(radius: float) -> int:
+    lo, hi = RADIUS_RANGE
+    return round(_SLIDER_STEPS * math.log(radius / lo) / math.log(hi / lo))
+
+
+def _slider_to_radius(value: int) -> float:
+    lo, hi = RADIUS_RANGE
+    return round(lo * (hi / lo) ** (value / _SLIDER_STEPS), 1)
+
+
+def tool_icon(name: str, colour: QColor, size: int = 32) -> QIcon:
+    """A small line-art icon for a mask tool (erase variants are drawn hollow with a slash)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(colour, size / 14)
+    p.setPen(pen)
+    fill = QColor(colour)
+    fill.setAlpha(170)
+    s = size
+    erase = name in ("eraser", "erase_fill", "lasso_erase")
+    p.setBrush(Qt.BrushStyle.NoBrush if erase else fill)
+    if name in ("brush", "eraser"):
+        p.drawEllipse(QRectF(s * 0.2, s * 0.2, s * 0.6, s * 0.6))
+    elif name in ("fill", "erase_fill"):
+        path = QPainterPath(QPointF(s * 0.5, s * 0.15))
+        for x, y in ((s * 0.85, s * 0.5), (s * 0.5, s * 0.85), (s * 0.15, s * 0.5)):
+            path.lineTo(x, y)
+        path.closeSubpath()
+        p.drawPath(path)
+    elif name in ("lasso", "lasso_erase"):
+        pen.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.drawEllipse(QRectF(s * 0.12, s * 0.22, s * 0.76, s * 0.5))
+        p.drawLine(QPointF(s * 0.3, s * 0.7), QPointF(s * 0.22, s * 0.9))
+    elif name == "pan":
+        for dx, dy in ((0, -1), (0, 1), (-1, 0), (1, 0)):
+            p.drawLine(QPointF(s / 2, s / 2), QPointF(s / 2 + dx * s * 0.36, s / 2 + dy * s * 0.36))
+        p.drawEllipse(QPointF(s / 2, s / 2), s * 0.08, s * 0.08)
+    if erase:
+        p.drawLine(QPointF(s * 0.2, s * 0.8), QPointF(s * 0.8, s * 0.2))
+    p.end()
+    return QIcon(pixmap)
+
+
+def color_icon(color: QColor, size: int = 32) -> QIcon:
+    """A rounded swatch of ``color`` with a thin outline."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(QPen(QColor(0, 0, 0, 140), size / 16))
+    p.setBrush(color)
+    p.drawRoundedRect(QRectF(size * 0.15, size * 0.15, size * 0.7, size * 0.7), size * 0.12, size * 0.12)
+    p.end()
+    return QIcon(pixmap)
+
+
+def _slider(value: int, tooltip: str, width: int = 90) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    slider.setValue(value)
+    slider.setFixedWidth(width)
+    slider.setToolTip(tooltip)
+    return slider
+
+
+class ToolPanel(QToolBar):
+    """Controls for ``canvas``; ``actions()`` lists the QActions for menus (shortcuts included).
+    Preferences go to ``settings`` (default: the application's QSettings)."""
+
+    target_changed = Signal(object)  # 'predicted' | 'true' | class index
+
+    def __init__(self, canvas: Canvas, classes: list[str], parent: QWidget | None = None,
+                 settings: QSettings | None = None):
+        super().__init__("Mask tools", parent)
+        self.setObjectName("mask-tools")
+        self.setIconSize(QSize(20, 20))
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.canvas = canvas
+        colour = self.palette().color(self.foregroundRole())
+
+        self.tool_group = QActionGroup(self)
+        self.tool_group.setExclusive(True)
+        self.tool_actions: dict[str, QAction] = {}
+        for name, label, shortcut, tip in TOOL_SPECS:
+            action = QAction(tool_icon(name, colour), label, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{label} ({shortcut}): {tip}")
+            action.setCheckable(True)
+            action.setData(name)
+            self.tool_group.addAction(action)
+            self.tool_actions[name] = action
+            self.addAction(action)
+        self.tool_actions[canvas.tool()].setChecked(True)
+        self.tool_group.triggered.connect(lambda a: canvas.set_tool(a.data()))
+        canvas.tool_changed.connect(self._show_tool)  # a method: disconnected when the panel goes
+
+        self.addSeparator()
+        self.addWidget(QLabel(" Size "))
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setRange(0, _SLIDER_STEPS)
+        self.size_slider.setFixedWidth(110)
+        self.size_spin = QDoubleSpinBox()
+        self.size_spin.setRange(*RADIUS_RANGE)
+        self.size_spin.setDecimals(1)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setKeyboardTracking(False)
+        for w in (self.size_slider, self.size_spin):
+            w.setToolTip("Brush radius in image pixels ([ smaller, ] larger)")
+            self.addWidget(w)
+        self.size_slider.valueChanged.connect(lambda v: canvas.set_brush_radius(_slider_to_radius(v)))
+        self.size_spin.valueChanged.connect(canvas.set_brush_radius)
+        canvas.brush_radius_changed.connect(self._show_radius)
+        self._show_radius(canvas.brush_radius())
+        self.smaller = self._action("Smaller brush", "[", lambda: canvas.set_brush_radius(canvas.brush_radius() * 0.8))
+        self.larger = self._action("Larger brush", "]", lambda: canvas.set_brush_radius(canvas.brush_radius() * 1.25))
+        canvas.addActions([self.smaller, self.larger])  # window-wide keys without buttons on the bar
+
+        self.addSeparator()
+        self.undo = self._action("Undo", "Ctrl+Z", canvas.undo, QStyle.StandardPixmap.SP_ArrowBack)
+        self.redo = self._action("Redo", "Ctrl+Shift+Z", canvas.redo, QStyle.StandardPixmap.SP_ArrowForward)
+        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.clear = self._action("Clear mask", None, canvas.clear_mask, QStyle.StandardPixmap.SP_DialogResetButton)
+        self.invert = self._action("Invert mask", "Ctrl+I", canvas.invert_mask, QStyle.StandardPixmap.SP_BrowserReload)
+        self.from_heatmap = self._action("Mask from heatmap", None, self.mask_from_heatmap,
+                                         QStyle.StandardPixmap.SP_DialogApplyButton)
+        self.from_heatmap.setToolTip("Mask from heatmap: every pixel whose CAM reaches the threshold")
+        for action in (self.undo, self.redo, self.clear, self.invert, self.from_heatmap):
+            self.addAction(action)
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(*THRESHOLD_RANGE)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setValue(DEFAULT_THRESHOLD)
+        self.threshold_spin.setKeyboardTracking(False)
+        self.threshold_spin.setToolTip("Threshold of \u201cMask from heatmap\u201d: the CAM value (0\u20131) "
+                                       "from which a pixel becomes attention")
+        self.addWidget(self.threshold_spin)
+
+        self.addSeparator()
+        self.show_heatmap = self._toggle("Heatmap", "H", canvas.set_heatmap_visible)
+        self.target_combo = QComboBox()
+        self.target_combo.setToolTip("Which class the Grad-CAM heatmap explains")
+        self.target_combo.addItem("Predicted class", "predicted")
+        self.target_combo.addItem("True class", "true")
+        for index, name in enumerate(classes):
+            self.target_combo.addItem(name, index)
+        self.target_combo.currentIndexChanged.connect(
+            lambda i: self.target_changed.emit(self.target_combo.itemData(i)))
+        self.colormap_combo = QComboBox()
+        self.colormap_combo.setToolTip("Heatmap colours")
+        self.colormap_combo.addItems(list(COLORMAPS))
+        self.colormap_combo.setCurrentText(canvas.colormap())
+        self.colormap_combo.currentTextChanged.connect(canvas.set_colormap)
+        self.heatmap_opacity = _slider(round(canvas.heatmap_opacity() * 100), "Heatmap opacity")
+        self.heatmap_opacity.valueChanged.connect(lambda v: canvas.set_heatmap_opacity(v / 100))
+        for w in (self.target_combo, self.colormap_combo, self.heatmap_opacity):
+            self.addWidget(w)
+
+        self.addSeparator()
+        self.show_mask = self._toggle("Mask", "M", canvas.set_mask_visible)
+        self.mask_color_button = QToolButton()
+        self.mask_color_button.setToolTip("Mask colour")
+        self.mask_color_button.clicked.connect(self.choose_mask_color)
+        self._mask_color = QColor(canvas.mask_color())
+        self.mask_color_button.setIcon(color_icon(self._mask_color))
+        self.mask_opacity = _slider(round(canvas.mask_opacity() * 100), "Mask opacity")
+        self.mask_opacity.valueChanged.connect(lambda v: canvas.set_mask_opacity(v / 100))
+        self.addWidget(self.mask_color_button)
+        self.addWidget(self.mask_opacity)
+
+        canvas.mask_edited.connect(self.refresh)
+        canvas.editor_changed.connect(self.refresh)
+        self.refresh()
+        self.prefs = ToolPrefs(settings)
+        self._restore_prefs()
+        self._save_prefs_on_change()
+
+    # ---- preferences --------------------------------------------------------------------------
+    def _restore_prefs(self) -> None:
+        prefs = self.prefs.load()
+        if "brush_radius" in prefs:
+            self.canvas.set_brush_radius(prefs["brush_radius"])
+        if "colormap" in prefs:
+            self.colormap_combo.setCurrentText(prefs["colormap"])
+        for name, slider in (("heatmap_opacity", self.heatmap_opacity), ("mask_opacity", self.mask_opacity)):
+            if name in prefs:
+                slider.setValue(round(prefs[name]))
+        for name, action in (("show_heatmap", self.show_heatmap), ("show_mask", self.show_mask)):
+            if name in prefs:
+                action.setChecked(prefs[name])
+        if "mask_color" in prefs:
+            self.set_mask_color(prefs["mask_color"])
+        if "threshold" in prefs:
+            self.threshold_spin.setValue(prefs["threshold"])
+        if "tool" in prefs:
+            self.canvas.set_tool(prefs["tool"])
+
+    def _save_prefs_on_change(self) -> None:
+        save = self.prefs.saver  # lambdas only for the panel's own widgets: they go with it
+        self.canvas.tool_changed.connect(self._save_tool)
+        self.canvas.brush_radius_changed.connect(self._save_radius)
+        self.colormap_combo.currentTextChanged.connect(save("colormap"))
+        self.heatmap_opacity.valueChanged.connect(save("heatmap_opacity"))
+        self.mask_opacity.valueChanged.connect(save("mask_opacity"))
+        self.show_heatmap.toggled.connect(save("show_heatmap"))
+        self.show_mask.toggled.connect(save("show_mask"))
+        self.threshold_spin.valueChanged.connect(save("threshold"))
+
+    def _save_tool(self, name: str) -> None:
+        self.prefs.save("tool", name)
+
+    def _save_radius(self, radius: float) -> None:
+        self.prefs.save("brush_radius", radius)
+
+    # ---- mask commands ------------------------------------------------------------------------
+    def mask_from_heatmap(self) -> None:
+        """Replace the mask by the heatmap thresholded at the panel's threshold (one undo step)."""
+        self.canvas.mask_from_heatmap(self.threshold_spin.value())
+
+    def threshold(self) -> float:
+        return self.threshold_spin.value()
+
+    def set_mask_color(self, color: QColor) -> None:
+        """Paint the mask in ``color`` (a preference: kept for the next start)."""
+        color = QColor(color)
+        if not color.isValid():
+            return
+        self._mask_color = color
+        self.canvas.set_mask_color(color)
+        self.mask_color_button.setIcon(color_icon(color))
+        self.prefs.save("mask_color", color)
+
+    def choose_mask_color(self) -> None:
+        color = QColorDialog.getColor(self._mask_color, self, "Mask colour")
+        if color.isValid():
+            self.set_mask_color(color)
+
+    def _action(self, label, shortcut, slot, icon: QStyle.StandardPixmap | None = None) -> QAction:
+        action = QAction(label, self)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{label} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _toggle(self, label: str, shortcut: str, slot) -> QAction:
+        action = QAction(label, self)
+        action.setCheckable(True)
+        action.setChecked(True)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"Show the {label.lower()} ({shortcut})")
+        action.toggled.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _show_tool(self, name: str) -> None:
+        self.tool_actions[name].setChecked(True)
+
+    def _show_radius(self, radius: float) -> None:
+        for w in (self.size_slider, self.size_spin):
+            w.blockSignals(True)
+        self.size_slider.setValue(_radius_to_slider(radius))
+        self.size_spin.setValue(radius)
+        for w in (self.size_slider, self.size_spin):
+            w.blockSignals(False)
+
+    def target(self) -> object:
+        return self.target_combo.currentData()
+
+    def actions(self) -> list[QAction]:  # shadows QWidget.actions: the panel's actions, for menus
+        return [*self.tool_actions.values(), self.smaller, self.larger, self.undo, self.redo, self.clear,
+                self.invert, self.from_heatmap, self.show_heatmap, self.show_mask]
+
+    def refresh(self, *_args: object) -> None:
+        """Enable what applies now (runs on the canvas's mask_edited and editor_changed)."""
+        editor = self.canvas.editor()
+        editable = editor is not None and not self.canvas.is_read_only()
+        self.undo.setEnabled(editable and editor.can_undo)
+        self.redo.setEnabled(editable and editor.can_redo)
+        for action in (self.clear, self.invert, self.from_heatmap):
+            action.setEnabled(editable)
+        for name, action in self.tool_actions.items():
+            action.setEnabled(editable or name == "pan")

@@ -1,0 +1,202 @@
+"""The docks about models - Reasonability Matrix, Training, Model versions - and their wiring to
+the main window: which version drives the browser, heatmaps and matrix; live updates while a run
+trains; comparing two versions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+
+from ...core.assessment import Assessment, version_matrix
+from ...errors import GradiaError
+from ...training.explain import Explainer
+from ..canvas.layers import COLORMAPS
+from .matrix_panel import MatrixPanel
+from .training_dock import TrainingDock
+from .training_worker import LiveEpoch
+from .version_compare import VersionCompareDialog
+from .versions_panel import VersionsPanel
+
+if TYPE_CHECKING:
+    from ..window.main_window import MainWindow
+
+
+DOCK_WIDTH = 430  # the matrix's four cells stay readable; the canvas keeps the rest
+
+
+def _dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QDockWidget:
+    dock = QDockWidget(title, window)
+    dock.setObjectName(name)  # saveState/restoreState find docks by name
+    dock.setWidget(widget)
+    dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+                         | Qt.DockWidgetArea.BottomDockWidgetArea)
+    return dock
+
+
+class ModelViews(QObject):
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+        self.matrix = MatrixPanel()
+        self.training = TrainingDock()
+        self.versions = VersionsPanel()
+        self.matrix_dock = _dock(window, "Reasonability Matrix", "matrix_dock", self.matrix)
+        self.training_dock = _dock(window, "Training", "training_dock", self.training)
+        self.versions_dock = _dock(window, "Model versions", "versions_dock", self.versions)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        window.addDockWidget(right, self.matrix_dock)
+        window.addDockWidget(right, self.training_dock)
+        window.tabifyDockWidget(self.matrix_dock, self.versions_dock)
+        self.matrix_dock.raise_()
+        window.resizeDocks([self.matrix_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+        self.matrix.quadrant_clicked.connect(self._filter_browser)
+        self.versions.version_selected.connect(self._on_version_picked)
+        self.versions.compare_requested.connect(self.compare)
+        self.training.trained.connect(window.select_version)
+        self.training.live_epoch.connect(self._on_live_epoch)
+        self.training.run_ended.connect(self._on_run_ended)
+        self.training.running_changed.connect(self._on_running_changed)
+        window.offer.started.connect(lambda: self._block("A baseline is being trained (see the banner)."))
+        window.offer.finished.connect(lambda: self._block(None))
+
+    def docks(self) -> list[QDockWidget]:
+        return [self.matrix_dock, self.training_dock, self.versions_dock]
+
+    # ---- the window's project and version -------------------------------------------------------
+    def set_project(self) -> None:
+        w = self.window
+        versions = w.project.versions()
+        selected = w.version.id if w.version else None
+        self.versions.set_versions(versions, selected)
+        self.training.set_project(w.project.root, versions, selected, w.project.readonly)
+        self.matrix.set_source(w.project, w.version, self._browser_rows)
+        self._show_history()
+
+    def version_changed(self) -> None:
+        w = self.window
+        versions = w.project.versions()
+        selected = w.version.id if w.version else None
+        self.versions.set_versions(versions, selected)
+        self.training.set_versions(versions, selected)
+        if not self.training.is_running():
+            self.matrix.set_source(w.project, w.version, self._browser_rows)
+
+    def _browser_rows(self) -> list[Assessment]:
+        """The selected version's assessed samples, as the browser holds them (no store reads)."""
+        return self.window.browser.model.rows()
+
+    def judgements_changed(self) -> None:
+        self.matrix.refresh()
+
+    def sample_shown(self) -> None:
+        w = self.window
+        target = w.tools.target() if w.tools is not None else "predicted"
+        self.training.set_visible_sample(w.current_sample.id if w.current_sample else None, target)
+
+    def is_training(self) -> bool:
+        return self.training.is_running()
+
+    def shutdown(self) -> None:
+        self.training.shutdown()
+
+    # ---- reactions ------------------------------------------------------------------------------
+    def _on_version_picked(self, version_id: int) -> None:
+        self.window.select_version(version_id)
+        self._show_history()
+
+    def _show_history(self) -> None:
+        """The plots show the selected version's epochs (unless a run is drawing its own)."""
+        w = self.window
+        if self.training.is_running():
+            return
+        if w.version is None:
+            self.training.plots.clear()
+            return
+        epochs = w.project.epochs(w.version.id)
+        self.training.plots.load_history(epochs, f"{w.version.name}: {len(epochs)} epochs, best "
+                                                 f"{w.version.best_epoch}")
+
+    def _block(self, reason: str | None) -> None:
+        self.training.blocked_reason = reason
+
+    def _filter_browser(self, split: str | None, quadrant: str) -> None:
+        browser = self.window.browser
+        browser.set_split_filter(split)
+        browser.set_quadrant_filter(quadrant)
+        where = f" of the {split} split" if split else ""
+        self.window.statusBar().showMessage(f"showing the {quadrant} samples{where}", 4000)
+
+    def _on_running_changed(self, running: bool) -> None:
+        self.window.offer.setEnabled(not running)  # one run at a time
+        if running:
+            self.window.offer.hide()
+
+    def _on_live_epoch(self, live: LiveEpoch) -> None:
+        w = self.window
+        config = self.training.config
+        if w.project is None:
+            return
+        self.matrix.show_live(live.epoch, config.epochs if config else live.epoch, live.val_matrix,
+                              config.parent if config else None)
+        w.browser.show_live_predictions(live.val_predictions)
+        if live.heatmap is not None and w.current_sample is not None and w.tools is not None:
+            sample_id, target, cam = live.heatmap
+            if sample_id == w.current_sample.id and target == w.tools.target():
+                w.canvas.set_heatmap(cam)
+
+    def _on_run_ended(self, status: str, message: str) -> None:
+        w = self.window
+        w.statusBar().showMessage(message, 8000)
+        if status != "done" and w.project is not None:  # back to the selected version's columns and heatmap
+            w.browser.set_version(w.version.id if w.version else None)
+            self.matrix.set_source(w.project, w.version, self._browser_rows)
+            w._request_heatmap()
+
+    # ---- comparing ------------------------------------------------------------------------------
+    def compare(self, older: int, newer: int) -> None:
+        w = self.window
+        if w.project is None:
+            return
+        project, sample = w.project, w.current_sample
+        rgb = None
+        if sample is not None:
+            try:
+                rgb = project.load_image(sample)
+            except GradiaError:
+                rgb = None
+
+        def heatmap_for(version_id: int) -> np.ndarray | None:
+            if rgb is None:
+                return None
+            try:
+                cam = Explainer(project, project.version(version_id)).heatmap(rgb)[0]
+            except GradiaError:
+                return None
+            return _blend(_preview(rgb), cam, w.canvas.colormap())
+
+        dialog = VersionCompareDialog(project.version(older), project.version(newer),
+                                      lambda vid, split: version_matrix(project, vid, None if split == "all" else split),
+                                      heatmap_for, split=self.matrix.split() or "all",
+                                      image_caption=sample.path if sample is not None else "", parent=w)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+
+def _blend(rgb: np.ndarray, cam: np.ndarray, colormap: str, opacity: float = 0.5) -> np.ndarray:
+    """The image with the heatmap laid over it in the canvas's colormap."""
+    cam = cv2.resize(cam, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    colours = cv2.cvtColor(cv2.applyColorMap(np.clip(cam * 255, 0, 255).astype(np.uint8), COLORMAPS[colormap]),
+                           cv2.COLOR_BGR2RGB)
+    return cv2.addWeighted(rgb, 1 - opacity, colours, opacity, 0)
+
+
+def _preview(rgb: np.ndarray, longest: int = 320) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, longest / max(h, w))
+    if scale == 1.0:
+        return rgb
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,326 @@
+"""The training form: everything a ``TrainConfig`` holds that a user sets, plus Start and Cancel.
+
+The panel builds and validates the config (``TrainConfig.validate``) and emits it; the host runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields, replace
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.records import Version
+from ...errors import GradiaError
+from ...training.config import TrainConfig
+from ...training.device import describe_devices
+from ...training.loss import DEFAULT_WEIGHTS
+from .weight_table import WeightTable
+
+MODE_ITEMS = (
+    ("baseline", "Baseline (cross-entropy only)",
+     "Plain cross-entropy: no attention loss (masks still feed counterfactuals when those are on)"),
+    ("gradia", "GRADIA (quadrant-weighted)",
+     "The paper's GRADIA: weighs each masked sample by the parent version's quadrant (needs a parent)"),
+    ("gradia-all", "GRADIA on all masks",
+     "The attention loss on every masked training image at the 'masked' weights, whatever its quadrant"),
+)
+USED_WEIGHTS = {"baseline": (), "gradia": ("UA", "UI", "RI", "RA", "masked", "unmasked"),
+                "gradia-all": ("masked", "unmasked")}
+ARCHS = ("tiny", "resnet18", "resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny")
+LEARNING_RATES = ("1e-2", "3e-3", "1e-3", "3e-4", "1e-4", "3e-5", "1e-5")
+NO_PARENT = "none (train from scratch)"
+COUNTERFACTUAL_TIP = ("Counterfactual augmentation: on masked training images, the background outside the mask is "
+                      "replaced by another image's background, so a cue in the background stops predicting the class.")
+SETTINGS_KEY = "training/config"
+
+
+def demo_defaults() -> TrainConfig:
+    """The README's recommended run: GRADIA on all masks with counterfactuals, 20 epochs."""
+    return TrainConfig(mode="gradia-all", counterfactual=True, epochs=20)
+
+
+def version_label(v: Version) -> str:
+    cf = "+cf" if v.config.get("counterfactual") else ""
+    return f"{v.name} \u00b7 {v.mode}{cf} \u00b7 {v.arch} {v.image_size} px"
+
+
+class TrainingPanel(QWidget):
+    """Training form; ``start_requested`` carries a validated TrainConfig."""
+
+    start_requested = Signal(object)
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._base = demo_defaults()
+        self._versions: dict[int, Version] = {}
+        self._own = ("tiny", 0)  # the user's arch and image size, kept while a parent overrides them
+        self._running = False
+        self._showing_parent = False  # arch and image size show the parent's, not the user's
+        self._quiet = False  # True while the panel itself fills fields (no revalidation per field)
+        self._build()
+        self.set_config(self._base)
+        self.set_running(False)
+
+    # ---- building -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.mode = QComboBox(toolTip="What the run optimises")
+        for i, (value, text, tip) in enumerate(MODE_ITEMS):
+            self.mode.addItem(text, value)
+            self.mode.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+        self.counterfactual = QCheckBox("Counterfactual backgrounds", toolTip=COUNTERFACTUAL_TIP)
+        self.parent_combo = QComboBox(toolTip="Fine-tune this version (keeps its architecture and image size), "
+                                              "or train a new model from scratch")
+        self.lam = QDoubleSpinBox(decimals=3, maximum=1000.0, singleStep=0.1,
+                                  toolTip="\u03bb: the weight of the attention loss against cross-entropy")
+        self.epochs = QSpinBox(minimum=1, maximum=10000, toolTip="Passes over the training split; the best epoch "
+                                                                 "is chosen on the validation split")
+        self.lr = QComboBox(editable=True, toolTip="Adam learning rate (e.g. 1e-3; the paper fine-tunes at 1e-4)")
+        self.lr.addItems(LEARNING_RATES)
+        self.batch_size = QSpinBox(minimum=1, maximum=4096, toolTip="Images per optimisation step")
+        self.image_size = QSpinBox(minimum=0, maximum=4096, singleStep=16, suffix=" px",
+                                   specialValueText="auto (64 tiny, 224 others)",
+                                   toolTip="Square input size; fine-tuning keeps the parent's")
+        self.arch = QComboBox(editable=True, toolTip="Any torchvision classifier name, or tiny (a small CNN); "
+                                                     "fine-tuning keeps the parent's")
+        self.arch.addItems(ARCHS)
+        self.pretrained = QCheckBox("ImageNet weights", toolTip="Start from torchvision's ImageNet weights in the "
+                                                                "local cache (never downloaded)")
+        self.cam_layer = QLineEdit(placeholderText="automatic", clearButtonEnabled=True,
+                                   toolTip="Dotted path of the Grad-CAM layer (e.g. layer4.1); empty: the last "
+                                           "convolutional block, or the parent's layer")
+        self.seed = QSpinBox(maximum=2**31 - 1, toolTip="Random seed (shuffling, augmentation, initial weights)")
+        self.device = QComboBox(toolTip="Where to train; auto takes CUDA, then Apple MPS, then the CPU")
+        self.device.addItem("auto (best available)", "auto")
+        devices = sorted(describe_devices(), key=lambda d: {"cuda": 0, "mps": 1}.get(d["name"].split(":")[0], 2))
+        for d in devices:
+            memory = f", {d['memory_gb']} GB" if d.get("memory_gb") else ""
+            text = d["label"] if d["name"] in ("cpu", "mps") else f"{d['label']} ({d['name']}{memory})"
+            self.device.addItem(text, d["name"])
+        self.weights = WeightTable()
+        self.reset_weights = QPushButton("Reset to paper defaults", toolTip="The reference code's per-quadrant "
+                                                                            "weights")
+        self.reset_weights.clicked.connect(lambda: self.weights.set_weights(DEFAULT_WEIGHTS))
+
+        form_widget = QWidget()
+        column = QVBoxLayout(form_widget)
+        column.setContentsMargins(0, 0, 0, 0)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for title, rows in (
+                ("Run", (("&Mode", self.mode), ("", self.counterfactual), ("&Parent", self.parent_combo))),
+                ("Optimisation", (("&\u03bb (attention)", self.lam), ("&Epochs", self.epochs),
+                                  ("&Learning rate", self.lr), ("&Batch size", self.batch_size),
+                                  ("See&d", self.seed), ("De&vice", self.device))),
+                ("Model", (("&Architecture", self.arch), ("", self.pretrained), ("&Image size", self.image_size),
+                           ("&CAM layer", self.cam_layer)))):
+            form.addRow(QLabel(f"<b>{title}</b>"))
+            for label, widget in rows:
+                form.addRow(label, widget)
+        column.addLayout(form)
+        column.addWidget(QLabel("<b>Per-quadrant weights</b>", toolTip=self.weights.toolTip()))
+        column.addWidget(self.weights)
+        column.addWidget(self.reset_weights, 0, Qt.AlignmentFlag.AlignRight)
+        column.addStretch(1)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        scroll.setWidget(form_widget)
+        self.form_widget = form_widget
+
+        self.reason = QLabel(wordWrap=True)
+        self.reason.setStyleSheet("color: #c62828")
+        self.start_button = QPushButton("Start training", toolTip="Train a new model version (Ctrl+Return)")
+        self.start_button.setShortcut(QKeySequence("Ctrl+Return"))
+        self.start_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel", toolTip="Stop after the current batch; nothing is kept")
+        self.start_button.clicked.connect(self.request_start)
+        self.cancel_button.clicked.connect(self._cancel)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.start_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.reason)
+        layout.addLayout(buttons)
+        self.setMinimumWidth(280)
+
+        for combo in (self.mode, self.parent_combo, self.lr, self.arch, self.device):
+            combo.currentIndexChanged.connect(self._changed)
+        for combo in (self.lr, self.arch):
+            combo.editTextChanged.connect(self._changed)
+        for spin in (self.lam, self.epochs, self.batch_size, self.image_size, self.seed):
+            spin.valueChanged.connect(self._changed)
+        for box in (self.counterfactual, self.pretrained):
+            box.toggled.connect(self._changed)
+        self.cam_layer.textChanged.connect(self._changed)
+        self.weights.weights_changed.connect(self._changed)
+
+    # ---- API ------------------------------------------------------------------------------------
+    def config(self) -> TrainConfig:
+        """The form as a validated TrainConfig; raises GradiaError (one line) when it is not valid."""
+        config = self._collect()
+        if config.mode == "gradia" and config.parent is None:
+            raise GradiaError("GRADIA weighs samples by the parent version's quadrants: choose a parent version")
+        config.validate()
+        return config
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Fill the form (the parent is selected if it is listed; fields the form lacks are kept)."""
+        self._base = replace(config, weights=dict(config.weights))
+        self._quiet = True
+        try:
+            self.mode.setCurrentIndex(max(0, self.mode.findData(config.mode)))
+            self.counterfactual.setChecked(config.counterfactual)
+            self.lam.setValue(config.lam)
+            self.epochs.setValue(config.epochs)
+            self.lr.setCurrentText(next((t for t in LEARNING_RATES if float(t) == config.lr), f"{config.lr:g}"))
+            self.batch_size.setValue(config.batch_size)
+            self._own = (config.arch or "tiny", config.image_size or 0)
+            self.arch.setCurrentText(self._own[0])
+            self.image_size.setValue(self._own[1])
+            self._showing_parent = False
+            self.pretrained.setChecked(config.pretrained)
+            self.cam_layer.setText(config.cam_layer or "")
+            self.seed.setValue(config.seed)
+            if self.device.findData(config.device) < 0:
+                self.device.addItem(f"{config.device} (not found here)", config.device)
+            self.device.setCurrentIndex(self.device.findData(config.device))
+            self.weights.set_weights(config.weights)
+            index = self.parent_combo.findData(config.parent) if config.parent is not None else 0
+            self.parent_combo.setCurrentIndex(max(0, index))
+        finally:
+            self._quiet = False
+        self._changed()
+
+    def set_versions(self, versions: list[Version], selected: int | None) -> None:
+        """The versions a run can start from (finished ones only); ``selected`` becomes the parent."""
+        usable = [v for v in versions if v.status == "done" and v.checkpoint]
+        self._versions = {v.id: v for v in usable}
+        self._quiet = True
+        try:
+            self.parent_combo.clear()
+            self.parent_combo.addItem(NO_PARENT, None)
+            for v in sorted(usable, key=lambda v: -v.id):
+                self.parent_combo.addItem(version_label(v), v.id)
+                if v.note:
+                    self.parent_combo.setItemData(self.parent_combo.count() - 1, v.note, Qt.ItemDataRole.ToolTipRole)
+            self.parent_combo.setCurrentIndex(max(0, self.parent_combo.findData(selected)) if selected else 0)
+        finally:
+            self._quiet = False
+        self._changed()
+
+    def set_running(self, running: bool) -> None:
+        """While a run goes on the form is read-only, Start is off and Cancel on."""
+        self._running = running
+        self.form_widget.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self._changed()
+
+    def save_settings(self, settings: QSettings) -> None:
+        """The form under ``training/`` (not the parent: versions belong to a project); skipped if unreadable."""
+        try:
+            data = replace(self._collect(), parent=None).to_dict()
+        except GradiaError:
+            return
+        settings.setValue(SETTINGS_KEY, json.dumps(data))
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """The last saved form, keeping the current parent; unreadable settings are ignored."""
+        try:
+            data = json.loads(str(settings.value(SETTINGS_KEY, "") or "{}"))
+            known = {f.name for f in fields(TrainConfig)}
+            config = TrainConfig(**{k: v for k, v in data.items() if k in known})
+            config.weights = {k: (float(a), float(b)) for k, (a, b) in config.weights.items()}
+            config.parent = self.parent_combo.currentData()
+            if self.device.findData(config.device) < 0:  # saved on another machine
+                config.device = "auto"
+        except (TypeError, ValueError, AttributeError):
+            return
+        if data:
+            self.set_config(config)
+
+    # ---- internals ------------------------------------------------------------------------------
+    def _collect(self) -> TrainConfig:
+        try:
+            lr = float(self.lr.currentText().strip())
+        except ValueError:
+            raise GradiaError(f"learning rate {self.lr.currentText()!r} is not a number") from None
+        parent = self.parent_combo.currentData()
+        weights = self.weights.weights()
+        return replace(self._base, mode=self.mode.currentData(), counterfactual=self.counterfactual.isChecked(),
+                       parent=parent, lam=self.lam.value(), epochs=self.epochs.value(), lr=lr,
+                       batch_size=self.batch_size.value(),
+                       arch=None if parent is not None else (self.arch.currentText().strip() or None),
+                       image_size=None if parent is not None else (self.image_size.value() or None),
+                       pretrained=parent is None and self.pretrained.isChecked(),
+                       cam_layer=self.cam_layer.text().strip() or None, seed=self.seed.value(),
+                       device=self.device.currentData(), weights=weights)
+
+    def _changed(self, *_args) -> None:
+        if self._quiet:
+            return
+        self._quiet = True
+        try:
+            self._sync_fields()
+        finally:
+            self._quiet = False
+        try:
+            self.config()
+            reason = ""
+        except GradiaError as exc:
+            reason = str(exc)
+        self.reason.setText(reason)
+        self.reason.setVisible(bool(reason) and not self._running)
+        self.start_button.setEnabled(not reason and not self._running)
+
+    def _sync_fields(self) -> None:
+        """Parent overrides arch and size; the mode decides which weights and lambda matter."""
+        parent = self._versions.get(self.parent_combo.currentData())
+        fine_tune = parent is not None
+        if not self._showing_parent:  # the user's own choice, back when the parent goes
+            self._own = (self.arch.currentText(), self.image_size.value())
+        if fine_tune:
+            self.arch.setCurrentText(parent.arch)
+            self.image_size.setValue(parent.image_size)
+        elif self._showing_parent:
+            self.arch.setCurrentText(self._own[0])
+            self.image_size.setValue(self._own[1])
+        self._showing_parent = fine_tune
+        for widget in (self.arch, self.image_size, self.pretrained):
+            widget.setEnabled(not fine_tune)
+        self.cam_layer.setPlaceholderText(f"the parent's ({parent.cam_layer})" if fine_tune else "automatic")
+        mode = self.mode.currentData()
+        self.lam.setEnabled(mode != "baseline")
+        self.weights.setEnabled(mode != "baseline")
+        self.weights.set_used_rows(USED_WEIGHTS[mode])
+
+    def request_start(self) -> None:
+        """Emit ``start_requested`` with the form's config, or show why it cannot start."""
+        try:
+            config = self.config()
+        except GradiaError as exc:
+            self.reason.setText(str(exc))
+            self.reason.show()
+            return
+        self.start_requested.emit(config)
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.cancel_requested.emit()

@@ -1,0 +1,202 @@
+"""The model versions of a project as a table: lineage, how each was trained, and what it scored.
+
+Selecting one row tells the host which version to show (``version_selected``, user actions only);
+selecting two enables Compare (``compare_requested(older, newer)``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.records import SPLITS, Version
+
+COLUMNS = ("Version", "Parent", "Mode", "Arch", "Epochs", "Val acc", "Val IoU", "Test acc", "Created", "Status")
+COLUMN_TIPS = {
+    "Parent": "The version it was fine-tuned from",
+    "Mode": "baseline, gradia or gradia-all; +cf: with counterfactual backgrounds",
+    "Epochs": "The epoch kept (chosen on the validation split) / epochs run",
+    "Val acc": "Accuracy on the validation split",
+    "Val IoU": "Mean attention IoU on the masked validation images",
+    "Test acc": "Accuracy on the test split (reported only, never used to choose)",
+}
+NUMERIC = {"Epochs", "Val acc", "Val IoU", "Test acc"}
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+def fmt(value, digits: int = 3) -> str:
+    return "\u2013" if value is None else f"{value:.{digits}f}"
+
+
+def mode_text(v: Version) -> str:
+    return v.mode + ("+cf" if (v.config or {}).get("counterfactual") else "")
+
+
+def metric(v: Version, split: str, key: str):
+    return ((v.metrics or {}).get(split) or {}).get(key)
+
+
+def metrics_tooltip(v: Version) -> str:
+    lines = [f"<b>{v.name}</b> \u2014 {mode_text(v)}, {v.arch} {v.image_size} px, CAM layer {v.cam_layer}"]
+    for split in SPLITS:
+        if (v.metrics or {}).get(split):
+            lines.append(f"{split}: accuracy {fmt(metric(v, split, 'accuracy'))}, IoU {fmt(metric(v, split, 'iou'))}, "
+                         f"energy {fmt(metric(v, split, 'energy'))}, pointing {fmt(metric(v, split, 'pointing'))}")
+    if (v.metrics or {}).get("seconds") is not None:
+        lines.append(f"trained in {v.metrics['seconds']:.0f} s")
+    if v.note:
+        lines.append(v.note)
+    return "<br>".join(lines)
+
+
+def row_values(v: Version) -> tuple[str, ...]:
+    epochs = (v.config or {}).get("epochs")
+    if v.best_epoch is None:
+        epochs_text = "\u2013"
+    else:
+        epochs_text = f"{v.best_epoch}/{epochs}" if epochs is not None else str(v.best_epoch)
+    status = v.status if v.status != "done" else ("done \u26a0" if v.note else "done")
+    if v.status in ("failed", "cancelled") and v.note:
+        status = f"{v.status}: {v.note}"
+    created = datetime.fromtimestamp(v.created).strftime("%Y-%m-%d %H:%M") if v.created else "\u2013"
+    return (v.name, f"v{v.parent_id}" if v.parent_id is not None else "\u2013", mode_text(v), v.arch, epochs_text,
+            fmt(metric(v, "val", "accuracy")), fmt(metric(v, "val", "iou")), fmt(metric(v, "test", "accuracy")),
+            created, status)
+
+
+class VersionsPanel(QWidget):
+    """Table of model versions, newest first, with a Compare button for two selected rows."""
+
+    version_selected = Signal(int)
+    compare_requested = Signal(int, int)  # older, newer
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._quiet = False
+        self._versions: dict[int, Version] = {}
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        for i, name in enumerate(COLUMNS):
+            if name in COLUMN_TIPS:
+                self.table.horizontalHeaderItem(i).setToolTip(COLUMN_TIPS[name])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(placeholder-text)")
+        self.compare_button = QPushButton("Compare\u2026")
+        self.compare_button.setToolTip("Select two versions (Ctrl+click or Shift+arrows) to compare their matrices, "
+                                       "metrics and heatmaps")
+        self.compare_button.clicked.connect(self._compare)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.hint, 1)
+        buttons.addWidget(self.compare_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.set_versions([], None)
+
+    # ---- API ------------------------------------------------------------------------------------
+    def set_versions(self, versions: list[Version], selected: int | None) -> None:
+        """Show ``versions`` (newest first) and select ``selected``; emits nothing."""
+        self._quiet = True
+        try:
+            self._versions = {v.id: v for v in versions}
+            self.table.clearSelection()
+            self.table.setRowCount(len(versions))
+            for row, v in enumerate(sorted(versions, key=lambda v: -v.id)):
+                tooltip = metrics_tooltip(v)
+                for column, text in enumerate(row_values(v)):
+                    item = QTableWidgetItem(text)
+                    item.setData(ID_ROLE, v.id)
+                    item.setToolTip(tooltip)
+                    if COLUMNS[column] in NUMERIC:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    if v.status != "done":
+                        item.setForeground(QColor("#c62828") if v.status == "failed" else QColor(128, 128, 128))
+                        font = QFont(item.font())
+                        font.setItalic(True)
+                        item.setFont(font)
+                    self.table.setItem(row, column, item)
+            row = self._row_of(selected)
+            if row is not None:
+                self.table.setCurrentCell(row, 0)
+                self.table.selectRow(row)
+        finally:
+            self._quiet = False
+        self._update_compare()
+
+    def selected_version(self) -> int | None:
+        """The version of the current row (the one shown), or None."""
+        rows = self._selected_rows()
+        if len(rows) == 1:
+            return self._id_at(rows[0])
+        current = self.table.currentRow()
+        return self._id_at(current) if current >= 0 and current in rows else None
+
+    def selected_pair(self) -> tuple[int, int] | None:
+        """(older, newer) when exactly two rows are selected."""
+        rows = self._selected_rows()
+        if len(rows) != 2:
+            return None
+        a, b = sorted(self._id_at(r) for r in rows)
+        return a, b
+
+    def version(self, version_id: int) -> Version | None:
+        return self._versions.get(version_id)
+
+    # ---- internals ------------------------------------------------------------------------------
+    def _selected_rows(self) -> list[int]:
+        return sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+
+    def _id_at(self, row: int) -> int:
+        return int(self.table.item(row, 0).data(ID_ROLE))
+
+    def _row_of(self, version_id: int | None) -> int | None:
+        for row in range(self.table.rowCount()):
+            if version_id is not None and self._id_at(row) == version_id:
+                return row
+        return None
+
+    def _on_selection(self, *_args) -> None:
+        self._update_compare()
+        if self._quiet:
+            return
+        rows = self._selected_rows()
+        if len(rows) == 1:
+            self.version_selected.emit(self._id_at(rows[0]))
+
+    def _update_compare(self) -> None:
+        self.compare_button.setEnabled(self.selected_pair() is not None)
+        if not self._versions:
+            self.hint.setText("No model versions yet.")
+        else:
+            self.hint.setText("Ctrl+click a second version to compare." if len(self._versions) > 1 else "")
+
+    def _compare(self) -> None:
+        pair = self.selected_pair()
+        if pair is not None:
+            self.compare_requested.emit(*pair)

@@ -1,0 +1,128 @@
+"""``gradia-desktop [PROJECT] [--demo] [--screenshot OUT.png | --screenshot-training OUT.png]``: the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtGui import QIcon, QImageWriter
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ...core.store import Project
+from ...errors import Cancelled, GradiaError
+
+ORGANIZATION = "GRADIA"
+APPLICATION = "gradia-desktop"
+WINDOW_SIZE = (1440, 900)
+SCREENSHOT_DELAY_MS = 300  # lets the first layout and paint settle before grabbing
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "gradia.svg"  # present in a source checkout
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradia-desktop", description="GRADIA Desktop: review Grad-CAM "
+                                     "heatmaps and paint attention masks.")
+    parser.add_argument("project", nargs="?", help="project folder to open")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the built-in demo project (created on first use)")
+    parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
+                        help="show the window, save a picture of it to OUT.png and exit")
+    parser.add_argument("--screenshot-training", metavar="OUT.png", type=Path,
+                        help="start a short GRADIA run, save a picture mid-training to OUT.png, cancel and exit")
+    return parser
+
+
+def _error(message: str) -> None:
+    """One line on stderr; a dialog when there is no console (e.g. the Windows GUI launcher)."""
+    if sys.stderr is not None:
+        print(f"gradia-desktop: {message}", file=sys.stderr)
+    else:
+        _application()
+        QMessageBox.critical(None, "GRADIA Desktop", message)
+
+
+def _application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    if ICON.is_file():
+        app.setWindowIcon(QIcon(str(ICON)))
+    return app
+
+
+def _drop_offscreen_noise(mode: QtMsgType, context, message: str) -> None:
+    # The offscreen platform (headless screenshots, CI) warns about this on every window; harmless.
+    if message != "This plugin does not support propagateSizeHints()":
+        print(message, file=sys.stderr)
+
+
+def _save_problem(out: Path) -> str:
+    if not out.parent.is_dir():
+        return f"{out}: cannot save the screenshot (folder {out.parent} does not exist)"
+    formats = {bytes(f).decode() for f in QImageWriter.supportedImageFormats()}
+    if out.suffix.lower().lstrip(".") not in formats:
+        return f"{out}: cannot save the screenshot (unknown image type {out.suffix or '(no suffix)'}, use .png)"
+    return f"{out}: cannot save the screenshot (not writable)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.project and args.demo:
+        _error("give a project folder or --demo, not both")
+        return 2
+    project = None
+    if args.project:
+        try:  # before any window exists, so a bad path fails fast and quietly
+            project = Project.open(args.project)
+        except GradiaError as exc:
+            _error(str(exc))
+            return 2
+
+    app = _application()
+    if app.platformName() == "offscreen" and sys.stderr is not None:
+        qInstallMessageHandler(_drop_offscreen_noise)
+    from .main_window import MainWindow  # after QApplication: widgets need it
+    from .progress_dialog import ensure_demo_project
+
+    if args.demo:
+        try:
+            project = Project.open(ensure_demo_project())
+        except Cancelled:
+            return 1
+        except GradiaError as exc:
+            _error(str(exc))
+            return 2
+
+    window = MainWindow(project)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    if args.screenshot is not None:
+        out = args.screenshot.expanduser().resolve()
+
+        def shoot() -> None:
+            ok = window.grab().save(str(out))
+            if not ok:
+                _error(_save_problem(out))
+            window.close()
+            app.exit(0 if ok else 1)
+
+        QTimer.singleShot(SCREENSHOT_DELAY_MS, shoot)
+    elif args.screenshot_training is not None:
+        from ..models.training_screenshot import shoot_while_training
+
+        out = args.screenshot_training.expanduser().resolve()
+
+        def finished(ok: bool) -> None:
+            if not ok:
+                _error(_save_problem(out) if window.version else "no model version to fine-tune: train one first")
+            window.close()
+            app.exit(0 if ok else 1)
+
+        QTimer.singleShot(SCREENSHOT_DELAY_MS, lambda: shoot_while_training(window, out, finished))
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

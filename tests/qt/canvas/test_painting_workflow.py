@@ -1,0 +1,85 @@
+"""The issue's end-to-end check: paint, erase, fill, undo, redo, move away and back, all on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from gradia_desktop.core.images import read_mask
+from gradia_desktop.core.mask_edit import MaskEditor
+
+from ..helpers_qt import open_main_window
+
+LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+
+
+@pytest.fixture
+def window(qtbot, small_project_dir):
+    return open_main_window(qtbot, small_project_dir, (1100, 750))
+
+
+def _pos(window, x, y):
+    return window.canvas.mapFromScene(QPointF(x + 0.5, y + 0.5))
+
+
+def _drag(window, points):
+    vp = window.canvas.viewport()
+    QTest.mousePress(vp, LEFT, NONE, _pos(window, *points[0]))
+    for p in points[1:]:
+        QTest.mouseMove(vp, _pos(window, *p))
+    QTest.mouseRelease(vp, LEFT, NONE, _pos(window, *points[-1]))
+
+
+def _on_disk(window, sample):
+    window.autosaver.flush()
+    path = window.project.mask_path(sample.id)
+    return read_mask(path) if path.exists() else np.zeros((sample.height, sample.width), bool)
+
+
+def test_paint_erase_fill_undo_redo_and_come_back(window, qtbot):
+    # A sample without a mask, so every pixel on disk comes from this test.
+    while window.current_sample.has_mask:
+        window.browser.select_next()
+    sample = window.current_sample
+    shape = (sample.height, sample.width)
+    expected = MaskEditor(shape)
+
+    window.canvas.set_tool("brush")
+    window.canvas.set_brush_radius(3)
+    ring = [(20, 20), (40, 20), (40, 40), (20, 40), (20, 20)]
+    _drag(window, ring)
+    expected.begin_stroke(True, 3)
+    for p in ring:
+        expected.stroke_to(*p)
+    expected.end_stroke()
+    assert np.array_equal(_on_disk(window, sample), expected.mask)
+    assert window.status_line.save_label.text() in ("saved", "saving\u2026")
+
+    window.canvas.set_tool("eraser")
+    _drag(window, [(20, 30), (30, 30)])
+    expected.begin_stroke(False, 3)
+    expected.stroke_to(20, 30), expected.stroke_to(30, 30)
+    expected.end_stroke()
+    assert np.array_equal(_on_disk(window, sample), expected.mask)
+
+    window.canvas.set_tool("fill")
+    QTest.mouseClick(window.canvas.viewport(), LEFT, NONE, _pos(window, 5, 5))  # the outside
+    expected.flood_fill(5, 5, True)
+    assert np.array_equal(_on_disk(window, sample), expected.mask)
+
+    QTest.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    expected.undo()
+    assert np.array_equal(_on_disk(window, sample), expected.mask)
+    QTest.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    expected.redo()
+    painted = expected.mask.copy()
+    assert np.array_equal(_on_disk(window, sample), painted)
+
+    window.browser.select_next()
+    assert window.current_sample.id != sample.id
+    window.browser.select_sample(sample.id)
+    assert np.array_equal(window.canvas.editor().mask, painted)
+    qtbot.waitUntil(lambda: window.browser.current_sample().has_mask, timeout=5000)  # refreshed after the save
+    assert np.array_equal(window.project.read_mask(sample), painted)

@@ -1,0 +1,95 @@
+"""VersionsPanel: rows from Version records, selection signals only for the user, Compare on two rows."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+
+from gradia_desktop.core.records import Version
+from gradia_desktop.qt.models.versions_panel import COLUMNS, VersionsPanel
+
+
+def summary(acc, iou):
+    return {"n": 100, "accuracy": acc, "n_masked": 50, "iou": iou, "energy": 0.5, "pointing": 0.8, "matrix": {}}
+
+
+def make_version(vid, parent=None, mode="baseline", status="done", note=None, counterfactual=False, val=(0.9, 0.2),
+                 test_acc=0.85):
+    metrics = {} if status != "done" else {"best_epoch": 6, "seconds": 42.0, "train": summary(0.99, 0.3),
+                                           "val": summary(*val), "test": summary(test_acc, 0.25)}
+    return Version(id=vid, parent_id=parent, created=1_764_000_000.0 + vid * 60, status=status, mode=mode,
+                   arch="tiny", cam_layer="features.6", image_size=64,
+                   config={"epochs": 8, "counterfactual": counterfactual}, checkpoint="m.safetensors",
+                   best_epoch=6 if status == "done" else None, metrics=metrics, note=note)
+
+
+VERSIONS = [make_version(1), make_version(2, parent=1, mode="gradia-all", counterfactual=True, val=(0.998, 0.563),
+                                          test_acc=0.995),
+            make_version(3, parent=2, status="failed", note="CUDA out of memory")]
+
+
+@pytest.fixture
+def panel(qtbot):
+    w = VersionsPanel()
+    qtbot.addWidget(w)
+    w.resize(700, 250)
+    w.show()
+    return w
+
+
+def cell(panel, row, name):
+    return panel.table.item(row, COLUMNS.index(name)).text()
+
+
+def test_rows_show_the_versions_newest_first(panel):
+    panel.set_versions(VERSIONS, 2)
+    assert panel.table.rowCount() == 3
+    assert [cell(panel, r, "Version") for r in range(3)] == ["v3", "v2", "v1"]
+    assert cell(panel, 1, "Parent") == "v1" and cell(panel, 2, "Parent") == "\u2013"
+    assert cell(panel, 1, "Mode") == "gradia-all+cf" and cell(panel, 2, "Mode") == "baseline"
+    assert cell(panel, 1, "Val acc") == "0.998" and cell(panel, 1, "Val IoU") == "0.563"
+    assert cell(panel, 1, "Test acc") == "0.995" and cell(panel, 1, "Epochs") == "6/8"
+    assert cell(panel, 0, "Status") == "failed: CUDA out of memory" and cell(panel, 0, "Val acc") == "\u2013"
+    assert cell(panel, 1, "Created").startswith("20")
+    assert "test: accuracy 0.995" in panel.table.item(1, 0).toolTip()
+    assert "compare" in panel.hint.text()
+
+
+def test_programmatic_selection_is_silent(panel, qtbot):
+    with qtbot.assertNotEmitted(panel.version_selected):
+        panel.set_versions(VERSIONS, 2)
+        panel.set_versions(VERSIONS, 1)
+    assert panel.selected_version() == 1
+
+
+def test_user_selection_emits(panel, qtbot):
+    panel.set_versions(VERSIONS, 2)
+    rect = panel.table.visualItemRect(panel.table.item(2, 0))  # v1
+    with qtbot.waitSignal(panel.version_selected) as blocker:
+        qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == [1] and panel.selected_version() == 1
+    panel.table.setFocus()
+    with qtbot.waitSignal(panel.version_selected) as blocker:
+        qtbot.keyClick(panel.table, Qt.Key.Key_Up)
+    assert blocker.args == [2]
+
+
+def test_compare_needs_two_rows_and_sends_older_first(panel, qtbot):
+    panel.set_versions(VERSIONS, 2)
+    assert not panel.compare_button.isEnabled()
+    rect = panel.table.visualItemRect(panel.table.item(2, 0))  # v1
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     rect.center())
+    assert panel.compare_button.isEnabled() and panel.selected_pair() == (1, 2)
+    with qtbot.waitSignal(panel.compare_requested) as blocker:
+        qtbot.mouseClick(panel.compare_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [1, 2]
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    panel.table.selectionModel().select(panel.table.model().index(0, 0), flags)
+    assert not panel.compare_button.isEnabled()  # three rows
+
+
+def test_empty(panel):
+    panel.set_versions([], None)
+    assert panel.table.rowCount() == 0 and "No model versions" in panel.hint.text()
+    assert panel.selected_version() is None and not panel.compare_button.isEnabled()

@@ -1,0 +1,50 @@
+"""The ``gradia-desktop`` entry point, run as a child process like a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from ..helpers_qt import png_size
+
+from gradia_desktop.qt.window.app import WINDOW_SIZE
+
+
+def run_app(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gradia_desktop.qt.window.app", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_screenshot(tmp_path, app_env, demo_data_home):
+    out = tmp_path / "out.png"
+    result = run_app("--demo", "--screenshot", str(out), env={**app_env, "XDG_DATA_HOME": str(demo_data_home)})
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 0
+    assert png_size(out) == WINDOW_SIZE
+    assert (demo_data_home / "gradia-desktop" / "demo" / "project").is_dir()
+
+
+def test_project_screenshot(tmp_path, app_env, small_project_dir):
+    out = tmp_path / "shot.png"
+    result = run_app(str(small_project_dir), "--screenshot", str(out), env=app_env)
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == WINDOW_SIZE
+    assert result.stderr == ""
+
+
+def test_bad_project_path_exits_2_with_one_line(tmp_path, app_env):
+    missing = tmp_path / "no-such-project"
+    result = run_app(str(missing), env=app_env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(missing) in lines[0]
+
+
+def test_unwritable_screenshot_path_fails(tmp_path, app_env, small_project_dir):
+    out = tmp_path / "missing-folder" / "out.png"
+    result = run_app(str(small_project_dir), "--screenshot", str(out), env=app_env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(out) in lines[0], result.stderr
+    assert not out.exists()

@@ -1,0 +1,76 @@
+"""Creating a project from the GUI, and a stored mask whose size differs from its image."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from gradia_desktop.core.demo import generate_demo
+from gradia_desktop.core.images import write_mask_png
+from gradia_desktop.core.store import Project
+from gradia_desktop.qt.window import project_dialogs
+from gradia_desktop.qt.window.main_window import MainWindow
+
+
+def test_new_project_from_an_images_folder(qtbot, tmp_path, monkeypatch):
+    data = generate_demo(tmp_path / "data", seed=2, counts={"train": 3, "val": 1, "test": 1})
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda parent, title, start: str(data / ("images" if "Images" in title else "masks")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start: (str(tmp_path / "new"), ""))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.new_action.trigger()
+    assert window.project is not None and window.project.root == (tmp_path / "new").resolve()
+    assert window.browser.proxy.rowCount() == 10
+    assert sum(s.has_mask for s in window.project.samples()) == 4  # no train mask (round(3 * 0.15) = 0), all val/test
+
+
+def test_bad_images_folder_is_reported_and_nothing_opens(qtbot, tmp_path, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    shown = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a: str(tmp_path / "empty"))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(tmp_path / "p"), ""))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.new_project()
+    assert window.project is None and "no train/ folder" in shown[0]
+    assert not (tmp_path / "p").exists()
+
+
+def _plant_wrong_size_mask(project_dir):
+    with Project.open(project_dir) as project:
+        sample = project.samples(has_mask=False)[0]
+    wrong = np.zeros((10, 12), bool)
+    wrong[2:5, 3:9] = True
+    write_mask_png(project_dir / "masks" / f"{sample.id}.png", wrong)
+    conn = sqlite3.connect(project_dir / "project.sqlite")
+    conn.execute("INSERT INTO masks VALUES (?, ?, 'import', 0)", (sample.id, int(wrong.sum())))
+    conn.commit()
+    conn.close()
+    return sample
+
+
+@pytest.mark.parametrize("choice", ["resize", "discard", "leave"])
+def test_a_mask_of_the_wrong_size_is_flagged_and_can_be_resized_or_discarded(qtbot, small_project_dir,
+                                                                          monkeypatch, choice):
+    sample = _plant_wrong_size_mask(small_project_dir)
+    asked = []
+    monkeypatch.setattr(project_dialogs, "ask_mask_size_choice", lambda parent, text: asked.append(text) or choice)
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    window.browser.select_sample(sample.id)
+    assert asked and "12\u00d710" in asked[0] and "64\u00d764" in asked[0]
+    stored = window.project.read_mask(sample)
+    if choice == "resize":
+        assert stored.shape == (64, 64) and stored.any()
+        assert np.array_equal(window.canvas.editor().mask, stored)
+    elif choice == "discard":
+        assert stored is None and not window.canvas.editor().mask.any()
+    else:
+        assert stored.shape == (10, 12) and not window.canvas.editor().mask.any()
