@@ -184,5 +184,5 @@ def imagenet_weights_path(arch: str) -> Path:
     path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
     if not path.is_file():
         raise GradiaError(f"ImageNet weights for {arch} are not in torchvision's local cache ({path}); "
-                          "copy the file there or pass --weights FILE (nothing is downloaded)")
+                          "copy the file there or pass --weights-file FILE (nothing is downloaded)")
     return path

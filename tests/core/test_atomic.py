@@ -151,3 +151,30 @@ def test_staged_directory_refuses_non_empty_existing_folder(tmp_path):
     assert os.listdir(final) == ["keep.txt"]
     assert (final / "keep.txt").read_text() == "precious"
     assert os.listdir(tmp_path) == ["out"]  # the stage is gone
+
+
+def test_staged_directory_flushes_every_file_and_folder_before_the_rename(tmp_path, monkeypatch):
+    """No system-wide sync: each file and folder of the stage is fsynced, all before the rename."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", str(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "sync", lambda: pytest.fail("os.sync() flushes the whole machine"))
+    final = tmp_path / "out"
+    with staged_directory(final) as stage:
+        (stage / "a").mkdir()
+        for name in ("a/1.png", "a/2.png", "top.json"):
+            (stage / name).write_bytes(b"x")
+    rename = events.index(("replace", str(stage)))
+    flushed = {path for kind, path in events[:rename] if kind == "fsync"}
+    expected = {str(stage / p) for p in ("a/1.png", "a/2.png", "top.json", "a")} | {str(stage)}
+    assert expected <= flushed

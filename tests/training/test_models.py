@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import pytest
 import torch
@@ -92,8 +93,13 @@ def test_missing_and_mismatched_weight_files(tmp_path):
 
 def test_imagenet_weights_come_only_from_the_local_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    with pytest.raises(GradiaError, match="not in torchvision's local cache"):
+    with pytest.raises(GradiaError, match="not in torchvision's local cache") as err:
         imagenet_weights_path("resnet18")
+    flag = re.search(r"pass (--[\w-]+) FILE", str(err.value)).group(1)
+    from gradia_desktop.cli import build_parser
+
+    args = build_parser().parse_args(["train", "project", flag, "w.pt"])  # the flag the message names exists
+    assert args.init_weights == "w.pt"
     import torchvision
 
     url = torchvision.models.get_model_weights("resnet18").DEFAULT.url
