@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/gradia-desktop --demo
 
+# The layer contracts (pyproject.toml, [tool.importlinter]) first, then every test.
 test: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 bench: install

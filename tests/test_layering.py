@@ -47,3 +47,11 @@ def test_core_does_not_import_torch():
     code = "import sys, importlib\n[importlib.import_module(n) for n in sys.argv[1:]]\nprint('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code, *names], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stderr
+
+
+def test_the_cli_loads_no_benchmark_code_until_gradia_bench_runs():
+    code = ("import sys, gradia_desktop.cli as cli\n"
+            "cli.build_parser().parse_args(['bench', '--gui'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('gradia_desktop.bench') or m.startswith('PySide6')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
