@@ -1,4 +1,4 @@
-"""The GRADIA loss, its mask preprocessing and the per-quadrant weight table (see GRADIA.md)."""
+"""The GRADIA loss, its mask preprocessing and the per-quadrant weight table (see docs/algorithm.md)."""
 
 from __future__ import annotations
 
