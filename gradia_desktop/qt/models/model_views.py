@@ -4,7 +4,7 @@ trains; comparing two versions."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -12,18 +12,20 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from ...core.assessment import Assessment, version_matrix
+from ...core.records import Sample, Version
+from ...core.store import Project
 from ...errors import GradiaError
 from ...training.explain import Explainer
+from ..browser.sample_browser import SampleBrowser
+from ..canvas.canvas_widget import Canvas
 from ..canvas.layers import COLORMAPS
+from ..canvas.tool_panel import ToolPanel
+from .baseline_offer import BaselineOffer
 from .matrix_panel import MatrixPanel
 from .training_dock import TrainingDock
 from .training_worker import LiveEpoch
 from .version_compare import VersionCompareDialog
 from .versions_panel import VersionsPanel
-
-if TYPE_CHECKING:
-    from ..window.main_window import MainWindow
-
 
 DOCK_WIDTH = 430  # the matrix's four cells stay readable; the canvas keeps the rest
 
@@ -37,10 +39,30 @@ def _dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QDockW
     return dock
 
 
+class ModelViewsHost(Protocol):
+    """What the model docks read from the window and ask of it."""
+
+    project: Project | None
+    version: Version | None  # the selected version
+    current_sample: Sample | None
+    browser: SampleBrowser
+    canvas: Canvas
+    tools: ToolPanel | None
+    offer: BaselineOffer
+
+    def select_version(self, version_id: int) -> None: ...
+
+    def request_heatmap(self) -> None:
+        """Show the selected version's heatmap of the current sample (asking for it if need be)."""
+
+
 class ModelViews(QObject):
-    def __init__(self, window: MainWindow):
+    """The docks in ``window`` (also their dialogs' parent and where messages go), wired to ``host``."""
+
+    def __init__(self, window: QMainWindow, host: ModelViewsHost):
         super().__init__(window)
-        self.window = window
+        self._window = window
+        self._host = host
         self.matrix = MatrixPanel()
         self.training = TrainingDock()
         self.versions = VersionsPanel()
@@ -56,46 +78,46 @@ class ModelViews(QObject):
         self.matrix.quadrant_clicked.connect(self._filter_browser)
         self.versions.version_selected.connect(self._on_version_picked)
         self.versions.compare_requested.connect(self.compare)
-        self.training.trained.connect(window.select_version)
+        self.training.trained.connect(host.select_version)
         self.training.live_epoch.connect(self._on_live_epoch)
         self.training.run_ended.connect(self._on_run_ended)
         self.training.running_changed.connect(self._on_running_changed)
-        window.offer.started.connect(lambda: self._block("A baseline is being trained (see the banner)."))
-        window.offer.finished.connect(lambda: self._block(None))
+        host.offer.started.connect(lambda: self._block("A baseline is being trained (see the banner)."))
+        host.offer.finished.connect(lambda: self._block(None))
 
     def docks(self) -> list[QDockWidget]:
         return [self.matrix_dock, self.training_dock, self.versions_dock]
 
     # ---- the window's project and version -------------------------------------------------------
     def set_project(self) -> None:
-        w = self.window
-        versions = w.project.versions()
-        selected = w.version.id if w.version else None
+        host = self._host
+        versions = host.project.versions()
+        selected = host.version.id if host.version else None
         self.versions.set_versions(versions, selected)
-        self.training.set_project(w.project.root, versions, selected, w.project.readonly)
-        self.matrix.set_source(w.project, w.version, self._browser_rows)
+        self.training.set_project(host.project.root, versions, selected, host.project.readonly)
+        self.matrix.set_source(host.project, host.version, self._browser_rows)
         self._show_history()
 
     def version_changed(self) -> None:
-        w = self.window
-        versions = w.project.versions()
-        selected = w.version.id if w.version else None
+        host = self._host
+        versions = host.project.versions()
+        selected = host.version.id if host.version else None
         self.versions.set_versions(versions, selected)
         self.training.set_versions(versions, selected)
         if not self.training.is_running():
-            self.matrix.set_source(w.project, w.version, self._browser_rows)
+            self.matrix.set_source(host.project, host.version, self._browser_rows)
 
     def _browser_rows(self) -> list[Assessment]:
         """The selected version's assessed samples, as the browser holds them (no store reads)."""
-        return self.window.browser.model.rows()
+        return self._host.browser.model.rows()
 
     def judgements_changed(self) -> None:
         self.matrix.refresh()
 
     def sample_shown(self) -> None:
-        w = self.window
-        target = w.tools.target() if w.tools is not None else "predicted"
-        self.training.set_visible_sample(w.current_sample.id if w.current_sample else None, target)
+        host = self._host
+        target = host.tools.target() if host.tools is not None else "predicted"
+        self.training.set_visible_sample(host.current_sample.id if host.current_sample else None, target)
 
     def is_training(self) -> bool:
         return self.training.is_running()
@@ -105,63 +127,63 @@ class ModelViews(QObject):
 
     # ---- reactions ------------------------------------------------------------------------------
     def _on_version_picked(self, version_id: int) -> None:
-        self.window.select_version(version_id)
+        self._host.select_version(version_id)
         self._show_history()
 
     def _show_history(self) -> None:
         """The plots show the selected version's epochs (unless a run is drawing its own)."""
-        w = self.window
+        host = self._host
         if self.training.is_running():
             return
-        if w.version is None:
+        if host.version is None:
             self.training.plots.clear()
             return
-        epochs = w.project.epochs(w.version.id)
-        self.training.plots.load_history(epochs, f"{w.version.name}: {len(epochs)} epochs, best "
-                                                 f"{w.version.best_epoch}")
+        epochs = host.project.epochs(host.version.id)
+        self.training.plots.load_history(epochs, f"{host.version.name}: {len(epochs)} epochs, best "
+                                                 f"{host.version.best_epoch}")
 
     def _block(self, reason: str | None) -> None:
         self.training.blocked_reason = reason
 
     def _filter_browser(self, split: str | None, quadrant: str) -> None:
-        browser = self.window.browser
+        browser = self._host.browser
         browser.set_split_filter(split)
         browser.set_quadrant_filter(quadrant)
         where = f" of the {split} split" if split else ""
-        self.window.statusBar().showMessage(f"showing the {quadrant} samples{where}", 4000)
+        self._window.statusBar().showMessage(f"showing the {quadrant} samples{where}", 4000)
 
     def _on_running_changed(self, running: bool) -> None:
-        self.window.offer.setEnabled(not running)  # one run at a time
+        self._host.offer.setEnabled(not running)  # one run at a time
         if running:
-            self.window.offer.hide()
+            self._host.offer.hide()
 
     def _on_live_epoch(self, live: LiveEpoch) -> None:
-        w = self.window
+        host = self._host
         config = self.training.config
-        if w.project is None:
+        if host.project is None:
             return
         self.matrix.show_live(live.epoch, config.epochs if config else live.epoch, live.val_matrix,
                               config.parent if config else None)
-        w.browser.show_live_predictions(live.val_predictions)
-        if live.heatmap is not None and w.current_sample is not None and w.tools is not None:
+        host.browser.show_live_predictions(live.val_predictions)
+        if live.heatmap is not None and host.current_sample is not None and host.tools is not None:
             sample_id, target, cam = live.heatmap
-            if sample_id == w.current_sample.id and target == w.tools.target():
-                w.canvas.set_heatmap(cam)
+            if sample_id == host.current_sample.id and target == host.tools.target():
+                host.canvas.set_heatmap(cam)
 
     def _on_run_ended(self, status: str, message: str) -> None:
-        w = self.window
-        w.statusBar().showMessage(message, 8000)
-        if status != "done" and w.project is not None:  # back to the selected version's columns and heatmap
-            w.browser.set_version(w.version.id if w.version else None)
-            self.matrix.set_source(w.project, w.version, self._browser_rows)
-            w._request_heatmap()
+        host = self._host
+        self._window.statusBar().showMessage(message, 8000)
+        if status != "done" and host.project is not None:  # back to the selected version's columns and heatmap
+            host.browser.set_version(host.version.id if host.version else None)
+            self.matrix.set_source(host.project, host.version, self._browser_rows)
+            host.request_heatmap()
 
     # ---- comparing ------------------------------------------------------------------------------
     def compare(self, older: int, newer: int) -> None:
-        w = self.window
-        if w.project is None:
+        host = self._host
+        if host.project is None:
             return
-        project, sample = w.project, w.current_sample
+        project, sample = host.project, host.current_sample
         rgb = None
         if sample is not None:
             try:
@@ -176,12 +198,13 @@ class ModelViews(QObject):
                 cam = Explainer(project, project.version(version_id)).heatmap(rgb)[0]
             except GradiaError:
                 return None
-            return _blend(_preview(rgb), cam, w.canvas.colormap())
+            return _blend(_preview(rgb), cam, host.canvas.colormap())
 
         dialog = VersionCompareDialog(project.version(older), project.version(newer),
                                       lambda vid, split: version_matrix(project, vid, None if split == "all" else split),
                                       heatmap_for, split=self.matrix.split() or "all",
-                                      image_caption=sample.path if sample is not None else "", parent=w)
+                                      image_caption=sample.path if sample is not None else "",
+                                      parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 

@@ -16,24 +16,21 @@ from ...core.mask_edit import MaskEditor
 from ...core.records import Prediction, Sample, Version
 from ...core.store import Project
 from ...errors import Cancelled, GradiaError
-from . import dialogs
-from . import menus
-from . import progress_dialog
-from . import project_dialogs
-from . import status as window_status
-from ..models.baseline_offer import BaselineOffer
+from ..browser.prefetch import Prefetcher, Prepared
+from ..browser.sample_browser import SampleBrowser
 from ..canvas.canvas_widget import Canvas
 from ..canvas.heatmaps import HeatmapProvider
-from ..models.model_views import ModelViews
-from ..browser.prefetch import Prefetcher, Prepared
-from .recent_projects import RecentProjects
-from ..browser.sample_browser import SampleBrowser
 from ..canvas.tool_panel import ToolPanel
+from ..models.baseline_offer import BaselineOffer
+from ..models.model_views import ModelViews
+from . import dialogs, progress_dialog, project_dialogs
+from .menus import WindowMenus
+from .recent_projects import RecentProjects
+from .status import WindowStatus, model_text
 from .welcome_page import welcome_page
 
 APP_TITLE = "GRADIA Desktop"
 WELCOME, BROWSER = 0, 1
-JUDGEMENT_TEXT = {True: "reasonable", False: "unreasonable"}
 DECODE_IN_BACKGROUND_PIXELS = 2048 * 2048  # larger images take over 50 ms to decode
 EDITORS_KEPT = 16  # recently visited images keep their undo history
 
@@ -62,9 +59,11 @@ class MainWindow(QMainWindow):
         self.recent = RecentProjects()
         self.setWindowTitle(APP_TITLE)
         self._build_central()
-        self.models = ModelViews(self)
-        menus.build_menus(self)
-        window_status.build_status_bar(self)
+        self.models = ModelViews(self, host=self)
+        self.menus = WindowMenus(self, host=self)
+        # Kept on the window as well: callers trigger them by name there.
+        self.train_action, self.cancel_training_action = self.menus.train_action, self.menus.cancel_training_action
+        self.status = WindowStatus(self.statusBar(), self.canvas)
         self._restore_window_state()
         if project is not None:
             self.set_project(project)
@@ -78,7 +77,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolPanel(self.canvas, classes, self)
         self.tools.target_changed.connect(self._on_target_changed)
         self.addToolBar(self.tools)
-        menus.fill_view_menu(self)
+        self.menus.fill_view_menu(self.tools)
 
     def _build_central(self) -> None:
         self.browser = SampleBrowser()
@@ -175,8 +174,7 @@ class MainWindow(QMainWindow):
         self.version = project.latest_version()
         self._load_predictions()
         self.setWindowTitle(f"{APP_TITLE} \u2014 {project.root.name}" + (" (read-only)" if project.readonly else ""))
-        self.readonly_label.setVisible(project.readonly)
-        self.model_label.setToolTip(str(project.root))
+        self.status.show_project(project.root, project.readonly)
         self.stack.setCurrentIndex(BROWSER)
         self._install_tools(project.classes)
         self.canvas.set_read_only(project.readonly)
@@ -210,8 +208,7 @@ class MainWindow(QMainWindow):
     def _update_model_state(self) -> None:
         has_model = self.version is not None
         self.tools.show_heatmap.setEnabled(has_model)
-        for action in (self.reasonable_action, self.unreasonable_action, self.clear_judgement_action):
-            action.setEnabled(has_model and not self.project.readonly)
+        self.menus.enable_judging(has_model and not self.project.readonly)
         self.offer.offer(None if has_model else self.project.root, self.project.readonly)
 
     def select_version(self, version_id: int) -> None:
@@ -235,22 +232,16 @@ class MainWindow(QMainWindow):
         self.models.sample_shown()
         if sample is None or self.project is None:
             self.canvas.set_image(None)
-            for label in (self.path_label, self.class_label, self.size_label, self.judgement_label):
-                label.clear()
-            self.model_label.setText(self._model_text(None))
+            self.status.show_sample(None, self._model_text(None))
             return
-        self.path_label.setText(sample.path)
-        self.path_label.setStyleSheet("")
-        self.class_label.setText(f"class: {sample.class_name}")
-        self.size_label.setText(f"{sample.width} \u00d7 {sample.height} px")
-        self.model_label.setText(self._model_text(sample))
+        self.status.show_sample(sample, self._model_text(sample))
         self._show_judgement(sample)
         prefetcher = self.prefetcher
         prepared = prefetcher.take(self.project, sample, self.autosaver)  # decoded off the GUI thread
         image = prepared.image if prepared is not None and prepared.error is None else None
         if image is None and not wait and sample.width * sample.height >= DECODE_IN_BACKGROUND_PIXELS:
             self.canvas.set_image(None)
-            self.path_label.setText(f"{sample.path} — loading…")
+            self.status.path_label.setText(f"{sample.path} — loading…")
             prefetcher.load_now(self.project, sample, self.editors.get(sample.id), self.autosaver,
                                 self.canvas.mask_lut(), lambda: self._on_loaded(sample))
             return
@@ -259,13 +250,12 @@ class MainWindow(QMainWindow):
                 image = self.project.load_image(sample)
             except GradiaError as exc:  # a moved or corrupt file: say so where the path is shown; its mask is kept
                 self.canvas.set_image(None)
-                self.path_label.setText(str(exc))
-                self.path_label.setStyleSheet("color: #c0392b")
+                self.status.show_path(str(exc), problem=True)
                 return
         self.canvas.set_image(image)
         editor = self._editor_for(sample, self.canvas.image_shape(), prepared)
         self.canvas.set_editor(editor, None if prepared is None else prepared.mask)
-        self._request_heatmap()
+        self.request_heatmap()
         target = self.tools.target() if self.version is not None and self.tools is not None else None
         prefetcher.prefetch_around(self.project, sample, self.browser, self.editors, self.autosaver,
                                    self.canvas.mask_lut(),
@@ -305,7 +295,8 @@ class MainWindow(QMainWindow):
         return mask
 
     # ---- heatmaps and autosave ----------------------------------------------------------------
-    def _request_heatmap(self) -> None:
+    def request_heatmap(self) -> None:
+        """Show the selected version's heatmap of the current sample: cached, or asked for."""
         sample = self.current_sample
         if sample is None or self.version is None or self.tools is None:
             self.canvas.set_heatmap(None)
@@ -317,7 +308,7 @@ class MainWindow(QMainWindow):
 
     def _on_target_changed(self, _target: object) -> None:
         self.models.sample_shown()  # a run in progress computes this target's heatmap after each epoch
-        self._request_heatmap()
+        self.request_heatmap()
 
     def _on_heatmap_ready(self, sample_id: int, version_id: int, target, cam) -> None:
         current = self.current_sample
@@ -330,22 +321,22 @@ class MainWindow(QMainWindow):
         if editor is None or sample is None or self.autosaver is None:
             return
         self.autosaver.save(sample, editor.mask, edit_version)
-        self.status_line.set_save_state("saving…")
+        self.status.status_line.set_save_state("saving…")
 
     def _on_mask_saved(self, sample_id: int, edit_version: int, error) -> None:
         if self.project is None:  # delivered after the project was closed; the write itself finished
             return
         if error:
-            self.status_line.set_save_state("not saved", error)
+            self.status.status_line.set_save_state("not saved", error)
             QMessageBox.critical(self, APP_TITLE, f"The mask could not be saved: {error}")
             return
         if self.autosaver is not None and self.autosaver.state(sample_id) == "saved":
-            self.status_line.set_save_state("saved")
+            self.status.status_line.set_save_state("saved")
         self.browser.refresh_samples([sample_id])
 
     def _model_text(self, sample: Sample | None) -> str:
         prediction = self.predictions.get(sample.id) if sample is not None and self.version else None
-        return window_status.model_text(self.project is not None, self.version,
+        return model_text(self.project is not None, self.version,
                                         self.project.classes if self.project else [], sample, prediction)
 
     # ---- judging ----------------------------------------------------------------------------
@@ -373,16 +364,8 @@ class MainWindow(QMainWindow):
         self.show_sample(self.current_sample)
 
     def _show_judgement(self, sample: Sample) -> None:
-        row = self.browser.assessment(sample.id) if self.version else None
-        if row is None or row.reasonable is None:
-            self.judgement_label.setText("not judged" if self.version else "")
-            self.judgement_label.setStyleSheet("color: gray")
-        elif row.source == "human":
-            self.judgement_label.setText(f"judged {JUDGEMENT_TEXT[row.reasonable]} ({row.quadrant})")
-            self.judgement_label.setStyleSheet("font-weight: bold")
-        else:
-            self.judgement_label.setText(f"suggested: {JUDGEMENT_TEXT[row.reasonable]}? ({row.quadrant})")
-            self.judgement_label.setStyleSheet("color: gray; font-style: italic")
+        self.status.show_judgement(self.browser.assessment(sample.id) if self.version else None,
+                                   self.version is not None)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
         if self.models.is_training() and not dialogs.confirm_stop_training(self):

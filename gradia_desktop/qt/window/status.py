@@ -2,38 +2,72 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QStatusBar
 
+from ...core.assessment import Assessment
 from ...core.records import Prediction, Sample, Version
+from ..canvas.canvas_widget import Canvas
 from .status_line import StatusLine
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
-
 NO_MODEL = "no model yet"
+JUDGEMENT_TEXT = {True: "reasonable", False: "unreasonable"}
 
 
-def build_status_bar(w: MainWindow) -> None:
-    w.path_label = QLabel()
-    w.path_label.setTextFormat(Qt.TextFormat.PlainText)
-    w.judgement_label = QLabel()
-    w.class_label = QLabel()
-    w.size_label = QLabel()
-    w.model_label = QLabel()
-    w.readonly_label = QLabel("read-only")
-    w.readonly_label.setStyleSheet("color: white; background: #c0392b; padding: 1px 6px;")
-    w.readonly_label.setToolTip("The project folder cannot be written: masks and judgements are not saved")
-    w.readonly_label.hide()
-    w.status_line = StatusLine(w.canvas)
-    bar = w.statusBar()
-    bar.addWidget(w.path_label, 1)
-    bar.addPermanentWidget(w.status_line)
-    for label in (w.judgement_label, w.class_label, w.size_label, w.model_label, w.readonly_label):
-        label.setContentsMargins(8, 0, 8, 0)
-        bar.addPermanentWidget(label)
+class WindowStatus:
+    """The labels the window adds to its status bar, and what each shows."""
+
+    def __init__(self, bar: QStatusBar, canvas: Canvas):
+        self.path_label = QLabel()
+        self.path_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.judgement_label = QLabel()
+        self.class_label = QLabel()
+        self.size_label = QLabel()
+        self.model_label = QLabel()
+        self.readonly_label = QLabel("read-only")
+        self.readonly_label.setStyleSheet("color: white; background: #c0392b; padding: 1px 6px;")
+        self.readonly_label.setToolTip("The project folder cannot be written: masks and judgements are not saved")
+        self.readonly_label.hide()
+        self.status_line = StatusLine(canvas)
+        bar.addWidget(self.path_label, 1)
+        bar.addPermanentWidget(self.status_line)
+        for label in (self.judgement_label, self.class_label, self.size_label, self.model_label,
+                      self.readonly_label):
+            label.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(label)
+
+    def show_project(self, root: Path, readonly: bool) -> None:
+        self.readonly_label.setVisible(readonly)
+        self.model_label.setToolTip(str(root))
+
+    def show_sample(self, sample: Sample | None, model: str) -> None:
+        """The sample's path, class and size (nothing when None) and the ``model_text`` for it."""
+        if sample is None:
+            for label in (self.path_label, self.class_label, self.size_label, self.judgement_label):
+                label.clear()
+        else:
+            self.show_path(sample.path)
+            self.class_label.setText(f"class: {sample.class_name}")
+            self.size_label.setText(f"{sample.width} \u00d7 {sample.height} px")
+        self.model_label.setText(model)
+
+    def show_path(self, text: str, problem: bool = False) -> None:
+        self.path_label.setText(text)
+        self.path_label.setStyleSheet("color: #c0392b" if problem else "")
+
+    def show_judgement(self, row: Assessment | None, has_version: bool) -> None:
+        """The expert's judgement of the sample, or the suggestion, or that it is not judged yet."""
+        if row is None or row.reasonable is None:
+            self.judgement_label.setText("not judged" if has_version else "")
+            self.judgement_label.setStyleSheet("color: gray")
+        elif row.source == "human":
+            self.judgement_label.setText(f"judged {JUDGEMENT_TEXT[row.reasonable]} ({row.quadrant})")
+            self.judgement_label.setStyleSheet("font-weight: bold")
+        else:
+            self.judgement_label.setText(f"suggested: {JUDGEMENT_TEXT[row.reasonable]}? ({row.quadrant})")
+            self.judgement_label.setStyleSheet("color: gray; font-style: italic")
 
 
 def model_text(has_project: bool, version: Version | None, classes: list[str], sample: Sample | None,

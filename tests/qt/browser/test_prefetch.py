@@ -147,9 +147,9 @@ def test_a_large_image_not_prefetched_is_decoded_off_the_gui_thread(qtbot, tmp_p
     window.prefetcher.clear()  # as if the user jumped there before the background got to it
     loads = no_gui_loads(window, monkeypatch)
     window.browser.select_sample(target.id)
-    assert window.canvas.image_shape() is None and "loading" in window.path_label.text()
+    assert window.canvas.image_shape() is None and "loading" in window.status.path_label.text()
     qtbot.waitUntil(lambda: window.canvas.image_shape() == (2048, 2048), timeout=20_000)
-    assert loads == [] and window.path_label.text() == target.path
+    assert loads == [] and window.status.path_label.text() == target.path
     assert np.array_equal(window.canvas.editor().mask, mask)
     assert np.array_equal(window.canvas.image(), read_rgb(window.project.image_path(target)))
     assert layer_shows(window, mask)

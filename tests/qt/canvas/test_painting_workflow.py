@@ -55,7 +55,7 @@ def test_paint_erase_fill_undo_redo_and_come_back(window, qtbot):
         expected.stroke_to(*p)
     expected.end_stroke()
     assert np.array_equal(_on_disk(window, sample), expected.mask)
-    assert window.status_line.save_label.text() in ("saved", "saving\u2026")
+    assert window.status.status_line.save_label.text() in ("saved", "saving\u2026")
 
     window.canvas.set_tool("eraser")
     _drag(window, [(20, 30), (30, 30)])

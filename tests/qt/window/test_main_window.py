@@ -56,9 +56,9 @@ def test_selecting_a_row_shows_that_image(window):
     assert window.current_sample == sample
     assert np.array_equal(window.canvas.image(), window.project.load_image(sample))
     assert window.canvas.editor().mask.shape == (sample.height, sample.width)
-    assert window.path_label.text() == sample.path
-    assert sample.class_name in window.class_label.text()
-    assert f"{sample.width} \u00d7 {sample.height}" in window.size_label.text()
+    assert window.status.path_label.text() == sample.path
+    assert sample.class_name in window.status.class_label.text()
+    assert f"{sample.width} \u00d7 {sample.height}" in window.status.size_label.text()
 
 
 def test_small_images_are_scaled_up_to_fill_the_view(window):
@@ -81,7 +81,7 @@ def test_mask_layer_holds_the_stored_mask_or_nothing(window):
 def test_without_a_model_there_is_no_heatmap(window):
     assert window.version is None
     assert window.canvas.heatmap() is None
-    assert window.model_label.text() == NO_MODEL
+    assert window.status.model_label.text() == NO_MODEL
     assert not window.tools.show_heatmap.isEnabled()
 
 
@@ -94,8 +94,8 @@ def test_heatmap_of_the_latest_version_arrives_from_the_background(qtbot, small_
     sample = window.current_sample
     assert cam.shape == (sample.height, sample.width)
     assert cam[2, 2] > 0.9 and cam[-2, -2] < 0.1  # the stored grid's hot top-left corner
-    assert f"model v{version}" in window.model_label.text()
-    assert "predicts" in window.model_label.text()
+    assert f"model v{version}" in window.status.model_label.text()
+    assert "predicts" in window.status.model_label.text()
     assert window.tools.show_heatmap.isEnabled()
 
 
@@ -103,7 +103,7 @@ def test_a_missing_image_file_is_reported_in_the_status_bar(window):
     sample = sample_at(window, 1)
     window.project.image_path(sample).unlink()
     window.browser.table.selectRow(1)
-    assert "file not found" in window.path_label.text()
+    assert "file not found" in window.status.path_label.text()
     assert window.canvas.image() is None
 
 
@@ -130,7 +130,7 @@ def test_opening_a_bad_folder_shows_the_error(qtbot, tmp_path, monkeypatch):
 def test_open_demo_project_from_the_menu(qtbot, demo_data_home):
     window = MainWindow()
     qtbot.addWidget(window)
-    window.demo_action.trigger()
+    window.menus.demo_action.trigger()
     assert window.project is not None
     assert window.project.root.is_relative_to(demo_data_home)
     assert row_count(window) == 1400
@@ -143,10 +143,10 @@ def test_r_and_u_store_human_judgements_for_the_current_version(qtbot, small_pro
     with qtbot.waitExposed(window):
         window.show()
     first = window.current_sample
-    assert "suggested" in window.judgement_label.text() or "not judged" in window.judgement_label.text()
+    assert "suggested" in window.status.judgement_label.text() or "not judged" in window.status.judgement_label.text()
     qtbot.keyClick(window.browser.table, "r")
     assert window.project.judgements(version) == {first.id: True}
-    assert window.judgement_label.text().startswith("judged reasonable")
+    assert window.status.judgement_label.text().startswith("judged reasonable")
     qtbot.keyClick(window.browser.table, "d")  # next sample
     second = window.current_sample
     assert second.id != first.id
@@ -158,9 +158,12 @@ def test_r_and_u_store_human_judgements_for_the_current_version(qtbot, small_pro
 
 
 def test_judging_without_a_model_asks_for_one_and_stores_nothing(window):
-    assert not window.reasonable_action.isEnabled()
+    assert not window.menus.reasonable_action.isEnabled()
+    judged_before = window.status.judgement_label.text()
     window.judge(True)
-    assert window.version is None
+    assert window.statusBar().currentMessage() == "Judgements belong to a model version: train a baseline first"
+    assert window.version is None and window.project.versions() == []
+    assert window.status.judgement_label.text() == judged_before
 
 
 def test_a_project_without_model_offers_a_baseline_and_trains_it(qtbot, window):
@@ -173,7 +176,7 @@ def test_a_project_without_model_offers_a_baseline_and_trains_it(qtbot, window):
     assert not offer.isVisible()
     assert window.version is not None and window.tools.show_heatmap.isEnabled()
     qtbot.waitUntil(lambda: window.canvas.heatmap() is not None, timeout=20_000)
-    assert "predicts" in window.model_label.text()
+    assert "predicts" in window.status.model_label.text()
 
 
 def test_read_only_project_is_flagged_and_cannot_be_judged(qtbot, small_project_dir):
@@ -181,16 +184,16 @@ def test_read_only_project_is_flagged_and_cannot_be_judged(qtbot, small_project_
     window = MainWindow(Project.open(small_project_dir, readonly=True))
     qtbot.addWidget(window)
     assert window.windowTitle().endswith("(read-only)")
-    assert not window.readonly_label.isHidden()
-    assert not window.reasonable_action.isEnabled()
+    assert not window.status.readonly_label.isHidden()
+    assert not window.menus.reasonable_action.isEnabled()
 
 
 def test_recent_projects_remember_what_was_opened(qtbot, small_project_dir):
     window = MainWindow(Project.open(small_project_dir))
     qtbot.addWidget(window)
     assert window.recent.paths()[0] == str(small_project_dir.resolve())
-    window.recent_menu.aboutToShow.emit()
-    assert str(small_project_dir.resolve()) in [a.text() for a in window.recent_menu.actions()]
+    window.menus.recent_menu.aboutToShow.emit()
+    assert str(small_project_dir.resolve()) in [a.text() for a in window.menus.recent_menu.actions()]
 
 
 def test_help_menu_has_cheat_sheet_and_about(window, monkeypatch):

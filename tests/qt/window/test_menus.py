@@ -14,7 +14,7 @@ def test_export_gets_the_project_and_the_selected_version(qtbot, small_project_d
     calls = []
     monkeypatch.setattr(transfer_dialogs, "export_interactively", lambda *args: calls.append(args))
     window = open_main_window(qtbot, small_project_dir)
-    window.export_action.trigger()
+    window.menus.export_action.trigger()
     assert calls == [(window, window.project, None)]
 
 
@@ -32,7 +32,7 @@ def test_an_import_replaces_the_shown_mask_and_the_browser_row(qtbot, small_proj
         return True
 
     monkeypatch.setattr(transfer_dialogs, "import_interactively", fake_import)
-    window.import_action.trigger()
+    window.menus.import_action.trigger()
     assert np.array_equal(window.canvas.editor().mask, imported)
     row = window.browser.model.row_of(sample.id)
     assert window.browser.model.index(row, MASK).data() == CHECK

@@ -23,7 +23,7 @@ def test_new_project_from_an_images_folder(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window = MainWindow()
     qtbot.addWidget(window)
-    window.new_action.trigger()
+    window.menus.new_action.trigger()
     assert window.project is not None and window.project.root == (tmp_path / "new").resolve()
     assert window.browser.proxy.rowCount() == 10
     assert sum(s.has_mask for s in window.project.samples()) == 4  # no train mask (round(3 * 0.15) = 0), all val/test
