@@ -4,7 +4,8 @@ Scene coordinates are image pixels, pixel i spanning [i, i+1). The mask layer is
 ARGB32 QImage written through a NumPy view of its bits: an edit converts only the rectangle the
 editor reports (plus one pixel, for the outline) and repaints only that rectangle. The heatmap is
 coloured at up to HEAT_MAX_SIDE pixels and scaled smoothly when drawn; its full-size values are made
-only when asked for (``heatmap()``, "mask from heatmap"). Mouse and keys: canvas_input.py.
+only when asked for (``heatmap()``, "mask from heatmap"). Mouse and keys: the CanvasController
+(interaction.py) the events are forwarded to; the public methods it calls make up ``CanvasSurface``.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ import math
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmapCache, QTransform
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainterPath, QPixmapCache
 from PySide6.QtWidgets import (
-    QFrame,
+    QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsScene,
-    QGraphicsView,
     QWidget,
 )
 
 from ...core.mask_edit import MaskEditor, Rect, mask_from_heatmap
-from .interaction import CanvasInput
+from .image_view import BACKGROUND, ZOOM_RANGE, ImageView
+from .interaction import CanvasController
 from .layers import (
     COLORMAPS,
     HEAT_MAX_SIDE,
@@ -32,6 +34,8 @@ from .layers import (
     ImageLayer,
     MaskLayer,
     PreparedMask,
+    add_outline_items,
+    cam_value_at,
     heat_shape,
     heatmap_bgra,
 )
@@ -39,19 +43,15 @@ from .layers import (
 __all__ = ["BACKGROUND", "COLORMAPS", "HEAT_MAX_SIDE", "RADIUS_RANGE", "TOOLS", "ZOOM_RANGE", "Canvas"]
 
 TOOLS = ("brush", "eraser", "fill", "erase_fill", "lasso", "lasso_erase", "pan")
-BACKGROUND = QColor(38, 40, 44)
 RADIUS_RANGE = (0.5, 500.0)
-ZOOM_RANGE = (0.01, 256.0)
-MARGIN = 12  # screen pixels kept free around the fitted image
 PIXMAP_CACHE_KB = 256 * 1024  # room for the two layers' screen-sized caches on a 4K display
 
 
-class Canvas(CanvasInput, QGraphicsView):
+class Canvas(ImageView):
     """See the module docstring. Call set_image first: it drops the old heatmap and editor."""
 
     mask_edited = Signal(int)  # editor.version after a committed edit
     cursor_moved = Signal(object)  # None or {x, y, rgb, mask, cam}
-    zoom_changed = Signal(float)
     message = Signal(str)
     brush_radius_changed = Signal(float)
     tool_changed = Signal(str)
@@ -62,15 +62,6 @@ class Canvas(CanvasInput, QGraphicsView):
         scene = QGraphicsScene(self)
         scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few items, one always moving
         self.setScene(scene)
-        self.setBackgroundBrush(BACKGROUND)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
 
@@ -85,7 +76,8 @@ class Canvas(CanvasInput, QGraphicsView):
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
         for item in (self.image_item, self.heat_item):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self._init_input(scene)
+        self.lasso_items = add_outline_items(scene, QGraphicsPathItem, z=5)
+        self.brush_items = add_outline_items(scene, QGraphicsEllipseItem, z=6)
 
         self._shape: tuple[int, int] | None = None  # the image's (H, W)
         self._rgb: np.ndarray | None = None  # made from the layer on demand when a QImage was shown
@@ -102,14 +94,14 @@ class Canvas(CanvasInput, QGraphicsView):
         self._tool = "brush"
         self._radius = 8.0
         self._read_only = False
-        self._fit_mode = True
-        self._update_cursor()
+        self._controller = CanvasController(self)
+        self._controller.update_cursor()
 
     # ---- content ------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | QImage | None) -> None:
         """Show an (H, W, 3) uint8 RGB image, or a QImage from ``rgb_layer_image`` (shown as it is,
         never written to), or nothing; drops the heatmap and the editor."""
-        self._finish_drag()
+        self._controller.finish_drag()
         self._editor = None
         if isinstance(rgb, QImage):
             self._rgb = None
@@ -142,7 +134,7 @@ class Canvas(CanvasInput, QGraphicsView):
         """Render ``editor.mask`` and send edits to it (its shape must match the image). A
         ``prepared`` layer (canvas_layers.mask_layer_image) is adopted when it shows this editor's
         current mask in the current colour."""
-        self._finish_drag()
+        self._controller.finish_drag()
         if editor is not None and (self._shape is None or editor.shape != self._shape):
             raise ValueError(f"editor shape {editor.shape} does not match the image")
         self._editor = editor
@@ -194,23 +186,16 @@ class Canvas(CanvasInput, QGraphicsView):
             self._cam = cam
         return self._cam
 
-    def _cam_at(self, x: int, y: int) -> float | None:
-        """heatmap()[y, x] without making the full-size CAM (cv2's bilinear sampling)."""
-        src = self._cam if self._cam is not None else self._cam_src
-        if src is None:
+    def _pixel_info(self, x: int, y: int) -> dict | None:
+        """What the status bar shows about image pixel (x, y), or None outside the image."""
+        h, w = self._shape or (0, 0)
+        if not (0 <= x < w and 0 <= y < h):
             return None
-        h, w = self._shape
-        sh, sw = src.shape
-        if (sh, sw) == (h, w):
-            value = float(src[y, x])
-        else:
-            fx = min(max((x + 0.5) * sw / w - 0.5, 0.0), sw - 1.0)
-            fy = min(max((y + 0.5) * sh / h - 0.5, 0.0), sh - 1.0)
-            x0, y0 = int(fx), int(fy)
-            x1, y1, ax, ay = min(x0 + 1, sw - 1), min(y0 + 1, sh - 1), fx - x0, fy - y0
-            value = float((src[y0, x0] * (1 - ax) + src[y0, x1] * ax) * (1 - ay)
-                          + (src[y1, x0] * (1 - ax) + src[y1, x1] * ax) * ay)
-        return 0.0 if math.isnan(value) else min(max(value, 0.0), 1.0)
+        b, g, r = self.image_item.array[y, x, :3]
+        cam = self._cam if self._cam is not None else self._cam_src  # no full-size CAM made for one pixel
+        return {"x": x, "y": y, "rgb": (int(r), int(g), int(b)),
+                "mask": None if self._editor is None else bool(self._editor.mask[y, x]),
+                "cam": None if cam is None else cam_value_at(cam, (h, w), x, y)}
 
     def _render_heatmap(self) -> None:
         if self._cam_u8 is not None:
@@ -261,10 +246,10 @@ class Canvas(CanvasInput, QGraphicsView):
     def set_tool(self, name: str) -> None:
         if name not in TOOLS:
             raise ValueError(f"unknown tool {name!r} (expected one of {', '.join(TOOLS)})")
-        self._finish_drag()
+        self._controller.finish_drag()
         if name != self._tool:
             self._tool = name
-            self._update_cursor()
+            self._controller.update_cursor()
             self.tool_changed.emit(name)
 
     def tool(self) -> str:
@@ -274,16 +259,16 @@ class Canvas(CanvasInput, QGraphicsView):
         radius = min(max(float(radius), RADIUS_RANGE[0]), RADIUS_RANGE[1])
         if radius != self._radius:
             self._radius = radius
-            self._update_cursor()
+            self._controller.update_cursor()
             self.brush_radius_changed.emit(radius)
 
     def brush_radius(self) -> float:
         return self._radius
 
     def set_read_only(self, read_only: bool) -> None:
-        self._finish_drag()
+        self._controller.finish_drag()
         self._read_only = bool(read_only)
-        self._update_cursor()
+        self._controller.update_cursor()
         self.editor_changed.emit()
 
     def is_read_only(self) -> bool:
@@ -309,14 +294,17 @@ class Canvas(CanvasInput, QGraphicsView):
         return self._edit(lambda e: e.replace(mask_from_heatmap(self.heatmap(), threshold)))
 
     def _edit(self, operation) -> Rect | None:
-        self._finish_drag()
-        if not self._can_edit():
+        self._controller.finish_drag()
+        if not self.can_edit():
             return None
         rect = operation(self._editor)
-        self._changed(rect, commit=True)
+        if rect is not None:
+            self.repaint_mask(rect)
+            self.commit_edit()
         return rect
 
-    def _can_edit(self) -> bool:
+    def can_edit(self) -> bool:
+        """Whether there is a mask that may be changed; when not, says why (``message``)."""
         if self._editor is None:
             self.message.emit("No image to edit" if self._shape is None else "No mask to edit")
             return False
@@ -325,49 +313,62 @@ class Canvas(CanvasInput, QGraphicsView):
             return False
         return True
 
-    def _changed(self, rect: Rect | None, commit: bool) -> None:
-        if rect is not None:
-            self.mask_item.render(self._editor.mask, rect)
-            if commit:
-                self.mask_edited.emit(self._editor.version)
+    def repaint_mask(self, rect: Rect) -> None:
+        """Show the editor's mask anew inside ``rect``."""
+        self.mask_item.render(self._editor.mask, rect)
 
-    # ---- zoom ---------------------------------------------------------------------------------
-    def zoom(self) -> float:
-        return self.transform().m11()
+    def commit_edit(self) -> None:
+        """Announce the editor's current version as one finished edit (``mask_edited``)."""
+        self.mask_edited.emit(self._editor.version)
 
-    def fit(self) -> None:
-        """Fit the whole image in the view (kept fitted on resize until the user zooms)."""
-        self._fit_mode = True
-        rect = self.sceneRect()
-        view = self.viewport().size()
-        if rect.isEmpty() or view.isEmpty():
-            return
-        scale = min((view.width() - 2 * MARGIN) / rect.width(), (view.height() - 2 * MARGIN) / rect.height())
-        self._set_zoom(max(scale, ZOOM_RANGE[0]), None)
-        self.centerOn(rect.center())
-        self._fit_mode = True
+    # ---- what the input controller shows ------------------------------------------------------
+    def set_cursor_shape(self, shape: Qt.CursorShape) -> None:
+        self.viewport().setCursor(shape)
 
-    def actual_size(self) -> None:
-        self.zoom_by(1.0 / self.zoom())
+    def show_lasso(self, path: QPainterPath | None) -> None:
+        for item in self.lasso_items:
+            item.setPath(path if path is not None else QPainterPath())
+            item.setVisible(path is not None)
 
-    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
-        """Zoom by ``factor`` keeping the scene point under ``anchor`` (view pixels; default: centre)."""
-        self._set_zoom(min(max(self.zoom() * factor, ZOOM_RANGE[0]), ZOOM_RANGE[1]), anchor)
+    def show_brush_outline(self, rect: QRectF | None) -> None:
+        for item in self.brush_items:
+            if rect is not None:
+                item.setRect(rect)
+            item.setVisible(rect is not None)
 
-    def _set_zoom(self, zoom: float, anchor: QPointF | None) -> None:
-        self._fit_mode = False
-        anchor = QPointF(self.viewport().rect().center()) if anchor is None else QPointF(anchor)
-        before = self._to_scene(anchor)
-        self.setTransform(QTransform.fromScale(zoom, zoom))
-        delta = self.viewportTransform().map(before) - anchor
-        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(delta.x()))
-        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(delta.y()))
-        self.zoom_changed.emit(zoom)
+    def report_cursor(self, image_pos: QPointF | None) -> None:
+        """Emit ``cursor_moved`` with the pixel under ``image_pos`` (None: outside, or left)."""
+        info = None if image_pos is None else self._pixel_info(math.floor(image_pos.x()), math.floor(image_pos.y()))
+        self.cursor_moved.emit(info)
 
-    def _to_scene(self, view_pos: QPointF) -> QPointF:
-        return self.viewportTransform().inverted()[0].map(QPointF(view_pos))
+    # ---- input, forwarded to the controller ---------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self._controller.claims_shortcut(event):
+            event.accept()
+            return True
+        return super().event(event)
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self._fit_mode:
-            self.fit()
+    def keyPressEvent(self, event) -> None:
+        if not self._controller.key_press_event(event):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if not self._controller.key_release_event(event):
+            super().keyReleaseEvent(event)
+
+    def wheelEvent(self, event) -> None:
+        if not self._controller.wheel_event(event):
+            super().wheelEvent(event)
+
+    def mousePressEvent(self, event) -> None:
+        self._controller.mouse_press_event(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        self._controller.mouse_move_event(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._controller.mouse_release_event(event)
+
+    def leaveEvent(self, event) -> None:
+        self._controller.leave_event(event)
+        super().leaveEvent(event)

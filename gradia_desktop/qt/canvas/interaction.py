@@ -1,199 +1,235 @@
 """The canvas's mouse and keyboard: tools (brush, fill, lasso), panning, zoom keys, the brush outline.
 
-``CanvasInput`` is a mixin of ``Canvas`` (canvas.py), which owns the editor, the layers and the
-zoom; this part turns events into editor calls. Points go to the editor as scene - 0.5 (MaskEditor
-puts pixel centres on integers, the scene puts pixel i on [i, i+1)).
+``CanvasController`` turns the events ``Canvas`` (canvas_widget.py) forwards to it into editor calls.
+It holds only the state of a gesture (an open stroke, lasso or pan; Space held) and reaches the
+canvas through ``CanvasSurface`` alone, so it can be driven against any object that implements that.
+Points go to the editor as image - 0.5 (MaskEditor puts pixel centres on integers, the image puts
+pixel i on [i, i+1)).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath, QWheelEvent
+
+from ...core.mask_edit import MaskEditor, Rect
 
 _ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0.8}
 _KEYS = {*_ZOOM_KEYS, Qt.Key.Key_F, Qt.Key.Key_1, Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight,
          Qt.Key.Key_Space, Qt.Key.Key_Escape}
+_BRUSHES = ("brush", "eraser")
 
 
-class CanvasInput:
-    """Event handling for Canvas; see the module docstring."""
+@runtime_checkable
+class CanvasSurface(Protocol):
+    """What CanvasController needs from the canvas it drives (Canvas is the one in the app)."""
 
-    def _init_input(self, scene: QGraphicsScene) -> None:
-        self.lasso_items = [QGraphicsPathItem() for _ in range(2)]
-        self.brush_items = [QGraphicsEllipseItem() for _ in range(2)]
-        for items, z in ((self.lasso_items, 5), (self.brush_items, 6)):
-            for item, (colour, width) in zip(items, ((QColor(0, 0, 0, 160), 3.0), (QColor(255, 255, 255), 1.2))):
-                pen = QPen(colour, width)
-                pen.setCosmetic(True)
-                item.setPen(pen)
-                item.setZValue(z)
-                item.setVisible(False)
-                scene.addItem(item)
+    def editor(self) -> MaskEditor | None: ...
+
+    def image_shape(self) -> tuple[int, int] | None: ...
+
+    def tool(self) -> str: ...
+
+    def brush_radius(self) -> float: ...
+
+    def set_brush_radius(self, radius: float) -> None: ...
+
+    def is_read_only(self) -> bool: ...
+
+    def can_edit(self) -> bool:
+        """Whether there is a mask that may be changed; when not, the canvas tells the user why."""
+
+    def view_to_image(self, view_pos: QPointF) -> QPointF:
+        """A viewport point in image coordinates (pixel i spans [i, i+1))."""
+
+    def zoom(self) -> float: ...
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None: ...
+
+    def fit(self) -> None: ...
+
+    def actual_size(self) -> None: ...
+
+    def pan_by(self, delta: QPointF) -> None:
+        """Move the image by ``delta`` viewport pixels (it follows the mouse)."""
+
+    def set_cursor_shape(self, shape: Qt.CursorShape) -> None: ...
+
+    def repaint_mask(self, rect: Rect) -> None:
+        """Show the editor's mask anew inside ``rect`` (the editor just changed it there)."""
+
+    def commit_edit(self) -> None:
+        """Announce the editor's current version as one finished edit (an undo step)."""
+
+    def show_lasso(self, path: QPainterPath | None) -> None:
+        """Outline the lasso drawn so far (image coordinates), or hide it."""
+
+    def show_brush_outline(self, rect: QRectF | None) -> None:
+        """Outline the brush's reach at ``rect`` (image coordinates), or hide it."""
+
+    def report_cursor(self, image_pos: QPointF | None) -> None:
+        """The mouse is at ``image_pos``, or has left the canvas."""
+
+
+class CanvasController:
+    """Event handling for a ``CanvasSurface``; see the module docstring. The ``*_event`` methods
+    return False for events left to the widget's default handling."""
+
+    def __init__(self, surface: CanvasSurface):
+        self._surface = surface
         self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan'
         self._last_view_pos = QPointF()
         self._lasso: list[tuple[float, float]] = []
         self._lasso_path = QPainterPath()
         self._space = False
 
-    def event(self, event) -> bool:
-        # Let our single-key commands win over window shortcuts while the canvas has focus.
-        if event.type() == QEvent.Type.ShortcutOverride and event.key() in _KEYS and \
-                not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-            event.accept()
-            return True
-        return super().event(event)
+    def claims_shortcut(self, event: QKeyEvent) -> bool:
+        """Whether a ShortcutOverride is one of our single-key commands, which win over window
+        shortcuts while the canvas has focus."""
+        return event.key() in _KEYS and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
 
-    def keyPressEvent(self, event) -> None:
-        key = event.key()
+    def key_press_event(self, event: QKeyEvent) -> bool:
+        surface, key = self._surface, event.key()
         if key == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
                 self._space = True
-                self._update_cursor()
+                self.update_cursor()
         elif key in _ZOOM_KEYS:
-            self.zoom_by(_ZOOM_KEYS[key])
+            surface.zoom_by(_ZOOM_KEYS[key])
         elif key == Qt.Key.Key_F:
-            self.fit()
+            surface.fit()
         elif key == Qt.Key.Key_1:
-            self.actual_size()
+            surface.actual_size()
         elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
-            self.set_brush_radius(self._radius * (0.8 if key == Qt.Key.Key_BracketLeft else 1.25))
+            surface.set_brush_radius(surface.brush_radius() * (0.8 if key == Qt.Key.Key_BracketLeft else 1.25))
         elif key == Qt.Key.Key_Escape and self._drag == "lasso":
             self._drag = None
-            self._show_lasso(None)
+            surface.show_lasso(None)
         else:
-            super().keyPressEvent(event)
+            return False
+        return True
 
-    def keyReleaseEvent(self, event) -> None:
+    def key_release_event(self, event: QKeyEvent) -> bool:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
-            self._update_cursor()
-        else:
-            super().keyReleaseEvent(event)
+            self.update_cursor()
+            return True
+        return False
 
-    def wheelEvent(self, event) -> None:
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            steps = event.angleDelta().y() / 120
-            if steps:
-                self.zoom_by(1.25 ** steps, event.position())
-            event.accept()
-        else:
-            super().wheelEvent(event)
+    def wheel_event(self, event: QWheelEvent) -> bool:
+        if not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            return False
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self._surface.zoom_by(1.25 ** steps, event.position())
+        event.accept()
+        return True
 
-    def mousePressEvent(self, event) -> None:
+    def mouse_press_event(self, event: QMouseEvent) -> None:
         if self._drag is not None:
             return
+        surface = self._surface
         pos = event.position()
         self._last_view_pos = pos
         button = event.button()
+        tool = surface.tool()
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and
-                                                     (self._space or self._tool == "pan")):
+                                                     (self._space or tool == "pan")):
             self._drag = "pan"
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            surface.set_cursor_shape(Qt.CursorShape.ClosedHandCursor)
             return
-        if button != Qt.MouseButton.LeftButton or not self._can_edit():
+        if button != Qt.MouseButton.LeftButton or not surface.can_edit():
             return
-        p = self._to_scene(pos)
+        editor = surface.editor()
+        p = surface.view_to_image(pos)
         x, y = p.x() - 0.5, p.y() - 0.5
-        tool = self._tool
-        if tool in ("brush", "eraser"):
-            self._editor.begin_stroke(tool == "brush", self._radius)
+        if tool in _BRUSHES:
+            editor.begin_stroke(tool == "brush", surface.brush_radius())
             self._drag = "stroke"
-            self._changed(self._editor.stroke_to(x, y), commit=False)
+            self._show_change(editor.stroke_to(x, y), commit=False)
         elif tool in ("fill", "erase_fill"):
-            self._changed(self._editor.flood_fill(x, y, tool == "fill"), commit=True)
+            self._show_change(editor.flood_fill(x, y, tool == "fill"), commit=True)
         elif tool in ("lasso", "lasso_erase"):
             self._drag = "lasso"
             self._lasso = [(x, y)]
             self._lasso_path = QPainterPath(p)
-            self._show_lasso(self._lasso_path)
+            surface.show_lasso(self._lasso_path)
 
-    def mouseMoveEvent(self, event) -> None:
+    def mouse_move_event(self, event: QMouseEvent) -> None:
+        surface = self._surface
         pos = event.position()
-        p = self._to_scene(pos)
+        p = surface.view_to_image(pos)
         if self._drag == "pan":
-            d = pos - self._last_view_pos
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(d.x()))
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(d.y()))
+            surface.pan_by(pos - self._last_view_pos)
         elif self._drag == "stroke":
-            self._changed(self._editor.stroke_to(p.x() - 0.5, p.y() - 0.5), commit=False)
+            self._show_change(surface.editor().stroke_to(p.x() - 0.5, p.y() - 0.5), commit=False)
         elif self._drag == "lasso":
             last = self._lasso[-1]
-            if math.hypot(p.x() - 0.5 - last[0], p.y() - 0.5 - last[1]) * self.zoom() >= 2:
+            if math.hypot(p.x() - 0.5 - last[0], p.y() - 0.5 - last[1]) * surface.zoom() >= 2:
                 self._lasso.append((p.x() - 0.5, p.y() - 0.5))
                 self._lasso_path.lineTo(p)
-                self._show_lasso(self._lasso_path)
+                surface.show_lasso(self._lasso_path)
         self._last_view_pos = pos
         self._move_brush(p)
-        self.cursor_moved.emit(self._pixel_info(p))
+        surface.report_cursor(p)
 
-    def mouseReleaseEvent(self, event) -> None:
+    def mouse_release_event(self, event: QMouseEvent) -> None:
         if self._drag == "pan" and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._drag = None
-            self._update_cursor()
+            self.update_cursor()
         elif event.button() == Qt.MouseButton.LeftButton and self._drag in ("stroke", "lasso"):
             if self._drag == "lasso":
-                p = self._to_scene(event.position())
+                p = self._surface.view_to_image(event.position())
                 self._lasso.append((p.x() - 0.5, p.y() - 0.5))
-            self._finish_drag()
+            self.finish_drag()
 
-    def leaveEvent(self, event) -> None:
-        for item in self.brush_items:
-            item.setVisible(False)
-        self.cursor_moved.emit(None)
-        super().leaveEvent(event)
+    def leave_event(self, _event: QEvent) -> None:
+        self._surface.show_brush_outline(None)
+        self._surface.report_cursor(None)
 
-    def _finish_drag(self) -> None:
+    def finish_drag(self) -> None:
         """Commit an open stroke or lasso (before any other operation, so undo never splits one)."""
+        surface = self._surface
         drag, self._drag = self._drag, None
-        if drag == "stroke" and self._editor is not None:
-            rect = self._editor.end_stroke()
-            if rect is not None:
-                self.mask_edited.emit(self._editor.version)
+        editor = surface.editor()
+        if drag == "stroke" and editor is not None:
+            if editor.end_stroke() is not None:
+                surface.commit_edit()
         elif drag == "lasso":
-            self._show_lasso(None)
-            if self._editor is not None and len(self._lasso) >= 3:
-                self._changed(self._editor.fill_polygon(self._lasso, self._tool == "lasso"), commit=True)
+            surface.show_lasso(None)
+            if editor is not None and len(self._lasso) >= 3:
+                self._show_change(editor.fill_polygon(self._lasso, surface.tool() == "lasso"), commit=True)
             self._lasso = []
 
-    def _show_lasso(self, path: QPainterPath | None) -> None:
-        for item in self.lasso_items:
-            item.setPath(path if path is not None else QPainterPath())
-            item.setVisible(path is not None)
-
-    def _pixel_info(self, p: QPointF) -> dict | None:
-        if self._shape is None:
-            return None
-        x, y = math.floor(p.x()), math.floor(p.y())
-        h, w = self._shape
-        if not (0 <= x < w and 0 <= y < h):
-            return None
-        b, g, r = self.image_item.array[y, x, :3]
-        return {"x": x, "y": y, "rgb": (int(r), int(g), int(b)),
-                "mask": None if self._editor is None else bool(self._editor.mask[y, x]),
-                "cam": self._cam_at(x, y)}
-
-    def _move_brush(self, p: QPointF) -> None:
-        show = self._tool in ("brush", "eraser") and not self._read_only and self._shape is not None \
-            and not self._space and self._drag != "pan"
-        if show:
-            r = self._radius + 0.5  # pixels whose centres lie within the radius reach half a pixel further
-            cx, cy = math.floor(p.x()) + 0.5, math.floor(p.y()) + 0.5  # the dab snaps to a pixel centre
-            for item in self.brush_items:
-                item.setRect(cx - r, cy - r, 2 * r, 2 * r)
-        for item in self.brush_items:
-            item.setVisible(show)
-
-    def _update_cursor(self) -> None:
-        if self._space or self._tool == "pan":
+    def update_cursor(self) -> None:
+        """The cursor and brush outline for the current tool, read-only state and Space key."""
+        surface = self._surface
+        tool, read_only = surface.tool(), surface.is_read_only()
+        if self._space or tool == "pan":
             shape = Qt.CursorShape.OpenHandCursor
-        elif self._read_only:
+        elif read_only:
             shape = Qt.CursorShape.ArrowCursor
         else:
             shape = Qt.CursorShape.CrossCursor
-        self.viewport().setCursor(shape)
-        if self._space or self._read_only or self._tool not in ("brush", "eraser"):
-            for item in self.brush_items:
-                item.setVisible(False)
+        surface.set_cursor_shape(shape)
+        if self._space or read_only or tool not in _BRUSHES:
+            surface.show_brush_outline(None)
+
+    def _show_change(self, rect: Rect | None, commit: bool) -> None:
+        if rect is not None:
+            self._surface.repaint_mask(rect)
+            if commit:
+                self._surface.commit_edit()
+
+    def _move_brush(self, p: QPointF) -> None:
+        surface = self._surface
+        if (surface.tool() not in _BRUSHES or surface.is_read_only() or surface.image_shape() is None
+                or self._space or self._drag == "pan"):
+            surface.show_brush_outline(None)
+            return
+        r = surface.brush_radius() + 0.5  # pixels whose centres lie within the radius reach half a pixel further
+        cx, cy = math.floor(p.x()) + 0.5, math.floor(p.y()) + 0.5  # the dab snaps to a pixel centre
+        surface.show_brush_outline(QRectF(cx - r, cy - r, 2 * r, 2 * r))

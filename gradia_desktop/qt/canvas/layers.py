@@ -4,18 +4,20 @@ The functions that build a layer's pixels (``rgb_layer_image``, ``mask_layer_ima
 widgets, so a worker thread can prepare the next image's layers (see prefetch.py) and the canvas
 adopts them without a copy. The heatmap is coloured at a modest resolution (``heat_shape``) and
 scaled smoothly when drawn: a CAM is a smooth upsample of a coarse grid, so colouring 4096x4096
-pixels would cost ~200 ms for no visible gain.
+pixels would cost ~200 ms for no visible gain. Over them, ``add_outline_items`` draws the lasso and
+the brush's reach.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QAbstractGraphicsShapeItem, QGraphicsItem, QGraphicsScene
 
 from ...core.mask_edit import MaskEditor, Rect, _bbox
 
@@ -33,6 +35,23 @@ def heat_shape(height: int, width: int) -> tuple[int, int]:
     """The (H, W) at which a heatmap over a height x width image is coloured."""
     scale = min(1.0, HEAT_MAX_SIDE / max(height, width))
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def cam_value_at(cam: np.ndarray, shape: tuple[int, int], x: int, y: int) -> float:
+    """Pixel (x, y) of ``cam`` scaled to ``shape`` (H, W) and clipped to [0, 1], without scaling the
+    whole CAM (the same bilinear sampling as cv2.resize)."""
+    h, w = shape
+    sh, sw = cam.shape
+    if (sh, sw) == (h, w):
+        value = float(cam[y, x])
+    else:
+        fx = min(max((x + 0.5) * sw / w - 0.5, 0.0), sw - 1.0)
+        fy = min(max((y + 0.5) * sh / h - 0.5, 0.0), sh - 1.0)
+        x0, y0 = int(fx), int(fy)
+        x1, y1, ax, ay = min(x0 + 1, sw - 1), min(y0 + 1, sh - 1), fx - x0, fy - y0
+        value = float((cam[y0, x0] * (1 - ax) + cam[y0, x1] * ax) * (1 - ay)
+                      + (cam[y1, x0] * (1 - ax) + cam[y1, x1] * ax) * ay)
+    return 0.0 if math.isnan(value) else min(max(value, 0.0), 1.0)
 
 
 def heatmap_bgra(cam_u8: np.ndarray, colormap: str, out: np.ndarray) -> None:
@@ -235,3 +254,20 @@ class MaskLayer(ImageLayer):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if self._state != "stale":
             super().paint(painter, option, widget)
+
+
+def add_outline_items(scene: QGraphicsScene, item_type: type[QAbstractGraphicsShapeItem],
+                      z: float) -> list[QAbstractGraphicsShapeItem]:
+    """Two hidden items drawn as one outline that shows on any image: a dark wide line under a thin
+    white one (cosmetic pens: the same on screen at every zoom)."""
+    items = []
+    for colour, width in ((QColor(0, 0, 0, 160), 3.0), (QColor(255, 255, 255), 1.2)):
+        item = item_type()
+        pen = QPen(colour, width)
+        pen.setCosmetic(True)
+        item.setPen(pen)
+        item.setZValue(z)
+        item.setVisible(False)
+        scene.addItem(item)
+        items.append(item)
+    return items

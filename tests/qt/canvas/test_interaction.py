@@ -1,0 +1,178 @@
+"""The input controller against a fake surface: CanvasSurface is all it needs from a canvas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath
+
+from gradia_desktop.core.mask_edit import MaskEditor, Rect
+from gradia_desktop.qt.canvas.canvas_widget import Canvas
+from gradia_desktop.qt.canvas.interaction import CanvasController, CanvasSurface
+
+LEFT, MIDDLE, NO_BUTTON = Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton, Qt.MouseButton.NoButton
+SCALE = 2.0  # view pixels per image pixel
+
+
+class FakeSurface:
+    """A CanvasSurface without a widget: it records what the controller asks of it."""
+
+    def __init__(self, shape: tuple[int, int] = (20, 30)):
+        self.mask_editor = MaskEditor(shape)
+        self.current_tool = "brush"
+        self.radius = 2.0
+        self.read_only = False
+        self.repainted: list[Rect] = []
+        self.commits: list[int] = []
+        self.lasso: QPainterPath | None = None
+        self.brush_outline: QRectF | None = None
+        self.cursor_shape: Qt.CursorShape | None = None
+        self.cursor_at: list[QPointF | None] = []
+        self.panned = QPointF()
+        self.view_changes: list[object] = []
+
+    def editor(self) -> MaskEditor | None:
+        return self.mask_editor
+
+    def image_shape(self) -> tuple[int, int] | None:
+        return self.mask_editor.shape
+
+    def tool(self) -> str:
+        return self.current_tool
+
+    def brush_radius(self) -> float:
+        return self.radius
+
+    def set_brush_radius(self, radius: float) -> None:
+        self.radius = radius
+
+    def is_read_only(self) -> bool:
+        return self.read_only
+
+    def can_edit(self) -> bool:
+        return not self.read_only
+
+    def view_to_image(self, view_pos: QPointF) -> QPointF:
+        return QPointF(view_pos.x() / SCALE, view_pos.y() / SCALE)
+
+    def zoom(self) -> float:
+        return SCALE
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.view_changes.append(("zoom_by", factor))
+
+    def fit(self) -> None:
+        self.view_changes.append("fit")
+
+    def actual_size(self) -> None:
+        self.view_changes.append("actual_size")
+
+    def pan_by(self, delta: QPointF) -> None:
+        self.panned += delta
+
+    def set_cursor_shape(self, shape: Qt.CursorShape) -> None:
+        self.cursor_shape = shape
+
+    def repaint_mask(self, rect: Rect) -> None:
+        self.repainted.append(rect)
+
+    def commit_edit(self) -> None:
+        self.commits.append(self.mask_editor.version)
+
+    def show_lasso(self, path: QPainterPath | None) -> None:
+        self.lasso = None if path is None else QPainterPath(path)
+
+    def show_brush_outline(self, rect: QRectF | None) -> None:
+        self.brush_outline = rect
+
+    def report_cursor(self, image_pos: QPointF | None) -> None:
+        self.cursor_at.append(image_pos)
+
+
+def mouse(kind: QEvent.Type, x: float, y: float, button=LEFT) -> QMouseEvent:
+    """A mouse event at image point (x, y), in view pixels."""
+    pos = QPointF(x * SCALE, y * SCALE)
+    buttons = NO_BUTTON if kind == QEvent.Type.MouseButtonRelease else button
+    return QMouseEvent(kind, pos, pos, button, buttons, Qt.KeyboardModifier.NoModifier)
+
+
+def drag(controller: CanvasController, points, button=LEFT) -> None:
+    controller.mouse_press_event(mouse(QEvent.Type.MouseButtonPress, *points[0], button))
+    for point in points[1:]:
+        controller.mouse_move_event(mouse(QEvent.Type.MouseMove, *point, NO_BUTTON))
+    controller.mouse_release_event(mouse(QEvent.Type.MouseButtonRelease, *points[-1], button))
+
+
+def key(controller: CanvasController, name: Qt.Key, modifiers=Qt.KeyboardModifier.NoModifier) -> bool:
+    return controller.key_press_event(QKeyEvent(QEvent.Type.KeyPress, name, modifiers))
+
+
+@pytest.fixture
+def surface(qapp) -> FakeSurface:
+    return FakeSurface()
+
+
+def test_the_canvas_and_the_fake_both_implement_the_surface(qtbot, surface):
+    canvas = Canvas()
+    qtbot.addWidget(canvas)
+    assert isinstance(canvas, CanvasSurface) and isinstance(surface, CanvasSurface)
+
+
+def test_a_brush_stroke_paints_the_editor_and_commits_once(surface):
+    controller = CanvasController(surface)
+    drag(controller, [(5, 5), (15, 5), (15.5, 12)])
+    reference = MaskEditor(surface.mask_editor.shape)
+    reference.begin_stroke(True, 2.0)
+    for x, y in [(5, 5), (15, 5), (15.5, 12)]:
+        reference.stroke_to(x - 0.5, y - 0.5)  # pixel centres sit on integers in the editor
+    reference.end_stroke()
+    assert reference.mask.any() and np.array_equal(surface.mask_editor.mask, reference.mask)
+    assert surface.repainted and surface.commits == [surface.mask_editor.version]
+    assert surface.cursor_at[-1] == QPointF(15.5, 12)
+    assert surface.brush_outline == QRectF(15.5 - 2.5, 12.5 - 2.5, 5, 5)  # snapped to the pixel centre
+
+
+def test_a_lasso_fills_on_release_and_escape_drops_it(surface):
+    surface.current_tool = "lasso"
+    controller = CanvasController(surface)
+    drag(controller, [(4, 4), (14, 4), (14, 14), (4, 14)])
+    mask = surface.mask_editor.mask
+    assert mask[9, 9] and not mask[2, 2] and not mask[16, 16]
+    assert len(surface.commits) == 1 and surface.lasso is None
+    filled = mask.copy()
+    controller.mouse_press_event(mouse(QEvent.Type.MouseButtonPress, 20, 2))
+    controller.mouse_move_event(mouse(QEvent.Type.MouseMove, 28, 2, NO_BUTTON))
+    assert surface.lasso is not None and surface.lasso.elementCount() == 2
+    assert key(controller, Qt.Key.Key_Escape) and surface.lasso is None
+    controller.mouse_move_event(mouse(QEvent.Type.MouseMove, 28, 10, NO_BUTTON))
+    controller.mouse_release_event(mouse(QEvent.Type.MouseButtonRelease, 20, 10))
+    assert np.array_equal(surface.mask_editor.mask, filled) and len(surface.commits) == 1
+
+
+def test_read_only_pans_but_never_edits(surface):
+    surface.read_only = True
+    controller = CanvasController(surface)
+    controller.update_cursor()
+    assert surface.cursor_shape == Qt.CursorShape.ArrowCursor and surface.brush_outline is None
+    drag(controller, [(5, 5), (10, 10)])
+    assert not surface.mask_editor.mask.any() and not surface.repainted and not surface.commits
+    assert surface.brush_outline is None  # no brush outline over a mask that cannot change
+    controller.mouse_press_event(mouse(QEvent.Type.MouseButtonPress, 10, 10, MIDDLE))
+    assert surface.cursor_shape == Qt.CursorShape.ClosedHandCursor
+    controller.mouse_move_event(mouse(QEvent.Type.MouseMove, 7, 6, NO_BUTTON))
+    controller.mouse_release_event(mouse(QEvent.Type.MouseButtonRelease, 7, 6, MIDDLE))
+    assert surface.panned == QPointF(-3 * SCALE, -4 * SCALE)
+    assert surface.cursor_shape == Qt.CursorShape.ArrowCursor
+
+
+def test_keys_zoom_fit_and_resize_the_brush(surface):
+    controller = CanvasController(surface)
+    assert key(controller, Qt.Key.Key_Plus) and key(controller, Qt.Key.Key_F) and key(controller, Qt.Key.Key_1)
+    assert surface.view_changes == [("zoom_by", 1.25), "fit", "actual_size"]
+    assert key(controller, Qt.Key.Key_BracketRight) and surface.radius == pytest.approx(2.5)
+    assert not key(controller, Qt.Key.Key_A)  # left to the widget
+    ctrl_f = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert controller.claims_shortcut(QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_F,
+                                                Qt.KeyboardModifier.NoModifier))
+    assert not controller.claims_shortcut(ctrl_f)
