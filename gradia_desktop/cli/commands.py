@@ -6,12 +6,13 @@ import argparse
 import os
 from pathlib import Path
 
+from ..core.records import QUADRANTS, UNASSESSED
 from ..errors import GradiaError
 from .options import add_output_flags
 from .bench import add_bench
 from .transfer import add_export, add_import
 
-MATRIX_KEYS = ("RA", "UA", "RI", "UI")
+EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
 
 
 def _fmt(value) -> str:
@@ -136,9 +137,9 @@ def run_train(args, progress):
             progress(stage, done, total)
 
         def epoch_end(self, epoch, m):
-            progress.message(f"epoch {epoch}: loss {m['loss']:.4f} (attention {m['attention']:.4f}) "
-                             f"train acc {m['train_accuracy']:.3f} val acc {m['val_accuracy']:.3f} "
-                             f"val energy {_fmt(m['val_energy'])} ({m['seconds']:.1f}s)")
+            progress.message(f"epoch {epoch}: loss {m.loss:.4f} (attention {m.attention:.4f}) "
+                             f"train acc {m.train_accuracy:.3f} val acc {m.val_accuracy:.3f} "
+                             f"val energy {_fmt(m.val_energy)} ({m.seconds:.1f}s)")
 
         def log(self, message):
             progress.message(message)
@@ -188,7 +189,7 @@ def run_eval(args, progress):
                                progress=progress)
         summary = split_summary(assess(project, version.id, samples))
     out = {"version": version.id, "split": args.split, **{k: v for k, v in summary.items() if k != "matrix"},
-           "matrix": {k: summary["matrix"][k] for k in (*MATRIX_KEYS, "human", "suggestion", "unassessed")}}
+           "matrix": {k: summary["matrix"][k] for k in EVAL_MATRIX_COUNTS}}
     return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)
 
 

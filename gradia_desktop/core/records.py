@@ -9,6 +9,7 @@ import numpy as np
 
 SPLITS = ("train", "val", "test")
 QUADRANTS = ("RA", "UA", "RI", "UI")
+UNASSESSED = "unassessed"  # a predicted sample that no quadrant can take: no judgement, no mask to suggest from
 
 
 @dataclass(frozen=True)

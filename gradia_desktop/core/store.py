@@ -22,6 +22,7 @@ from ..errors import GradiaError
 from . import images
 from .records import SPLITS, Prediction, Sample, Version
 from .schema import DB_NAME, SCHEMA, SCHEMA_VERSION
+from .training_metrics import EpochMetrics
 
 _SAMPLE_SQL = """SELECT s.id, s.path, s.class_idx, c.name, s.split, s.width, s.height,
                         m.sample_id IS NOT NULL
@@ -232,13 +233,14 @@ class Project:
                          " WHERE id = ?", (status, checkpoint, best_epoch, json.dumps(metrics or {}),
                                            note, version_id))
 
-    def add_epoch(self, version_id: int, epoch: int, metrics: dict[str, Any]) -> None:
+    def add_epoch(self, version_id: int, metrics: EpochMetrics) -> None:
+        """Record one epoch of a run (the same epoch again replaces it)."""
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
-                         (version_id, epoch, json.dumps(metrics)))
+                         (version_id, metrics.epoch, json.dumps(metrics.to_dict())))
 
-    def epochs(self, version_id: int) -> list[dict[str, Any]]:
-        return [json.loads(m) for (m,) in self._query(
+    def epochs(self, version_id: int) -> list[EpochMetrics]:
+        return [EpochMetrics.from_dict(json.loads(m)) for (m,) in self._query(
             "SELECT metrics FROM epochs WHERE version_id = ? ORDER BY epoch", (version_id,))]
 
     def versions(self, status: str | None = "done") -> list[Version]:

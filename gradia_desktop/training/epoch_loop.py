@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -17,15 +18,19 @@ from torch import nn
 
 from ..core.assessment import assessment_of, reasonability_matrix
 from ..core.records import Prediction
+from ..core.training_metrics import EPOCH_MATRIX_COUNTS, BatchLosses, EpochMetrics
 from ..errors import Cancelled, GradiaError
-from .data import Normalizer
+from .config import TrainConfig
+from .counterfactual import CounterfactualBank
+from .data import Normalizer, SplitData
 from .device import autocast, needs_grad_scaler
 from .evaluate import predict_split, to_predictions
 from .explain import explain_image
 from .gradcam import training_cam
 from .loss import gradia_loss
 
-MATRIX_KEYS = ("RA", "UA", "RI", "UI", "unassessed")
+if TYPE_CHECKING:  # the trainer imports this module
+    from .trainer import Callbacks
 
 
 class NonFiniteLoss(GradiaError):
@@ -36,12 +41,32 @@ class NonFiniteLoss(GradiaError):
         self.epoch, self.batch = epoch, batch
 
 
+@dataclass(frozen=True)
+class RunInputs:
+    """Everything one run's epochs need: model, data, per-sample weights, callbacks and where results go."""
+
+    model: nn.Module
+    cam_layer: nn.Module
+    config: TrainConfig
+    device: torch.device
+    train_data: SplitData
+    val_data: SplitData
+    mask_grids: torch.Tensor  # (N, h, w): each training sample's mask on the CAM grid, zeros without one
+    w_pred: torch.Tensor  # (N,) weight of each training sample's classification loss
+    w_att: torch.Tensor  # (N,) weight of its attention loss
+    counterfactuals: CounterfactualBank | None
+    generator: torch.Generator
+    callbacks: Callbacks
+    save_checkpoint: Callable[[int], None]  # of the model as it is after that epoch
+    record_epoch: Callable[[EpochMetrics], None]
+
+
 @dataclass
 class EpochState:
     """What a live view needs after an epoch. ``model`` is only valid during the callback."""
 
     epoch: int
-    metrics: dict
+    metrics: EpochMetrics
     val_predictions: list[Prediction]
     val_matrix: dict
     model: nn.Module
@@ -79,9 +104,10 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
         return logits, loss, loss.detach(), torch.zeros(())
 
 
-def fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att, bank, generator, cb,
-        save: Callable[[int], None], record: Callable[[int, dict], None]) -> list[dict]:
+def fit(run: RunInputs) -> list[EpochMetrics]:
     """Train ``config.epochs`` epochs; after each, evaluate on validation, save, record, report."""
+    model, layer, config, device, cb = run.model, run.cam_layer, run.config, run.device, run.callbacks
+    train_data, val_data, bank, generator = run.train_data, run.val_data, run.counterfactuals, run.generator
     normalise = Normalizer(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
@@ -96,7 +122,7 @@ def fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att
             if cb.cancelled():
                 raise Cancelled("training cancelled")
             idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-            images, masks_grid = train_data.images[idx], grids[idx]
+            images, masks_grid = train_data.images[idx], run.mask_grids[idx]
             if bank is not None:
                 images = bank.apply(idx, images, generator)
             if config.flip:
@@ -105,7 +131,7 @@ def fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att
                 masks_grid = torch.where(flip.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
             x, y = normalise(images), train_data.labels[idx].to(device)
             logits, loss, ce, att = _batch_loss(model, layer, config, x, y, masks_grid,
-                                                w_pred[idx].to(device), w_att[idx].to(device), device)
+                                                run.w_pred[idx].to(device), run.w_att[idx].to(device), device)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise NonFiniteLoss(epoch, b + 1, value)
@@ -115,9 +141,8 @@ def fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att
             else:
                 loss.backward(); optimizer.step()
             k = len(idx)
-            losses = {"loss": value, "ce": float(ce), "attention": float(att)}
-            for key, v in losses.items():
-                sums[key] += v * k
+            losses = BatchLosses(loss=value, ce=float(ce), attention=float(att))
+            sums["loss"] += losses.loss * k; sums["ce"] += losses.ce * k; sums["attention"] += losses.attention * k
             sums["correct"] += int((logits.argmax(1) == y).sum()); sums["seen"] += k
             cb.batch_end(epoch, b + 1, batches, losses)
             cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
@@ -126,16 +151,16 @@ def fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att
         predictions = to_predictions(val_data, val)
         matrix = reasonability_matrix([assessment_of(s, p, {}) for s, p in zip(val_data.samples, predictions)])
         att_means = val.attention_means()
-        metrics = {"epoch": epoch, "loss": sums["loss"] / sums["seen"], "ce": sums["ce"] / sums["seen"],
-                   "attention": sums["attention"] / sums["seen"], "train_accuracy": sums["correct"] / sums["seen"],
-                   "val_accuracy": val.accuracy(val_data.labels), "val_iou": att_means["iou"],
-                   "val_energy": att_means["energy"], "val_pointing": att_means["pointing"],
-                   "val_matrix": {k: matrix[k] for k in MATRIX_KEYS},
-                   "train_seconds": round(trained - t0, 3),
-                   "eval_seconds": round(time.perf_counter() - trained, 3)}
-        save(epoch)
-        metrics["seconds"] = round(time.perf_counter() - t0, 2)
-        record(epoch, metrics)
+        evaluated = time.perf_counter()
+        run.save_checkpoint(epoch)
+        seen = sums["seen"]
+        metrics = EpochMetrics(
+            epoch=epoch, loss=sums["loss"] / seen, ce=sums["ce"] / seen, attention=sums["attention"] / seen,
+            train_accuracy=sums["correct"] / seen, val_accuracy=val.accuracy(val_data.labels),
+            val_iou=att_means["iou"], val_energy=att_means["energy"], val_pointing=att_means["pointing"],
+            val_matrix={k: matrix[k] for k in EPOCH_MATRIX_COUNTS}, train_seconds=round(trained - t0, 3),
+            eval_seconds=round(evaluated - trained, 3), seconds=round(time.perf_counter() - t0, 2))
+        run.record_epoch(metrics)
         history.append(metrics)
         cb.epoch_state(EpochState(epoch, metrics, predictions, matrix, model, layer,
                                   val_data.images.shape[-1], normalise))

@@ -17,13 +17,14 @@ import torch
 from ..core.assessment import assess
 from ..core.records import Version
 from ..core.store import Project
+from ..core.training_metrics import BatchLosses, EpochMetrics
 from ..errors import Cancelled, GradiaError
 from .checkpoint import ModelSpec, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
 from .data import SplitData, load_split
 from .device import pick_device
-from .epoch_loop import EpochState, NonFiniteLoss, fit
+from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
 from .loss import mask_to_grid
 from .models import (
@@ -40,12 +41,12 @@ class Callbacks:
 
     def progress(self, stage: str, done: int, total: int) -> None: ...
 
-    def batch_end(self, epoch: int, batch: int, batches: int, losses: dict) -> None: ...
+    def batch_end(self, epoch: int, batch: int, batches: int, losses: BatchLosses) -> None: ...
 
     def epoch_state(self, state: EpochState) -> None:
         """After each epoch, before ``epoch_end``: validation predictions, matrix, and the live model."""
 
-    def epoch_end(self, epoch: int, metrics: dict) -> None: ...
+    def epoch_end(self, epoch: int, metrics: EpochMetrics) -> None: ...
 
     def log(self, message: str) -> None: ...
 
@@ -58,12 +59,12 @@ class TrainResult:
     version: int
     best_epoch: int
     summaries: dict[str, dict]  # per split: accuracy, iou, energy, pointing, matrix
-    epochs: list[dict]
+    epochs: list[EpochMetrics]
     seconds: float
     warnings: list[str] = field(default_factory=list)
 
 
-def select_best_epoch(epochs: list[dict], tolerance: float) -> int:
+def select_best_epoch(epochs: list[EpochMetrics], tolerance: float) -> int:
     """The epoch (1-based) to keep, chosen on the validation split only.
 
     Rule: among epochs whose validation accuracy is within ``tolerance`` of the best, take the
@@ -71,11 +72,11 @@ def select_best_epoch(epochs: list[dict], tolerance: float) -> int:
     validation masks, the highest accuracy (the later epoch on ties). Accuracy alone cannot tell a
     shortcut model from a sound one when validation carries the shortcut; attention can.
     """
-    best_acc = max(e["val_accuracy"] for e in epochs)
-    candidates = [e for e in epochs if e["val_accuracy"] >= best_acc - tolerance]
-    if all(e.get("val_energy") is not None for e in candidates):
-        return max(candidates, key=lambda e: (e["val_energy"], e["val_accuracy"], e["epoch"]))["epoch"]
-    return max(candidates, key=lambda e: (e["val_accuracy"], e["epoch"]))["epoch"]
+    best_acc = max(e.val_accuracy for e in epochs)
+    candidates = [e for e in epochs if e.val_accuracy >= best_acc - tolerance]
+    if all(e.val_energy is not None for e in candidates):
+        return max(candidates, key=lambda e: (e.val_energy, e.val_accuracy, e.epoch)).epoch
+    return max(candidates, key=lambda e: (e.val_accuracy, e.epoch)).epoch
 
 
 def _seed_everything(seed: int) -> torch.Generator:
@@ -188,9 +189,11 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     out_dir = project.models_dir(version)
     spec = ModelSpec(arch, project.classes, layer_name, size)
     try:
-        epochs = fit(model, layer, config, device, train_data, val_data, grids, w_pred, w_att, bank,
-                      generator, cb, lambda e: save_checkpoint(out_dir / f"epoch_{e:03d}.safetensors", model, spec),
-                      lambda e, m: project.add_epoch(version, e, m))
+        epochs = fit(RunInputs(
+            model=model, cam_layer=layer, config=config, device=device, train_data=train_data, val_data=val_data,
+            mask_grids=grids, w_pred=w_pred, w_att=w_att, counterfactuals=bank, generator=generator, callbacks=cb,
+            save_checkpoint=lambda e: save_checkpoint(out_dir / f"epoch_{e:03d}.safetensors", model, spec),
+            record_epoch=lambda metrics: project.add_epoch(version, metrics)))
         best = select_best_epoch(epochs, config.select_tolerance)
         best_path = out_dir / f"epoch_{best:03d}.safetensors"
         for path in out_dir.glob("epoch_*"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -18,6 +19,7 @@ from gradia_desktop.core.project_init import create_project
 from gradia_desktop.core.records import Prediction, Sample
 from gradia_desktop.core.schema import DB_NAME
 from gradia_desktop.core.store import Project
+from gradia_desktop.core.training_metrics import EpochMetrics
 from gradia_desktop.errors import GradiaError
 
 from .conftest import H, IDS, ODD_H, ODD_W, W, square_mask, write_image
@@ -591,15 +593,46 @@ def test_resolve_version_superscript_digit(project):
 
 # ---- epochs -----------------------------------------------------------------------------------
 
+def _epoch(epoch: int, loss: float) -> EpochMetrics:
+    return EpochMetrics(epoch=epoch, loss=loss, ce=loss, attention=0.0, train_accuracy=0.5, val_accuracy=0.5,
+                        val_iou=None, val_energy=None, val_pointing=None, seconds=1.0)
+
+
 def test_epochs_in_order_and_replaced(project):
     v1, v2 = _done_version(project), _done_version(project)
-    project.add_epoch(v1, 2, {"loss": 0.5})
-    project.add_epoch(v1, 1, {"loss": 0.9, "acc": [0.1, 0.2]})
-    project.add_epoch(v2, 1, {"loss": 7})
-    project.add_epoch(v1, 2, {"loss": 0.4})  # the same epoch again replaces it
-    assert project.epochs(v1) == [{"loss": 0.9, "acc": [0.1, 0.2]}, {"loss": 0.4}]
-    assert project.epochs(v2) == [{"loss": 7}]
+    project.add_epoch(v1, _epoch(2, 0.5))
+    project.add_epoch(v1, _epoch(1, 0.9))
+    project.add_epoch(v2, _epoch(1, 7.0))
+    project.add_epoch(v1, _epoch(2, 0.4))  # the same epoch again replaces it
+    assert project.epochs(v1) == [_epoch(1, 0.9), _epoch(2, 0.4)]
+    assert project.epochs(v2) == [_epoch(1, 7.0)]
     assert project.epochs(99) == []
+
+
+def test_epochs_are_stored_as_json_with_the_historic_keys(project):
+    v = _done_version(project)
+    metrics = EpochMetrics(epoch=1, loss=0.5, ce=0.4, attention=0.1, train_accuracy=0.75, val_accuracy=0.5,
+                           val_iou=0.2, val_energy=0.3, val_pointing=1.0,
+                           val_matrix={"RA": 1, "UA": 0, "RI": 2, "UI": 0, "unassessed": 1},
+                           train_seconds=1.5, eval_seconds=0.25, seconds=1.8)
+    project.add_epoch(v, metrics)
+    with sqlite3.connect(project.root / DB_NAME) as conn:
+        (stored,) = conn.execute("SELECT metrics FROM epochs WHERE version_id = ?", (v,)).fetchone()
+    assert list(json.loads(stored)) == ["epoch", "loss", "ce", "attention", "train_accuracy", "val_accuracy",
+                                        "val_iou", "val_energy", "val_pointing", "val_matrix", "train_seconds",
+                                        "eval_seconds", "seconds"]
+    assert project.epochs(v) == [metrics]
+
+
+def test_epochs_of_the_first_format_stay_readable(project):
+    v = _done_version(project)
+    first_format = {"epoch": 1, "loss": 0.5, "ce": 0.5, "attention": 0.0, "train_accuracy": 0.6,
+                    "val_accuracy": 0.7, "val_iou": None, "val_energy": None, "val_pointing": None, "seconds": 2.0}
+    with sqlite3.connect(project.root / DB_NAME) as conn:
+        conn.execute("INSERT INTO epochs VALUES (?, 1, ?)", (v, json.dumps(first_format)))
+    (read,) = project.epochs(v)
+    assert (read.val_accuracy, read.seconds) == (0.7, 2.0)
+    assert read.val_matrix is None and read.train_seconds is None and read.eval_seconds is None
 
 
 # ---- predictions ------------------------------------------------------------------------------
@@ -689,7 +722,7 @@ def test_readonly_reads_but_refuses_every_write(project):
             lambda: ro.set_judgement(vid, 1, None),
             lambda: ro.create_version(None, "baseline", "resnet18", "layer4", 64, {}),
             lambda: ro.finish_version(vid, "failed"),
-            lambda: ro.add_epoch(vid, 1, {}),
+            lambda: ro.add_epoch(vid, _epoch(1, 0.5)),
             lambda: ro.save_predictions(vid, [Prediction(1, 0, 0.5, np.zeros((2, 2)))]),
             lambda: ro.set_setting("k", 1),
         ]

@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from gradia_desktop.core.records import QUADRANTS, UNASSESSED
+from gradia_desktop.core.training_metrics import BatchLosses, EpochMetrics
 from gradia_desktop.errors import GradiaError
 from gradia_desktop.training import epoch_loop
 from gradia_desktop.training.config import TrainConfig
+from gradia_desktop.training.data import load_split
+from gradia_desktop.training.epoch_loop import RunInputs, fit
+from gradia_desktop.training.models import build_model, find_cam_layer, get_layer
 from gradia_desktop.training.trainer import Callbacks, train
 
 FAST = dict(epochs=2, batch_size=8, image_size=32, device="cpu")
@@ -21,7 +26,7 @@ class Live(Callbacks):
         self.project, self.batches, self.states, self.heatmaps = project, [], [], []
 
     def batch_end(self, epoch, batch, batches, losses):
-        self.batches.append((epoch, batch, batches, dict(losses)))
+        self.batches.append((epoch, batch, batches, losses))
 
     def epoch_state(self, state):
         self.states.append(state)
@@ -35,18 +40,19 @@ def test_batches_and_epoch_state_reach_the_callbacks(small_project):
     n_train = len(small_project.samples(split="train"))
     per_epoch = math.ceil(n_train / 8)
     assert [(e, b) for e, b, _, _ in live.batches] == [(e, b) for e in (1, 2) for b in range(1, per_epoch + 1)]
-    assert all(total == per_epoch and set(losses) == {"loss", "ce", "attention"} for _, _, total, losses in live.batches)
-    assert any(losses["attention"] > 0 for *_, losses in live.batches)  # masks are used in gradia-all
+    assert all(total == per_epoch and isinstance(losses, BatchLosses) for _, _, total, losses in live.batches)
+    assert any(losses.attention > 0 for *_, losses in live.batches)  # masks are used in gradia-all
     assert [s.epoch for s in live.states] == [1, 2]
     val = small_project.samples(split="val")
     for state, stored in zip(live.states, small_project.epochs(result.version)):
         assert [p.sample_id for p in state.val_predictions] == [s.id for s in val]
-        placed = sum(state.val_matrix[q] for q in ("RA", "UA", "RI", "UI"))
-        assert placed + state.val_matrix["unassessed"] == len(val)
-        assert stored["val_matrix"] == {k: state.val_matrix[k] for k in ("RA", "UA", "RI", "UI", "unassessed")}
+        placed = sum(state.val_matrix[q] for q in QUADRANTS)
+        assert placed + state.val_matrix[UNASSESSED] == len(val)
+        assert stored == state.metrics
+        assert stored.val_matrix == {k: state.val_matrix[k] for k in (*QUADRANTS, UNASSESSED)}
         correct = sum(p.pred == s.class_idx for p, s in zip(state.val_predictions, val))
-        assert state.metrics["val_accuracy"] == pytest.approx(correct / len(val))
-        assert state.metrics["eval_seconds"] > 0 and state.metrics["train_seconds"] > 0
+        assert state.metrics.val_accuracy == pytest.approx(correct / len(val))
+        assert state.metrics.eval_seconds > 0 and state.metrics.train_seconds > 0
     cam, probs = live.heatmaps[0]
     sample = small_project.samples(split="train")[0]
     assert cam.shape == (sample.height, sample.width) and 0 <= cam.min() and cam.max() <= 1
@@ -110,3 +116,20 @@ def test_an_unreadable_training_image_is_named(small_project):
     finally:
         path.write_bytes(original)
     assert np.all([v.status != "running" for v in small_project.versions(status=None)])
+
+
+def test_fit_saves_and_records_each_epoch_through_its_sinks(small_project):
+    config = TrainConfig(mode="baseline", **FAST)
+    torch.manual_seed(0)
+    model = build_model("tiny", len(small_project.classes))
+    train_data, val_data = load_split(small_project, "train", 32), load_split(small_project, "val", 32)
+    n = len(train_data)
+    saved, recorded = [], []
+    history = fit(RunInputs(
+        model=model, cam_layer=get_layer(model, find_cam_layer(model, 32)), config=config,
+        device=torch.device("cpu"), train_data=train_data, val_data=val_data, mask_grids=torch.zeros((n, 4, 4)),
+        w_pred=torch.ones(n), w_att=torch.zeros(n), counterfactuals=None, generator=torch.Generator().manual_seed(0),
+        callbacks=Callbacks(), save_checkpoint=saved.append, record_epoch=recorded.append))
+    assert saved == [1, 2] and recorded == history
+    assert [m.epoch for m in history] == [1, 2] and all(isinstance(m, EpochMetrics) for m in history)
+    assert all(m.val_iou is not None and m.val_matrix is not None for m in history)

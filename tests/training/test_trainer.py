@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from gradia_desktop.core.training_metrics import EpochMetrics
 from gradia_desktop.errors import Cancelled, GradiaError
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.data import load_split
@@ -40,7 +41,8 @@ def test_baseline_creates_a_version_with_checkpoint_predictions_and_epochs(small
     assert version.status == "done" and version.arch == "tiny" and version.cam_layer == "layer4"
     assert (small_project.root / version.checkpoint).is_file()
     assert len(list(small_project.models_dir(result.version).glob("*.safetensors"))) == 1  # the best one kept
-    assert [e["epoch"] for e in small_project.epochs(result.version)] == [1, 2] == [e["epoch"] for e in rec.epochs]
+    assert small_project.epochs(result.version) == rec.epochs == result.epochs
+    assert [e.epoch for e in rec.epochs] == [1, 2]
     assert len(small_project.predictions(result.version)) == len(small_project.samples())
     assert set(result.summaries) == {"train", "val", "test"}
     assert {"loading", "epoch", "evaluating"} <= rec.stages
@@ -57,7 +59,7 @@ def test_same_seed_same_weights_and_metrics(small_project):
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], atol=0, rtol=0)
     assert any(not torch.equal(wa[k], wc[k]) for k in wa if wa[k].is_floating_point())
-    assert [e["loss"] for e in a.epochs] == [e["loss"] for e in b.epochs]
+    assert [e.loss for e in a.epochs] == [e.loss for e in b.epochs]
 
 
 def test_gradia_mode_needs_a_parent(small_project):
@@ -119,13 +121,16 @@ def test_bad_settings_fail_before_a_version_is_created(small_project):
     assert small_project.versions(status=None) == []
 
 
+def _epoch(epoch: int, val_accuracy: float, val_energy: float | None) -> EpochMetrics:
+    return EpochMetrics(epoch=epoch, loss=1.0, ce=1.0, attention=0.0, train_accuracy=0.5, val_accuracy=val_accuracy,
+                        val_iou=None, val_energy=val_energy, val_pointing=None, seconds=1.0)
+
+
 def test_best_epoch_rule_prefers_attention_among_near_best_accuracy():
-    epochs = [dict(epoch=1, val_accuracy=1.0, val_energy=0.1), dict(epoch=2, val_accuracy=0.99, val_energy=0.5),
-              dict(epoch=3, val_accuracy=0.90, val_energy=0.9), dict(epoch=4, val_accuracy=1.0, val_energy=0.3)]
+    epochs = [_epoch(1, 1.0, 0.1), _epoch(2, 0.99, 0.5), _epoch(3, 0.90, 0.9), _epoch(4, 1.0, 0.3)]
     assert select_best_epoch(epochs, tolerance=0.02) == 2  # epoch 3 is too inaccurate
     assert select_best_epoch(epochs, tolerance=0.0) == 4
-    no_masks = [dict(epoch=1, val_accuracy=0.8, val_energy=None), dict(epoch=2, val_accuracy=0.8, val_energy=None),
-                dict(epoch=3, val_accuracy=0.7, val_energy=None)]
+    no_masks = [_epoch(1, 0.8, None), _epoch(2, 0.8, None), _epoch(3, 0.7, None)]
     assert select_best_epoch(no_masks, tolerance=0.02) == 2
 
 
@@ -154,4 +159,4 @@ def test_training_on_cuda_with_mixed_precision(small_project):
     result = train(small_project, TrainConfig(mode="gradia-all", counterfactual=True, epochs=2, batch_size=8,
                                               device="cuda"))
     assert small_project.version(result.version).status == "done"
-    assert np.isfinite([e["loss"] for e in result.epochs]).all()
+    assert np.isfinite([e.loss for e in result.epochs]).all()

@@ -87,8 +87,8 @@ def run_training_gui_bench(epochs: int = 3, device: str = "auto", progress: Prog
         wall = time.perf_counter() - started
         window.close()
     lateness = np.maximum(np.array(gaps or [0.0]), 0)
-    train_s = np.array([m["train_seconds"] for m in epochs_seen])
-    eval_s = np.array([m["eval_seconds"] for m in epochs_seen])
+    train_s = np.array([m.train_seconds for m in epochs_seen])
+    eval_s = np.array([m.eval_seconds for m in epochs_seen])
     gui_s = np.array(refresh_s[:len(epochs_seen)])
     r3 = lambda v: round(float(v), 3)  # noqa: E731
     return {

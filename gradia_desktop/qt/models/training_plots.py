@@ -17,6 +17,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from ...core.training_metrics import BatchLosses, EpochMetrics
+
 pg.setConfigOptions(antialias=True)
 
 EPOCH_STAGE = re.compile(r"^epoch (\d+)/(\d+)")
@@ -190,24 +192,24 @@ class TrainingPlots(QWidget):
             return None
         return (now - t0) * (1.0 - fraction) / (fraction - f0)
 
-    def add_batch(self, epoch: int, batch: int, batches: int, losses: dict) -> None:
+    def add_batch(self, epoch: int, batch: int, batches: int, losses: BatchLosses) -> None:
         """One training batch's losses (``ce``, ``attention``), at x = epoch - 1 + batch / batches."""
         x = epoch - 1 + batch / max(batches, 1)
-        for key in ("ce", "attention"):
-            if losses.get(key) is not None:
-                self._series[f"{key}_batch"].append(x, float(losses[key]))
-                self._dirty.add(f"{key}_batch")
+        for name, value in (("ce_batch", losses.ce), ("attention_batch", losses.attention)):
+            self._series[name].append(x, float(value))
+            self._dirty.add(name)
         if not self._redraw.isActive():
             self._redraw.start()
 
-    def add_epoch(self, epoch: int, metrics: dict) -> None:
-        """An epoch's metrics (missing or None values are skipped): loss means at x = epoch - 0.5, the middle
+    def add_epoch(self, epoch: int, metrics: EpochMetrics) -> None:
+        """An epoch's metrics (None values are skipped): loss means at x = epoch - 0.5, the middle
         of the batches they average; accuracy and IoU at x = epoch, when they were measured."""
-        for name, key, x in (("ce_epoch", "ce", epoch - 0.5), ("attention_epoch", "attention", epoch - 0.5),
-                             ("val_accuracy", "val_accuracy", epoch), ("val_iou", "val_iou", epoch),
-                             ("train_accuracy", "train_accuracy", epoch)):
-            if metrics.get(key) is not None:
-                self._series[name].append(float(x), float(metrics[key]))
+        for name, value, x in (("ce_epoch", metrics.ce, epoch - 0.5),
+                               ("attention_epoch", metrics.attention, epoch - 0.5),
+                               ("val_accuracy", metrics.val_accuracy, epoch), ("val_iou", metrics.val_iou, epoch),
+                               ("train_accuracy", metrics.train_accuracy, epoch)):
+            if value is not None:
+                self._series[name].append(float(x), float(value))
                 self._dirty.add(name)
         if epoch > self._total_epochs:
             self._total_epochs = epoch
@@ -242,11 +244,11 @@ class TrainingPlots(QWidget):
         self.status.setStyleSheet("")
         self.loss_plot.getPlotItem().enableAutoRange()
 
-    def load_history(self, epochs: list[dict], title: str = "") -> None:
+    def load_history(self, epochs: list[EpochMetrics], title: str = "") -> None:
         """A finished version's per-epoch metrics (the store's epochs), without batch curves."""
         self.clear()
-        for i, metrics in enumerate(epochs, 1):
-            self.add_epoch(int(metrics.get("epoch", i)), metrics)
+        for metrics in epochs:
+            self.add_epoch(metrics.epoch, metrics)
         self.loss_plot.setXRange(0, max(1, len(epochs)), padding=0.02)
         self.progress.setValue(_STEPS if epochs else 0)
         self.progress.setFormat(f"{len(epochs)} epochs" if epochs else "")

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ...core.records import Prediction
 from ...core.store import Project
+from ...core.training_metrics import BatchLosses, EpochMetrics
 from ...errors import Cancelled, GradiaError
 from ...training.config import TrainConfig
 from ...training.epoch_loop import EpochState
@@ -26,14 +27,14 @@ class _Relay(Callbacks):
     def progress(self, stage: str, done: int, total: int) -> None:
         self.worker.progress.emit(stage, done, total)
 
-    def batch_end(self, epoch: int, batch: int, batches: int, losses: dict) -> None:
+    def batch_end(self, epoch: int, batch: int, batches: int, losses: BatchLosses) -> None:
         self.worker.batch_finished.emit(epoch, batch, batches, losses)
 
     def epoch_state(self, state: EpochState) -> None:
         self.worker.epoch_live.emit(LiveEpoch(state.epoch, state.metrics, state.val_predictions, state.val_matrix,
                                               self.worker._visible_heatmap(state)))
 
-    def epoch_end(self, epoch: int, metrics: dict) -> None:
+    def epoch_end(self, epoch: int, metrics: EpochMetrics) -> None:
         self.worker.epoch_finished.emit(epoch, metrics)
 
     def log(self, message: str) -> None:
@@ -49,7 +50,7 @@ class LiveEpoch:
     and the heatmap of the sample the user is looking at ((sample id, target, CAM) or None)."""
 
     epoch: int
-    metrics: dict
+    metrics: EpochMetrics
     val_predictions: list[Prediction]
     val_matrix: dict
     heatmap: tuple[int, object, np.ndarray] | None
@@ -64,9 +65,9 @@ class TrainingWorker(QObject):
     """
 
     progress = Signal(str, int, int)
-    batch_finished = Signal(int, int, int, dict)  # epoch, batch, batches, losses
+    batch_finished = Signal(int, int, int, object)  # epoch, batch, batches, BatchLosses
     epoch_live = Signal(object)  # LiveEpoch, before epoch_finished
-    epoch_finished = Signal(int, dict)
+    epoch_finished = Signal(int, object)  # epoch, EpochMetrics
     message = Signal(str)
     succeeded = Signal(int, dict)
     failed = Signal(str)

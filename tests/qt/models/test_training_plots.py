@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gradia_desktop.core.training_metrics import BatchLosses, EpochMetrics
 from gradia_desktop.qt.models.training_plots import TrainingPlots, format_duration
 
 
@@ -30,16 +31,16 @@ def plots(qtbot, clock):
 
 
 def epoch_metrics(i, iou=0.3):
-    return {"epoch": i, "ce": 0.7 / i, "attention": 0.4 / i, "loss": 1.1 / i, "val_accuracy": 0.5 + 0.1 * i,
-            "val_iou": iou, "train_accuracy": 0.6 + 0.1 * i}
+    return EpochMetrics(epoch=i, ce=0.7 / i, attention=0.4 / i, loss=1.1 / i, val_accuracy=0.5 + 0.1 * i,
+                        val_iou=iou, val_energy=None, val_pointing=None, train_accuracy=0.6 + 0.1 * i, seconds=1.0)
 
 
 def test_batches_and_epochs_land_in_the_series(plots):
     plots.begin(2)
     for b in range(1, 5):
-        plots.add_batch(1, b, 4, {"ce": 1.0 / b, "attention": 0.5, "loss": 1.5})
+        plots.add_batch(1, b, 4, BatchLosses(loss=1.5, ce=1.0 / b, attention=0.5))
     plots.add_epoch(1, epoch_metrics(1))
-    plots.add_batch(2, 1, 4, {"ce": 0.2, "attention": 0.1, "loss": 0.3})
+    plots.add_batch(2, 1, 4, BatchLosses(loss=0.3, ce=0.2, attention=0.1))
     xs, ys = plots.series("ce_batch")
     assert xs == [0.25, 0.5, 0.75, 1.0, 1.25] and ys[:2] == [1.0, 0.5] and ys[-1] == 0.2
     assert plots.series("attention_batch")[1] == [0.5] * 4 + [0.1]
@@ -56,7 +57,7 @@ def test_batches_and_epochs_land_in_the_series(plots):
 def test_batches_redraw_within_a_moment(plots, qtbot):
     plots.begin(1)
     curve = plots.curve("ce_batch")
-    plots.add_batch(1, 1, 2, {"ce": 0.5, "attention": 0.0, "loss": 0.5})
+    plots.add_batch(1, 1, 2, BatchLosses(loss=0.5, ce=0.5, attention=0.0))
     qtbot.waitUntil(lambda: curve.getData()[0] is not None and len(curve.getData()[0]) == 1, timeout=2000)
 
 
@@ -64,7 +65,7 @@ def test_appending_keeps_the_same_curve_items(plots):
     plots.begin(3)
     items = plots.loss_plot.getPlotItem().listDataItems()
     for i in range(600):  # past the arrays' first growth
-        plots.add_batch(1 + i // 200, i % 200 + 1, 200, {"ce": 0.1, "attention": 0.2, "loss": 0.3})
+        plots.add_batch(1 + i // 200, i % 200 + 1, 200, BatchLosses(loss=0.3, ce=0.1, attention=0.2))
     plots.flush()
     assert plots.loss_plot.getPlotItem().listDataItems() == items
     assert len(plots.series("ce_batch")[0]) == 600
@@ -113,7 +114,7 @@ def test_finish_shows_the_status(plots, clock):
 
 def test_clear_empties_everything(plots):
     plots.begin(1)
-    plots.add_batch(1, 1, 1, {"ce": 0.5, "attention": 0.1, "loss": 0.6})
+    plots.add_batch(1, 1, 1, BatchLosses(loss=0.6, ce=0.5, attention=0.1))
     plots.add_epoch(1, epoch_metrics(1))
     plots.set_progress("epoch 1/1", 1, 1)
     plots.clear()

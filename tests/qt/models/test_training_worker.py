@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradia_desktop.core.records import QUADRANTS, UNASSESSED
 from gradia_desktop.core.store import Project
 from gradia_desktop.qt.window.dialogs import about_html, cheat_sheet_html
 from gradia_desktop.qt.models.training_worker import TrainingWorker
@@ -13,7 +14,7 @@ FAST = dict(epochs=2, batch_size=8, image_size=32, device="cpu")
 def test_worker_trains_off_the_gui_thread_and_reports_each_epoch(qtbot, small_project_dir):
     worker = TrainingWorker(small_project_dir, TrainConfig(**FAST))
     epochs, stages = [], set()
-    worker.epoch_finished.connect(lambda e, m: epochs.append((e, m["val_accuracy"])))
+    worker.epoch_finished.connect(lambda e, m: epochs.append((e, m.val_accuracy)))
     worker.progress.connect(lambda stage, done, total: stages.add(stage.split(" ")[0]))
     with qtbot.waitSignal(worker.done, timeout=120_000), qtbot.waitSignal(worker.succeeded) as ok:
         worker.start()
@@ -33,14 +34,14 @@ def test_each_epoch_carries_live_predictions_matrix_and_the_visible_heatmap(qtbo
     worker.set_visible(visible.id, "true")
     live, batches = [], []
     worker.epoch_live.connect(live.append)
-    worker.batch_finished.connect(lambda e, b, n, losses: batches.append((e, b, n, losses["ce"])))
+    worker.batch_finished.connect(lambda e, b, n, losses: batches.append((e, b, n, losses.ce)))
     with qtbot.waitSignal(worker.done, timeout=120_000):
         worker.start()
     worker.wait()
     assert [e.epoch for e in live] == [1, 2] and len(batches) == 2 * batches[0][2]
     for epoch in live:
         assert [p.sample_id for p in epoch.val_predictions] == val_ids
-        assert sum(epoch.val_matrix[q] for q in ("RA", "UA", "RI", "UI", "unassessed")) == len(val_ids)
+        assert sum(epoch.val_matrix[q] for q in (*QUADRANTS, UNASSESSED)) == len(val_ids)
         sample_id, target, cam = epoch.heatmap
         assert (sample_id, target) == (visible.id, "true") and cam.shape == (visible.height, visible.width)
 
