@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..core.progress import Progress, report
+from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 
 MIN_KEEP_SHARE = 0.15  # a GrabCut result smaller than this share of the mask is not trusted
 
@@ -84,7 +84,8 @@ class CounterfactualBank:
     """Precomputed object regions and background plates for the masked training images."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,
-                 has_mask: torch.Tensor, progress: Progress = None):
+                 has_mask: torch.Tensor, progress: Progress = None, cancelled: CancelCheck = None):
+        """Prepare every masked image (GrabCut and a plate each); ``cancelled`` is asked before each."""
         self.index = torch.nonzero(has_mask).flatten()
         self.position = {int(i): k for k, i in enumerate(self.index)}
         n = len(self.index)
@@ -94,6 +95,7 @@ class CounterfactualBank:
         keep = np.zeros((n, size, size), np.float32)
         plates = np.zeros((n, size, size, 3), np.uint8)
         for k, i in enumerate(self.index.tolist()):
+            stop_if_cancelled(cancelled, "preparing counterfactual backgrounds")
             rgb = images[i].permute(1, 2, 0).numpy()
             mask = masks[i].numpy()
             keep[k] = object_region(rgb, mask)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..core.progress import Progress, report
+from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 from ..core.records import Sample
 from ..core.store import Project
 from ..errors import GradiaError
@@ -41,7 +41,9 @@ def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
 
 
-def load_split(project: Project, split: str, image_size: int, progress: Progress = None) -> SplitData:
+def load_split(project: Project, split: str, image_size: int, progress: Progress = None,
+               cancelled: CancelCheck = None) -> SplitData:
+    """Every sample of ``split`` at ``image_size`` px; ``cancelled`` is asked after each image."""
     samples = project.samples(split=split)
     n = len(samples)
     images = np.zeros((n, image_size, image_size, 3), np.uint8)
@@ -61,10 +63,14 @@ def load_split(project: Project, split: str, image_size: int, progress: Progress
                 masks[i] = resize_mask(mask, image_size)
                 has_mask[i] = True
 
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2))
+    try:
         for done, _ in enumerate(pool.map(load, range(n)), 1):
+            stop_if_cancelled(cancelled, f"loading {split} images")
             if done % 64 == 0 or done == n:
                 report(progress, f"loading {split} images", done, n)
+    finally:  # on cancel or error, images not yet started are dropped rather than loaded
+        pool.shutdown(wait=True, cancel_futures=True)
     return SplitData(samples, torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
                      torch.tensor([s.class_idx for s in samples], dtype=torch.long),
                      torch.from_numpy(masks), torch.from_numpy(has_mask))

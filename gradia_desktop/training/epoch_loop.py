@@ -147,7 +147,7 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
             cb.batch_end(epoch, b + 1, batches, losses)
             cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
         trained = time.perf_counter()
-        val = predict_split(model, layer, val_data, device, progress=None)
+        val = predict_split(model, layer, val_data, device, progress=None, stage="validation", cancelled=cb.cancelled)
         predictions = to_predictions(val_data, val)
         matrix = reasonability_matrix([assessment_of(s, p, {}) for s, p in zip(val_data.samples, predictions)])
         att_means = val.attention_means()

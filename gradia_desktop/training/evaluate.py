@@ -10,7 +10,7 @@ from torch import nn
 
 from ..core import metrics
 from ..core.assessment import assess, split_summary
-from ..core.progress import Progress, report
+from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 from ..core.records import SPLITS, Prediction
 from ..core.store import Project
 from .data import Normalizer, SplitData, load_split
@@ -38,8 +38,11 @@ class SplitResult:
 
 
 def predict_split(model: nn.Module, layer: nn.Module, data: SplitData, device: torch.device,
-                  batch_size: int = 64, progress: Progress = None, stage: str = "evaluating") -> SplitResult:
-    """Run the model in eval mode over ``data`` (restoring its mode after) with batched Grad-CAM."""
+                  batch_size: int = 64, progress: Progress = None, stage: str = "evaluating",
+                  cancelled: CancelCheck = None) -> SplitResult:
+    """Run the model in eval mode over ``data`` (restoring its mode after) with batched Grad-CAM.
+
+    ``cancelled`` is asked before each batch."""
     was_training = model.training
     model.eval()
     normalise = Normalizer(device)
@@ -48,6 +51,7 @@ def predict_split(model: nn.Module, layer: nn.Module, data: SplitData, device: t
     iou = np.full(n, np.nan); energy = np.full(n, np.nan); pointing = np.full(n, np.nan)
     try:
         for start in range(0, n, batch_size):
+            stop_if_cancelled(cancelled, stage)
             stop = min(n, start + batch_size)
             with autocast(device):
                 logits, grid, up = inference_cam(model, layer, normalise(data.images[start:stop]), None, (size, size))
@@ -80,15 +84,18 @@ def to_predictions(data: SplitData, result: SplitResult) -> list[Prediction]:
 
 def evaluate_and_store(project: Project, version_id: int, model: nn.Module, layer: nn.Module,
                        image_size: int, device: torch.device, splits=SPLITS, batch_size: int = 64,
-                       progress: Progress = None, loaded: dict[str, SplitData] | None = None) -> dict[str, dict]:
-    """Predict every sample of ``splits``, store the predictions, return each split's summary."""
+                       progress: Progress = None, loaded: dict[str, SplitData] | None = None,
+                       cancelled: CancelCheck = None) -> dict[str, dict]:
+    """Predict every sample of ``splits``, store the predictions, return each split's summary.
+
+    ``cancelled`` is asked per image while loading and per batch while predicting."""
     loaded = loaded or {}
     summaries = {}
     for split in splits:
-        data = loaded.get(split) or load_split(project, split, image_size, progress)
+        data = loaded.get(split) or load_split(project, split, image_size, progress, cancelled)
         if len(data) == 0:
             continue
-        result = predict_split(model, layer, data, device, batch_size, progress, f"evaluating {split}")
+        result = predict_split(model, layer, data, device, batch_size, progress, f"evaluating {split}", cancelled)
         project.save_predictions(version_id, to_predictions(data, result))
         summaries[split] = split_summary(assess(project, version_id, data.samples))
     return summaries

@@ -1,7 +1,9 @@
 """The training loop: baseline, GRADIA and GRADIA-on-all-masks, with optional counterfactuals.
 
 The trainer knows nothing of Qt or of the command line: it reports through ``Callbacks`` and
-checks ``Callbacks.cancelled()`` between batches. Each run creates a new model version.
+asks ``Callbacks.cancelled()`` throughout - per image while loading, per masked image while
+preparing counterfactuals, per batch while training, validating and evaluating. Each run creates
+a new model version.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Callbacks:
     def log(self, message: str) -> None: ...
 
     def cancelled(self) -> bool:
+        """Asked often, on the training thread: True stops the run with ``Cancelled``."""
         return False
 
 
@@ -147,8 +150,9 @@ def _grid_size(model, layer, size: int, device: torch.device) -> tuple[int, int]
 def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResult:
     """Train a new model version; returns its id, best epoch and per-split summaries.
 
-    A run that fails or is cancelled leaves no usable version behind (its row is marked failed or
-    cancelled and is listed nowhere); running out of accelerator memory says which batch size to try.
+    A run that fails or is cancelled leaves no usable version behind (once its row exists - after the
+    data and counterfactuals are ready - it is marked failed or cancelled and is listed nowhere);
+    running out of accelerator memory says which batch size to try.
     """
     config.validate()
     try:
@@ -171,8 +175,8 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     for note in notes:
         cb.log(note)
     layer = get_layer(model, layer_name)
-    train_data = load_split(project, "train", size, cb.progress)
-    val_data = load_split(project, "val", size, cb.progress)
+    train_data = load_split(project, "train", size, cb.progress, cb.cancelled)
+    val_data = load_split(project, "val", size, cb.progress, cb.cancelled)
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
     w_pred, w_att = _sample_weights(project, config, train_data, parent)
@@ -181,7 +185,7 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     for i in torch.nonzero(train_data.has_mask).flatten().tolist():
         grids[i] = torch.from_numpy(mask_to_grid(train_data.masks[i].numpy(), grid_hw))
     bank = CounterfactualBank(train_data.images, train_data.labels, train_data.masks, train_data.has_mask,
-                              cb.progress) if config.counterfactual else None
+                              cb.progress, cb.cancelled) if config.counterfactual else None
 
     final_config = replace(config, arch=arch, cam_layer=layer_name, image_size=size)
     version = project.create_version(parent.id if parent else None, config.mode, arch, layer_name, size,
@@ -201,7 +205,7 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
                 path.unlink()
         model, layer, _ = load_checkpoint(best_path, device)
         summaries = evaluate_and_store(project, version, model, layer, size, device, progress=cb.progress,
-                                       loaded={"train": train_data, "val": val_data})
+                                       loaded={"train": train_data, "val": val_data}, cancelled=cb.cancelled)
         warnings = _compare_with_parent(parent, summaries)
         for w in warnings:
             cb.log(w)

@@ -1,4 +1,4 @@
-"""Training in a QThread: the trainer's callbacks become Qt signals; cancel between batches."""
+"""Training in a QThread: the trainer's callbacks become Qt signals; cancel within one batch or image."""
 
 from __future__ import annotations
 
