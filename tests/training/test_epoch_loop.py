@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
+from gradia_desktop.core.project_init import create_project
 from gradia_desktop.core.records import QUADRANTS, UNASSESSED
 from gradia_desktop.core.training_metrics import BatchLosses, EpochMetrics
 from gradia_desktop.errors import GradiaError
@@ -106,16 +108,14 @@ def test_out_of_memory_suggests_a_smaller_batch_and_makes_no_version(small_proje
     assert not small_project.models_dir(failed.id).exists()
 
 
-def test_an_unreadable_training_image_is_named(small_project):
-    path = small_project.image_path(small_project.samples(split="train")[3])
-    original = path.read_bytes()  # the images are shared by the session's projects: put it back after
-    try:
+def test_an_unreadable_training_image_is_named(small_dataset, tmp_path):
+    dataset = shutil.copytree(small_dataset, tmp_path / "dataset")  # the session's dataset stays intact
+    with create_project(tmp_path / "project", dataset / "images", dataset / "masks") as project:
+        path = project.image_path(project.samples(split="train")[3])
         path.write_bytes(b"not an image")
         with pytest.raises(GradiaError, match=f"{path.name}: not a readable image"):
-            train(small_project, TrainConfig(mode="baseline", **FAST))
-    finally:
-        path.write_bytes(original)
-    assert np.all([v.status != "running" for v in small_project.versions(status=None)])
+            train(project, TrainConfig(mode="baseline", **FAST))
+        assert np.all([v.status != "running" for v in project.versions(status=None)])
 
 
 def test_fit_saves_and_records_each_epoch_through_its_sinks(small_project):

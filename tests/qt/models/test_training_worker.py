@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
+from PySide6.QtCore import QCoreApplication, Qt, QThread
+
 from gradia_desktop.core.records import QUADRANTS, UNASSESSED
 from gradia_desktop.core.store import Project
 from gradia_desktop.qt.window.dialogs import about_html, cheat_sheet_html
@@ -13,14 +17,23 @@ FAST = dict(epochs=2, batch_size=8, image_size=32, device="cpu")
 
 def test_worker_trains_off_the_gui_thread_and_reports_each_epoch(qtbot, small_project_dir):
     worker = TrainingWorker(small_project_dir, TrainConfig(**FAST))
-    epochs, stages = [], set()
+    epochs, stages, emitted_on = [], set(), set()
     worker.epoch_finished.connect(lambda e, m: epochs.append((e, m.val_accuracy)))
     worker.progress.connect(lambda stage, done, total: stages.add(stage.split(" ")[0]))
+
+    def note_the_emitting_thread(*_args) -> None:  # a direct connection runs where the trainer emits
+        emitted_on.add((QThread.currentThread(), threading.get_ident()))
+
+    for signal in (worker.progress, worker.batch_finished, worker.epoch_finished):
+        signal.connect(note_the_emitting_thread, Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(worker.done, timeout=120_000), qtbot.waitSignal(worker.succeeded) as ok:
         worker.start()
     worker.wait()
     version, summary = ok.args
     assert [e for e, _ in epochs] == [1, 2] and {"loading", "epoch", "evaluating"} <= stages
+    threads, idents = {thread for thread, _ in emitted_on}, {ident for _, ident in emitted_on}
+    assert threads == {worker.thread} and worker.thread is not QCoreApplication.instance().thread()
+    assert len(idents) == 1 and threading.get_ident() not in idents  # this test runs on the GUI thread
     assert summary["best_epoch"] in (1, 2) and set(summary) >= {"train", "val", "test"}
     with Project.open(small_project_dir, readonly=True) as project:
         assert project.version(version).status == "done"
@@ -47,13 +60,24 @@ def test_each_epoch_carries_live_predictions_matrix_and_the_visible_heatmap(qtbo
 
 
 def test_cancel_stops_between_batches(qtbot, small_project_dir):
-    worker = TrainingWorker(small_project_dir, TrainConfig(**{**FAST, "epochs": 50}))
-    worker.progress.connect(lambda stage, *_: stage.startswith("epoch") and worker.cancel())
+    worker = TrainingWorker(small_project_dir, TrainConfig(**{**FAST, "epochs": 50, "batch_size": 2}))
+    batches, epochs = [], []
+    worker.batch_finished.connect(lambda e, b, n, _losses: batches.append((e, b, n)),
+                                  Qt.ConnectionType.DirectConnection)
+    worker.epoch_finished.connect(lambda e, _m: epochs.append(e), Qt.ConnectionType.DirectConnection)
+    # Direct: cancel is requested on the training thread right after the first batch, not whenever
+    # the GUI's event loop gets round to it.
+    worker.progress.connect(lambda stage, *_: stage.startswith("epoch") and worker.cancel(),
+                            Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(worker.cancelled, timeout=120_000):
         worker.start()
     worker.wait()
+    assert batches[0][2] > 1  # the epoch has more batches: the run stopped between two of them
+    assert batches == [(1, 1, batches[0][2])] and epochs == []
     with Project.open(small_project_dir, readonly=True) as project:
-        assert [v.status for v in project.versions(status=None)] == ["cancelled"]
+        (row,) = project.versions(status=None)
+        assert row.status == "cancelled" and project.epochs(row.id) == []
+        assert not project.models_dir(row.id).exists()
 
 
 def test_bad_settings_arrive_as_one_line_failure(qtbot, small_project_dir):
