@@ -90,15 +90,19 @@ def test_bad_files_fail_with_a_reason_and_the_rest_still_load(loader, project, q
 
 def test_duplicate_requests_are_coalesced(loader, project, qtbot, gated):
     order, gate = gated
-    first, second = project.samples()[:2]
+    first, second, third = project.samples()[:3]
     for _ in range(3):
         loader.request(first)
         loader.request(second)
     gate.set()
-    qtbot.waitUntil(lambda: loader.pixmap(first.id) and loader.pixmap(second.id))
+    # (A callback returning None counts as passed: compare with None explicitly.)
+    qtbot.waitUntil(lambda: loader.pixmap(first.id) is not None and loader.pixmap(second.id) is not None)
     loader.request(first)  # cached: nothing to do
-    qtbot.wait(20)
-    assert sorted(order) == [first.id, second.id]
+    assert loader.pending() == 0
+    with qtbot.waitSignal(loader.ready) as ready:
+        loader.request(third)
+    assert ready.args[0] == third.id and loader.pending() == 0
+    assert sorted(order) == [first.id, second.id, third.id]  # each loaded once
 
 
 def test_the_newest_requests_load_first_and_old_ones_are_dropped(loader, project, qtbot, gated, monkeypatch):
@@ -134,12 +138,18 @@ def test_the_cache_keeps_the_most_recently_used(project, qtbot):
 
 def test_results_for_a_previous_project_are_ignored(loader, project, qtbot, gated):
     order, gate = gated
-    loader.request(project.samples()[0])
-    qtbot.waitUntil(lambda: len(order) == 1)
+    stale, fresh = project.samples()[:2]
+    loader.request(stale)
+    qtbot.waitUntil(lambda: len(order) == 1)  # in the worker's hands, held at the gate
     loader.set_project(None)
-    with qtbot.assertNotEmitted(loader.ready, wait=100):
-        gate.set()
-    assert loader.pixmap(project.samples()[0].id) is None
+    ready = []
+    loader.ready.connect(lambda sample_id, _: ready.append(sample_id))
+    gate.set()
+    loader.set_project(project)
+    # The one worker finishes the stale image before it takes this one.
+    with qtbot.waitSignal(loader.ready):
+        loader.request(fresh)
+    assert ready == [fresh.id] and loader.pixmap(stale.id) is None
 
 
 def test_the_browser_shows_placeholders_thumbnails_and_warnings(project, qtbot):
@@ -160,7 +170,7 @@ def test_the_browser_shows_placeholders_thumbnails_and_warnings(project, qtbot):
     reason = "not a readable image (corrupt or unsupported format)"
     assert bad_index.data(TOOLTIP) == f"{corrupt.path}\nthumbnail: {reason}"
     assert good_index.data(TOOLTIP) == project.samples()[0].path
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: browser.thumbnails.pending() == 0)
     loaded = browser.thumbnails.cached_count() + 1
     assert 2 <= loaded < len(project.samples()) and browser.thumbnails.pending() == 0
     browser.select_next()  # the app goes on
