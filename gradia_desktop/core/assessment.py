@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .metrics import mean_or_none, quadrant, suggest_reasonable
-from .records import QUADRANTS, Prediction, Sample
+from .records import QUADRANTS, UNASSESSED, Prediction, Sample
 from .store import Project
 
 
@@ -62,14 +62,14 @@ def reasonability_matrix(rows: list[Assessment]) -> dict:
     a suggestion, the rest cannot be placed: no mask to suggest from).
     """
     counts: dict = {q: 0 for q in QUADRANTS}
-    counts.update(human=0, suggestion=0, unassessed=0, unjudged=0)
+    counts.update({"human": 0, "suggestion": 0, UNASSESSED: 0, "unjudged": 0})
     by_source = {q: {"human": 0, "suggestion": 0} for q in QUADRANTS}
     for r in rows:
         q = r.quadrant
         if r.prediction is not None and r.source != "human":
             counts["unjudged"] += 1
         if q is None:
-            counts["unassessed"] += 1
+            counts[UNASSESSED] += 1
         else:
             counts[q] += 1
             counts[r.source] += 1

@@ -240,8 +240,15 @@ class Project:
                          (version_id, metrics.epoch, json.dumps(metrics.to_dict())))
 
     def epochs(self, version_id: int) -> list[EpochMetrics]:
-        return [EpochMetrics.from_dict(json.loads(m)) for (m,) in self._query(
-            "SELECT metrics FROM epochs WHERE version_id = ? ORDER BY epoch", (version_id,))]
+        out = []
+        for epoch, text in self._query("SELECT epoch, metrics FROM epochs WHERE version_id = ? ORDER BY epoch",
+                                       (version_id,)):
+            try:
+                out.append(EpochMetrics.from_dict(json.loads(text)))
+            except (ValueError, TypeError) as exc:
+                raise GradiaError(f"{self.root / DB_NAME}: version {version_id}, epoch {epoch}: "
+                                  f"damaged metrics ({exc})") from None
+        return out
 
     def versions(self, status: str | None = "done") -> list[Version]:
         sql = "SELECT * FROM versions" + (" WHERE status = ?" if status else "") + " ORDER BY id"

@@ -3,7 +3,7 @@ keeps (as JSON), and the command line and the GUI show."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from .records import QUADRANTS, UNASSESSED
@@ -51,4 +51,7 @@ class EpochMetrics:
     def from_dict(cls, data: dict[str, Any]) -> EpochMetrics:
         """Read ``to_dict``'s form back; keys this version does not know are ignored."""
         known = {f.name for f in fields(cls)}
+        missing = sorted(f.name for f in fields(cls) if f.name not in data and f.default is MISSING)
+        if missing:
+            raise ValueError(f"epoch record without {', '.join(missing)}")
         return cls(**{k: v for k, v in data.items() if k in known})

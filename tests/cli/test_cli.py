@@ -97,22 +97,3 @@ def test_unavailable_cuda_exits_2(small_project, capsys):
         pytest.skip("CUDA is present here")
     code, _, err = run(capsys, "train", small_project.root, "--device", "cuda")
     assert code == 2 and "not available" in one_error_line(err)
-
-
-def test_bench_json_has_the_documented_keys(capsys):
-    code, out, err = run(capsys, "bench", "--arch", "tiny", "--image-size", 32, "--batch-size", 4, "--steps", 2,
-                         "--device", "cpu", "--json")
-    assert code == 0
-    result = json.loads(out)
-    assert {"plain_step_s", "gradia_step_s", "ratio", "cam_images_per_s", "device"} <= set(result)
-    assert "benchmark steps" in err
-
-
-def test_bench_gui_reports_the_workspace_figures(capsys):
-    code, out, _ = run(capsys, "bench", "--gui", "--samples", 60, "--json", "--quiet")
-    assert code == 0
-    result = json.loads(out)
-    for key in ("brush_p95_ms_4096_full_repaint", "switch_ms_1024_median", "open_to_first_paint_s",
-                "max_gui_stall_ms_scrolling_with_thumbnails"):
-        assert result[key] > 0, key
-    assert result["project_samples"] == 60

@@ -1,4 +1,4 @@
-"""`gradia export` / `gradia import` / `gradia bench --export` end to end on a small generated project."""
+"""`gradia export` / `gradia import` end to end on a small generated project."""
 
 from __future__ import annotations
 
@@ -94,10 +94,3 @@ def test_bad_imports_exit_2_naming_the_entry_and_write_nothing(small_project, tm
     assert "images[0]" in line and "'../../etc/passwd'" in line and "'..' in the path" in line
     assert "annotations[1]" in line and "malformed RLE" in line
     assert sorted(p.name for p in (root / "masks").iterdir()) == before
-
-
-def test_bench_export_on_a_few_masks(capsys):
-    code, out, err = run(capsys, "bench", "--export", "--samples", 20, "--json")
-    assert code == 0, err
-    r = json.loads(out)
-    assert r["samples"] == 20 and r["png_s"] > 0 and r["coco_s"] > 0 and r["size"] == "512x512"

@@ -635,6 +635,16 @@ def test_epochs_of_the_first_format_stay_readable(project):
     assert read.val_matrix is None and read.train_seconds is None and read.eval_seconds is None
 
 
+
+@pytest.mark.parametrize("stored", ['{"epoch": 1, "loss": 0.5}', "not json", "[1, 2]"])
+def test_a_damaged_epoch_row_is_a_one_line_error_naming_the_database(project, stored):
+    v = _done_version(project)
+    with sqlite3.connect(project.root / DB_NAME) as conn:
+        conn.execute("INSERT INTO epochs VALUES (?, 3, ?)", (v, stored))
+    with pytest.raises(GradiaError, match=rf"{DB_NAME}: version {v}, epoch 3: damaged metrics") as err:
+        project.epochs(v)
+    assert "\n" not in str(err.value)
+
 # ---- predictions ------------------------------------------------------------------------------
 
 def test_predictions_round_trip(project):

@@ -12,11 +12,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHeade
 
 from ...core.annotation_queue import annotation_queue
 from ...core.assessment import Assessment, assess, assessment_of
-from ...core.records import QUADRANTS, SPLITS, Prediction, Sample
+from ...core.records import QUADRANTS, SPLITS, UNASSESSED, Prediction, Sample
 from ...core.store import Project
 from .table_model import (BrowserFilterProxy, BrowserModel, CLASS, COLUMNS, CONFIDENCE, Filters, IOU, PRIORITY,
                             JUDGED, MASK, NAME, NAME_MIN_WIDTH, PREDICTION, QUADRANT, QUADRANT_MEANING,
-                            SAMPLE_ROLE, SPLIT, TEXT_FILTER_DELAY_MS, UNASSESSED)
+                            SAMPLE_ROLE, SPLIT, TEXT_FILTER_DELAY_MS)
 from .thumbnails import ThumbnailLoader
 
 

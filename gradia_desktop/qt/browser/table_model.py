@@ -16,12 +16,12 @@ from PySide6.QtGui import QColor, QFont
 
 from ...core.annotation_queue import queue_entry
 from ...core.assessment import Assessment
-from ...core.records import QUADRANTS, SPLITS, Prediction, Sample
+from ...core.records import QUADRANTS, SPLITS, UNASSESSED, Prediction, Sample
 from .thumbnails import ThumbnailLoader, placeholder_pixmap
 
 COLUMNS = ("Name", "Class", "Split", "Prediction", "Confidence", "Quadrant", "Judged", "Mask", "IoU", "Priority")
 NAME, CLASS, SPLIT, PREDICTION, CONFIDENCE, QUADRANT, JUDGED, MASK, IOU, PRIORITY = range(len(COLUMNS))
-DASH, CHECK, UNASSESSED = "\u2014", "\u2713", "unassessed"
+DASH, CHECK = "\u2014", "\u2713"
 SAMPLE_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 _DISPLAY, _DECORATION, _TOOLTIP, _FONT, _ALIGN, _FOREGROUND = (int(getattr(Qt.ItemDataRole, r)) for r in (
     "DisplayRole", "DecorationRole", "ToolTipRole", "FontRole", "TextAlignmentRole", "ForegroundRole"))

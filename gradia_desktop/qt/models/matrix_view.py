@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.assessment import matrix_delta
-from ...core.records import QUADRANTS
+from ...core.records import QUADRANTS, UNASSESSED
 
 QUADRANT_NAMES = {"RA": "Reasonable Accurate", "RI": "Reasonable Inaccurate",
                   "UA": "Unreasonable Accurate", "UI": "Unreasonable Inaccurate"}
@@ -229,7 +229,7 @@ class MatrixView(QWidget):
         self.unassessed_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.unassessed_button.setToolTip("Samples with neither a human judgement nor a mask to suggest one "
                                           "from: click to list them, then judge them (R / U).")
-        self.unassessed_button.clicked.connect(lambda: self.quadrant_clicked.emit("unassessed"))
+        self.unassessed_button.clicked.connect(lambda: self.quadrant_clicked.emit(UNASSESSED))
         grid.addWidget(self.summary, 3, 0, 1, 3)
         grid.addWidget(self.unassessed_button, 4, 0, 1, 3, Qt.AlignmentFlag.AlignLeft)
         self._grid_page = grid_page
@@ -275,7 +275,7 @@ class MatrixView(QWidget):
             cell.show_values(int(matrix.get(q, 0)), placed, int(src.get("human", 0)), int(src.get("suggestion", 0)),
                              None if deltas is None else deltas[q])
         unjudged, suggested = int(matrix.get("unjudged", 0)), int(matrix.get("suggestion", 0))
-        unassessed = int(matrix.get("unassessed", 0))
+        unassessed = int(matrix.get(UNASSESSED, 0))
         self.summary.setText(f"{placed} placed ({int(matrix.get('human', 0))} judged by a human). "
                              f"{unjudged} not judged by a human ({suggested} with an automatic suggestion).")
         if unassessed:
@@ -293,10 +293,10 @@ class MatrixView(QWidget):
 
     def cell(self, q: str) -> QAbstractButton:
         """The button of quadrant ``q`` ("RA", "UA", "RI", "UI" or "unassessed")."""
-        return self.unassessed_button if q == "unassessed" else self._cells[q]
+        return self.unassessed_button if q == UNASSESSED else self._cells[q]
 
     def text_of(self, q: str) -> str:
         """The plain text a cell shows (for tests and accessibility checks)."""
-        if q == "unassessed":
+        if q == UNASSESSED:
             return f"{self.summary.text()} {self.unassessed_button.text()}"
         return self._cells[q].plain_text()

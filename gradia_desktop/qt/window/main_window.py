@@ -61,8 +61,6 @@ class MainWindow(QMainWindow):
         self._build_central()
         self.models = ModelViews(self, host=self)
         self.menus = WindowMenus(self, host=self)
-        # Kept on the window as well: callers trigger them by name there.
-        self.train_action, self.cancel_training_action = self.menus.train_action, self.menus.cancel_training_action
         self.status = WindowStatus(self.statusBar(), self.canvas)
         self._restore_window_state()
         if project is not None:

@@ -111,9 +111,9 @@ def test_cancel_midway_makes_no_version_and_restores_the_views(qtbot, small_with
     stored_conf = window.browser.model.index(window.browser.model.row_of(sample.id), CONFIDENCE).data()
     configure(window, mode="gradia", parent=v1.id, epochs=50, **SMALL)
     dock = window.models.training
-    dock.live_epoch.connect(lambda live: live.epoch == 1 and window.cancel_training_action.trigger())
+    dock.live_epoch.connect(lambda live: live.epoch == 1 and window.menus.cancel_training_action.trigger())
     with qtbot.waitSignal(dock.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
-        window.train_action.trigger()
+        window.menus.train_action.trigger()
         assert dock.message.text() == "Training on CPU…"  # the device is shown
     assert ended.args[0] == "cancelled"
     assert [v.id for v in window.project.versions()] == versions_before and window.version.id == v1.id

@@ -1,0 +1,40 @@
+"""`gradia bench` in each of its modes: the step cost, the GUI figures, the export speed (figures are
+reported, never asserted as timings)."""
+
+from __future__ import annotations
+
+import json
+
+from gradia_desktop.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bench_json_has_the_documented_keys(capsys):
+    code, out, err = run(capsys, "bench", "--arch", "tiny", "--image-size", 32, "--batch-size", 4, "--steps", 2,
+                         "--device", "cpu", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert {"plain_step_s", "gradia_step_s", "ratio", "cam_images_per_s", "device"} <= set(result)
+    assert "benchmark steps" in err
+
+
+def test_bench_gui_reports_the_workspace_figures(capsys):
+    code, out, _ = run(capsys, "bench", "--gui", "--samples", 60, "--json", "--quiet")
+    assert code == 0
+    result = json.loads(out)
+    for key in ("brush_p95_ms_4096_full_repaint", "switch_ms_1024_median", "open_to_first_paint_s",
+                "max_gui_stall_ms_scrolling_with_thumbnails"):
+        assert result[key] > 0, key
+    assert result["project_samples"] == 60
+
+
+def test_bench_export_on_a_few_masks(capsys):
+    code, out, err = run(capsys, "bench", "--export", "--samples", 20, "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["samples"] == 20 and r["png_s"] > 0 and r["coco_s"] > 0 and r["size"] == "512x512"
