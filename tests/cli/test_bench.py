@@ -1,9 +1,12 @@
-"""`gradia bench` in each of its modes: the step cost, the GUI figures, the export speed (figures are
+"""`gradia bench` in each of its modes: the step cost, the GUI figures, GUI latency while training,
+the export speed (figures are
 reported, never asserted as timings)."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from gradia_desktop.cli import main
 
@@ -38,3 +41,14 @@ def test_bench_export_on_a_few_masks(capsys):
     assert code == 0, err
     r = json.loads(out)
     assert r["samples"] == 20 and r["png_s"] > 0 and r["coco_s"] > 0 and r["size"] == "512x512"
+
+
+@pytest.mark.slow
+def test_bench_training_reports_gui_latency_and_the_evaluation_share(capsys):
+    code, out, err = run(capsys, "bench", "--training", "--epochs", 1, "--device", "cpu", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["epochs"] == 1 and r["device"] == "cpu" and r["probes"] > 0
+    assert 0 < r["gui_latency_ms_p50"] <= r["gui_latency_ms_p99"] <= r["gui_latency_ms_max"]
+    assert 0 < r["eval_and_refresh_share"] < 1
+    assert "GRADIA run with the GUI open" in err
