@@ -1,6 +1,5 @@
-"""`gradia bench` in each of its modes: the step cost, the GUI figures, GUI latency while training,
-the export speed (figures are
-reported, never asserted as timings)."""
+"""`gradia bench` in each of its modes: the step cost, the GUI figures, GUI latency while training and
+the export speed (figures are reported, never asserted as timings)."""
 
 from __future__ import annotations
 
