@@ -15,7 +15,7 @@ import math
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainterPath, QPixmapCache
+from PySide6.QtGui import QColor, QCursor, QImage, QPainterPath, QPixmapCache
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -145,6 +145,7 @@ class Canvas(ImageView):
         else:
             self.mask_item.render(editor.mask)
         self.editor_changed.emit()
+        self._refresh_cursor_readout()
 
     def editor(self) -> MaskEditor | None:
         return self._editor
@@ -173,6 +174,7 @@ class Canvas(ImageView):
             self.heat_item.reset((h, w), fill=False, resolution=(dh, dw))
             self._render_heatmap()
         self.heat_item.setVisible(self._heat_visible)
+        self._refresh_cursor_readout()
 
     def heatmap(self) -> np.ndarray | None:
         """The CAM at the image's size, float32 in [0, 1] (made on first use)."""
@@ -340,6 +342,12 @@ class Canvas(ImageView):
         """Emit ``cursor_moved`` with the pixel under ``image_pos`` (None: outside, or left)."""
         info = None if image_pos is None else self._pixel_info(math.floor(image_pos.x()), math.floor(image_pos.y()))
         self.cursor_moved.emit(info)
+
+    def _refresh_cursor_readout(self) -> None:
+        """New content under a still pointer (the next image, its mask, its heatmap): read the pixel anew."""
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        inside = self._shape is not None and self.viewport().rect().contains(pos)
+        self.report_cursor(self.view_to_image(QPointF(pos)) if inside else None)
 
     # ---- input, forwarded to the controller ---------------------------------------------------
     def event(self, event: QEvent) -> bool:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtGui import QColor, QCursor, QImage, QWheelEvent
 from PySide6.QtTest import QTest
 
 from gradia_desktop.core.mask_edit import MaskEditor
@@ -244,6 +244,26 @@ def test_cursor_info_reports_pixel_mask_and_cam(canvas):
     hover(canvas, QPoint(2, 2))  # the margin outside the image
     assert infos[-1] is None
 
+
+
+def test_cursor_info_follows_new_content_under_a_still_pointer(canvas):
+    """The next image, its mask and its heatmap arrive while the mouse does not move: the readout follows."""
+    infos = []
+    canvas.cursor_moved.connect(infos.append)
+    canvas.invert_mask()
+    QCursor.setPos(canvas.viewport().mapToGlobal(view_pos(canvas, 7, 9)))
+    if canvas.viewport().mapFromGlobal(QCursor.pos()) != view_pos(canvas, 7, 9):
+        pytest.skip("this platform does not move the pointer")
+    rgb = np.zeros((H, W, 3), np.uint8)
+    rgb[9, 7] = (10, 20, 30)
+    canvas.set_image(rgb)
+    canvas.set_editor(MaskEditor((H, W)))
+    assert (infos[-1]["x"], infos[-1]["y"], infos[-1]["rgb"], infos[-1]["mask"]) == (7, 9, (10, 20, 30), False)
+    canvas.set_heatmap(np.full((H, W), 0.75, np.float32))
+    assert infos[-1]["cam"] == pytest.approx(0.75, abs=1e-6)
+    QCursor.setPos(canvas.viewport().mapToGlobal(QPoint(-50, -50)))
+    canvas.set_heatmap(None)
+    assert infos[-1] is None
 
 def test_heatmap_layer_colormaps_and_transparency(canvas):
     cam = np.zeros((H, W), np.float32)
