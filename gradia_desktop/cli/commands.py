@@ -13,6 +13,8 @@ from .bench import add_bench
 from .transfer import add_export, add_import
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
+# The shortcut probe's figures (training/shortcut_probe.py): null where the split has < 2 masked images.
+PROBE_KEYS = ("n_counterfactual", "masked_accuracy", "counterfactual_accuracy", "shortcut_reliance")
 
 
 def _fmt(value) -> str:
@@ -23,7 +25,10 @@ def _split_line(split: str, s: dict) -> str:
     m = s["matrix"]
     return (f"  {split:<5} n={s['n']:<5} accuracy={_fmt(s['accuracy'])} iou={_fmt(s['iou'])} "
             f"energy={_fmt(s['energy'])} pointing={_fmt(s['pointing'])} "
-            f"RA={m['RA']} UA={m['UA']} RI={m['RI']} UI={m['UI']} unassessed={m['unassessed']}")
+            f"RA={m['RA']} UA={m['UA']} RI={m['RI']} UI={m['UI']} unassessed={m['unassessed']}"
+            + (f" counterfactual accuracy={_fmt(s['counterfactual_accuracy'])} "
+               f"(shortcut reliance {_fmt(s['shortcut_reliance'])} on {s['n_counterfactual']} masked images)"
+               if s.get("counterfactual_accuracy") is not None else ""))
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -139,7 +144,8 @@ def run_train(args, progress):
         def epoch_end(self, epoch, m):
             progress.message(f"epoch {epoch}: loss {m.loss:.4f} (attention {m.attention:.4f}) "
                              f"train acc {m.train_accuracy:.3f} val acc {m.val_accuracy:.3f} "
-                             f"val energy {_fmt(m.val_energy)} ({m.seconds:.1f}s)")
+                             f"val energy {_fmt(m.val_energy)} val counterfactual acc "
+                             f"{_fmt(m.val_counterfactual_accuracy)} ({m.seconds:.1f}s)")
 
         def log(self, message):
             progress.message(message)
@@ -149,8 +155,10 @@ def run_train(args, progress):
             config.parent = project.resolve_version(args.parent).id
         result = train(project, config, Report())
     out = {"version": result.version, "mode": args.mode, "parent": config.parent, "best_epoch": result.best_epoch,
-           "seconds": result.seconds, "warnings": result.warnings, **result.summaries}
-    lines = [f"model version v{result.version} ({args.mode}), best epoch {result.best_epoch}, {result.seconds:.1f}s"]
+           "selection_rule": result.selection_rule, "seconds": result.seconds, "warnings": result.warnings,
+           **result.summaries}
+    lines = [f"model version v{result.version} ({args.mode}), best epoch {result.best_epoch} "
+             f"(by {result.selection_rule}), {result.seconds:.1f}s"]
     lines += [_split_line(s, v) for s, v in result.summaries.items()] + result.warnings
     return out, "\n".join(lines)
 
@@ -178,6 +186,7 @@ def run_eval(args, progress):
         if not samples:
             raise GradiaError(f"{project.root}: the {args.split} split has no images")
         stored = project.predictions(version.id, args.split)
+        probe = {k: ((version.metrics or {}).get(args.split) or {}).get(k) for k in PROBE_KEYS}
         if args.recompute or len(stored) < len(samples):
             from ..training.checkpoint import load_checkpoint
             from ..training.device import pick_device
@@ -185,9 +194,10 @@ def run_eval(args, progress):
 
             device = pick_device(args.device)
             model, layer, spec = load_checkpoint(project.root / version.checkpoint, device)
-            evaluate_and_store(project, version.id, model, layer, spec.image_size, device, (args.split,),
-                               progress=progress)
-        summary = split_summary(assess(project, version.id, samples))
+            fresh = evaluate_and_store(project, version.id, model, layer, spec.image_size, device, (args.split,),
+                                       progress=progress, probe_splits=(args.split,))
+            probe = {k: (fresh.get(args.split) or {}).get(k) for k in PROBE_KEYS}
+        summary = {**split_summary(assess(project, version.id, samples)), **probe}
     out = {"version": version.id, "split": args.split, **{k: v for k, v in summary.items() if k != "matrix"},
            "matrix": {k: summary["matrix"][k] for k in EVAL_MATRIX_COUNTS}}
     return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)

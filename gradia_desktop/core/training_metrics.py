@@ -26,7 +26,7 @@ class EpochMetrics:
     """One finished epoch: training means over its batches, then the validation pass and timings.
 
     The ``val_`` attention means are None without validation masks. Epochs stored by early versions
-    lack the matrix and the split timings: those read back as None.
+    lack the matrix, the split timings and the probe: those read back as None.
     """
 
     epoch: int
@@ -42,6 +42,17 @@ class EpochMetrics:
     train_seconds: float | None = None
     eval_seconds: float | None = None
     seconds: float  # the whole epoch, checkpoint included
+    # The shortcut probe (training/shortcut_probe.py) on the masked validation images; None without
+    # two of them, and in epochs stored before the probe existed.
+    val_masked_accuracy: float | None = None
+    val_counterfactual_accuracy: float | None = None
+
+    @property
+    def val_shortcut_reliance(self) -> float | None:
+        """Accuracy lost on the masked validation images once their backgrounds are swapped."""
+        if self.val_masked_accuracy is None or self.val_counterfactual_accuracy is None:
+            return None
+        return self.val_masked_accuracy - self.val_counterfactual_accuracy
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, keys in field order (as stored in the project's ``epochs`` table)."""

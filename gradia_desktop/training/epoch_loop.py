@@ -28,6 +28,7 @@ from .evaluate import predict_split, to_predictions
 from .explain import explain_image
 from .gradcam import training_cam
 from .loss import gradia_loss
+from .shortcut_probe import ProbeSet, measure_reliance
 
 if TYPE_CHECKING:  # the trainer imports this module
     from .trainer import Callbacks
@@ -59,6 +60,7 @@ class RunInputs:
     callbacks: Callbacks
     save_checkpoint: Callable[[int], None]  # of the model as it is after that epoch
     record_epoch: Callable[[EpochMetrics], None]
+    val_probe: ProbeSet | None = None  # counterfactual copies of the masked validation images
 
 
 @dataclass
@@ -151,6 +153,7 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
         predictions = to_predictions(val_data, val)
         matrix = reasonability_matrix([assessment_of(s, p, {}) for s, p in zip(val_data.samples, predictions)])
         att_means = val.attention_means()
+        probe = measure_reliance(model, run.val_probe, device, cancelled=cb.cancelled) if run.val_probe else None
         evaluated = time.perf_counter()
         run.save_checkpoint(epoch)
         seen = sums["seen"]
@@ -159,7 +162,9 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
             train_accuracy=sums["correct"] / seen, val_accuracy=val.accuracy(val_data.labels),
             val_iou=att_means["iou"], val_energy=att_means["energy"], val_pointing=att_means["pointing"],
             val_matrix={k: matrix[k] for k in EPOCH_MATRIX_COUNTS}, train_seconds=round(trained - t0, 3),
-            eval_seconds=round(evaluated - trained, 3), seconds=round(time.perf_counter() - t0, 2))
+            eval_seconds=round(evaluated - trained, 3), seconds=round(time.perf_counter() - t0, 2),
+            val_masked_accuracy=probe.original_accuracy if probe else None,
+            val_counterfactual_accuracy=probe.counterfactual_accuracy if probe else None)
         run.record_epoch(metrics)
         history.append(metrics)
         cb.epoch_state(EpochState(epoch, metrics, predictions, matrix, model, layer,

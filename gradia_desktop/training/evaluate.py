@@ -16,6 +16,7 @@ from ..core.store import Project
 from .data import Normalizer, SplitData, load_split
 from .device import autocast
 from .gradcam import inference_cam
+from .shortcut_probe import ProbeSet, build_probe, measure_reliance
 
 
 @dataclass
@@ -85,11 +86,14 @@ def to_predictions(data: SplitData, result: SplitResult) -> list[Prediction]:
 def evaluate_and_store(project: Project, version_id: int, model: nn.Module, layer: nn.Module,
                        image_size: int, device: torch.device, splits=SPLITS, batch_size: int = 64,
                        progress: Progress = None, loaded: dict[str, SplitData] | None = None,
-                       cancelled: CancelCheck = None) -> dict[str, dict]:
+                       cancelled: CancelCheck = None, probes: dict[str, ProbeSet | None] | None = None,
+                       probe_splits=("val", "test")) -> dict[str, dict]:
     """Predict every sample of ``splits``, store the predictions, return each split's summary.
 
-    ``cancelled`` is asked per image while loading and per batch while predicting."""
-    loaded = loaded or {}
+    The summaries of ``probe_splits`` also carry the shortcut probe's figures (shortcut_probe.py)
+    where the split has masked images; ``probes`` holds probes already made. ``cancelled`` is asked
+    per image while loading and per batch while predicting."""
+    loaded, probes = loaded or {}, dict(probes or {})
     summaries = {}
     for split in splits:
         data = loaded.get(split) or load_split(project, split, image_size, progress, cancelled)
@@ -98,4 +102,8 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
         result = predict_split(model, layer, data, device, batch_size, progress, f"evaluating {split}", cancelled)
         project.save_predictions(version_id, to_predictions(data, result))
         summaries[split] = split_summary(assess(project, version_id, data.samples))
+        if split in probe_splits:
+            probe = probes[split] if split in probes else build_probe(data, progress, cancelled)
+            if probe is not None:
+                summaries[split].update(measure_reliance(model, probe, device, cancelled=cancelled).summary())
     return summaries

@@ -29,6 +29,8 @@ from .device import pick_device
 from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
 from .loss import mask_to_grid
+from .selection import select_best_epoch
+from .shortcut_probe import build_probe
 from .models import (
     build_model,
     find_cam_layer,
@@ -61,25 +63,11 @@ class Callbacks:
 class TrainResult:
     version: int
     best_epoch: int
+    selection_rule: str  # how the best epoch was chosen (selection.py)
     summaries: dict[str, dict]  # per split: accuracy, iou, energy, pointing, matrix
     epochs: list[EpochMetrics]
     seconds: float
     warnings: list[str] = field(default_factory=list)
-
-
-def select_best_epoch(epochs: list[EpochMetrics], tolerance: float) -> int:
-    """The epoch (1-based) to keep, chosen on the validation split only.
-
-    Rule: among epochs whose validation accuracy is within ``tolerance`` of the best, take the
-    one with the highest attention energy inside the masks of the validation images; without
-    validation masks, the highest accuracy (the later epoch on ties). Accuracy alone cannot tell a
-    shortcut model from a sound one when validation carries the shortcut; attention can.
-    """
-    best_acc = max(e.val_accuracy for e in epochs)
-    candidates = [e for e in epochs if e.val_accuracy >= best_acc - tolerance]
-    if all(e.val_energy is not None for e in candidates):
-        return max(candidates, key=lambda e: (e.val_energy, e.val_accuracy, e.epoch)).epoch
-    return max(candidates, key=lambda e: (e.val_accuracy, e.epoch)).epoch
 
 
 def _seed_everything(seed: int) -> torch.Generator:
@@ -186,6 +174,7 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
         grids[i] = torch.from_numpy(mask_to_grid(train_data.masks[i].numpy(), grid_hw))
     bank = CounterfactualBank(train_data.images, train_data.labels, train_data.masks, train_data.has_mask,
                               cb.progress, cb.cancelled) if config.counterfactual else None
+    val_probe = build_probe(val_data, cb.progress, cb.cancelled)
 
     final_config = replace(config, arch=arch, cam_layer=layer_name, image_size=size)
     version = project.create_version(parent.id if parent else None, config.mode, arch, layer_name, size,
@@ -197,22 +186,26 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
             model=model, cam_layer=layer, config=config, device=device, train_data=train_data, val_data=val_data,
             mask_grids=grids, w_pred=w_pred, w_att=w_att, counterfactuals=bank, generator=generator, callbacks=cb,
             save_checkpoint=lambda e: save_checkpoint(out_dir / f"epoch_{e:03d}.safetensors", model, spec),
-            record_epoch=lambda metrics: project.add_epoch(version, metrics)))
-        best = select_best_epoch(epochs, config.select_tolerance)
+            record_epoch=lambda metrics: project.add_epoch(version, metrics), val_probe=val_probe))
+        selection = select_best_epoch(epochs, config.select_tolerance)
+        best = selection.epoch
+        cb.log(f"kept epoch {best}, chosen by {selection.rule}")
         best_path = out_dir / f"epoch_{best:03d}.safetensors"
         for path in out_dir.glob("epoch_*"):
             if path.stem != best_path.stem:
                 path.unlink()
         model, layer, _ = load_checkpoint(best_path, device)
         summaries = evaluate_and_store(project, version, model, layer, size, device, progress=cb.progress,
-                                       loaded={"train": train_data, "val": val_data}, cancelled=cb.cancelled)
+                                       loaded={"train": train_data, "val": val_data}, cancelled=cb.cancelled,
+                                       probes={"val": val_probe})
         warnings = _compare_with_parent(parent, summaries)
         for w in warnings:
             cb.log(w)
-        metrics = {"best_epoch": best, "seconds": round(time.perf_counter() - started, 2), **summaries}
+        metrics = {"best_epoch": best, "selection_rule": selection.rule,
+                   "seconds": round(time.perf_counter() - started, 2), **summaries}
         project.finish_version(version, "done", best_path.relative_to(project.root).as_posix(), best, metrics,
                                " ".join(warnings) or None)
-        return TrainResult(version, best, summaries, epochs, metrics["seconds"], notes + warnings)
+        return TrainResult(version, best, selection.rule, summaries, epochs, metrics["seconds"], notes + warnings)
     except NonFiniteLoss as exc:
         message = _keep_last_good(project, out_dir, exc)
         project.finish_version(version, "failed", note=message[:500])

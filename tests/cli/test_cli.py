@@ -64,8 +64,16 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
     assert report["version"] == 2 and report["split"] == "test" and report["n"] == 8
     assert set("RA UA RI UI".split()) <= set(report["matrix"])
     assert report["accuracy"] == second["test"]["accuracy"]
+    assert second["selection_rule"].startswith("counterfactual validation accuracy")
+    for key in ("n_counterfactual", "masked_accuracy", "counterfactual_accuracy", "shortcut_reliance"):
+        assert report[key] == second["test"][key], key  # the probe stored with the version
+    assert report["n_counterfactual"] == 8
     code, out, _ = run(capsys, "eval", project, "--split", "test", "--recompute", "--json")
-    assert code == 0 and json.loads(out)["accuracy"] == report["accuracy"]
+    again = json.loads(out)
+    assert code == 0 and again["accuracy"] == report["accuracy"]
+    assert again["counterfactual_accuracy"] == report["counterfactual_accuracy"]  # seeded: the same copies
+    code, out, _ = run(capsys, "eval", project, "--split", "train", "--json")  # no probe stored for train
+    assert code == 0 and json.loads(out)["counterfactual_accuracy"] is None
 
 
 @pytest.mark.parametrize("argv,fragment", [

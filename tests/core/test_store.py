@@ -620,7 +620,8 @@ def test_epochs_are_stored_as_json_with_the_historic_keys(project):
         (stored,) = conn.execute("SELECT metrics FROM epochs WHERE version_id = ?", (v,)).fetchone()
     assert list(json.loads(stored)) == ["epoch", "loss", "ce", "attention", "train_accuracy", "val_accuracy",
                                         "val_iou", "val_energy", "val_pointing", "val_matrix", "train_seconds",
-                                        "eval_seconds", "seconds"]
+                                        "eval_seconds", "seconds", "val_masked_accuracy",
+                                        "val_counterfactual_accuracy"]
     assert project.epochs(v) == [metrics]
 
 

@@ -7,11 +7,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gradia_desktop.core.training_metrics import EpochMetrics
 from gradia_desktop.errors import Cancelled, GradiaError
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.data import load_split
-from gradia_desktop.training.trainer import (Callbacks, _compare_with_parent, _sample_weights, select_best_epoch,
+from gradia_desktop.training.trainer import (Callbacks, _compare_with_parent, _sample_weights,
                                              train)
 
 FAST = dict(epochs=2, batch_size=8, image_size=32, device="cpu")
@@ -119,19 +118,6 @@ def test_bad_settings_fail_before_a_version_is_created(small_project):
         with pytest.raises(GradiaError, match=fragment):
             train(small_project, config)
     assert small_project.versions(status=None) == []
-
-
-def _epoch(epoch: int, val_accuracy: float, val_energy: float | None) -> EpochMetrics:
-    return EpochMetrics(epoch=epoch, loss=1.0, ce=1.0, attention=0.0, train_accuracy=0.5, val_accuracy=val_accuracy,
-                        val_iou=None, val_energy=val_energy, val_pointing=None, seconds=1.0)
-
-
-def test_best_epoch_rule_prefers_attention_among_near_best_accuracy():
-    epochs = [_epoch(1, 1.0, 0.1), _epoch(2, 0.99, 0.5), _epoch(3, 0.90, 0.9), _epoch(4, 1.0, 0.3)]
-    assert select_best_epoch(epochs, tolerance=0.02) == 2  # epoch 3 is too inaccurate
-    assert select_best_epoch(epochs, tolerance=0.0) == 4
-    no_masks = [_epoch(1, 0.8, None), _epoch(2, 0.8, None), _epoch(3, 0.7, None)]
-    assert select_best_epoch(no_masks, tolerance=0.02) == 2
 
 
 def test_a_run_below_its_parents_validation_accuracy_says_so():

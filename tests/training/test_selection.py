@@ -1,0 +1,49 @@
+"""Which epoch becomes the version: counterfactual validation accuracy where a probe exists, else
+attention energy, else accuracy; always on validation, and the rule is named."""
+
+from __future__ import annotations
+
+from gradia_desktop.core.training_metrics import EpochMetrics
+from gradia_desktop.training.selection import select_best_epoch
+
+
+def _epoch(epoch: int, val_accuracy: float, val_energy: float | None, counterfactual: float | None = None) -> EpochMetrics:
+    return EpochMetrics(epoch=epoch, loss=1.0, ce=1.0, attention=0.0, train_accuracy=0.5, val_accuracy=val_accuracy,
+                        val_iou=None, val_energy=val_energy, val_pointing=None, seconds=1.0,
+                        val_masked_accuracy=None if counterfactual is None else val_accuracy,
+                        val_counterfactual_accuracy=counterfactual)
+
+
+def test_without_a_probe_attention_decides_among_near_best_accuracy():
+    epochs = [_epoch(1, 1.0, 0.1), _epoch(2, 0.99, 0.5), _epoch(3, 0.90, 0.9), _epoch(4, 1.0, 0.3)]
+    chosen = select_best_epoch(epochs, tolerance=0.02)
+    assert chosen.epoch == 2  # epoch 3 is too inaccurate
+    assert chosen.rule.startswith("attention energy inside the validation masks")
+    assert select_best_epoch(epochs, tolerance=0.0).epoch == 4
+
+
+def test_without_validation_masks_accuracy_decides_and_the_later_epoch_wins_ties():
+    no_masks = [_epoch(1, 0.8, None), _epoch(2, 0.8, None), _epoch(3, 0.7, None)]
+    chosen = select_best_epoch(no_masks, tolerance=0.02)
+    assert (chosen.epoch, chosen.rule) == (2, "validation accuracy")
+
+
+def test_with_a_probe_the_counterfactual_accuracy_decides_not_the_shortcut_laden_validation():
+    # Epoch 1 reads the shortcut: perfect validation, chance on the counterfactual copies.
+    epochs = [_epoch(1, 1.00, 0.9, counterfactual=0.50), _epoch(2, 0.97, 0.2, counterfactual=0.90),
+              _epoch(3, 0.99, 0.3, counterfactual=0.85)]
+    chosen = select_best_epoch(epochs, tolerance=0.02)
+    assert chosen.epoch == 2
+    assert chosen.rule.startswith("counterfactual validation accuracy")
+
+
+def test_the_guard_keeps_a_collapsed_epoch_out():
+    epochs = [_epoch(1, 1.00, 0.3, counterfactual=0.70), _epoch(2, 0.60, 0.3, counterfactual=0.95)]
+    assert select_best_epoch(epochs, tolerance=0.02, guard=0.05).epoch == 1
+    assert select_best_epoch(epochs, tolerance=0.02, guard=0.5).epoch == 2
+
+
+def test_counterfactual_ties_fall_back_to_energy_then_accuracy():
+    epochs = [_epoch(1, 1.0, 0.2, counterfactual=1.0), _epoch(2, 1.0, 0.6, counterfactual=1.0),
+              _epoch(3, 1.0, 0.4, counterfactual=0.9)]
+    assert select_best_epoch(epochs, tolerance=0.02).epoch == 2
