@@ -1,4 +1,5 @@
-"""Live training curves: losses per batch and per epoch, validation accuracy and IoU, progress and ETA.
+"""Live training curves: losses per batch and per epoch, validation accuracy (also on counterfactual
+copies) and IoU, progress and ETA.
 
 The widget only draws what the trainer reports (through the worker's signals): it computes no
 metric. Points go into growable numpy arrays and the existing curves get ``setData`` at most ten
@@ -31,6 +32,7 @@ SERIES = {
     "ce_epoch": ("#1f77b4", "cross-entropy", False),
     "attention_epoch": ("#ff7f0e", "attention", False),
     "val_accuracy": ("#2ca02c", "val accuracy", False),
+    "val_counterfactual_accuracy": ("#d62728", "val CF accuracy", False),
     "val_iou": ("#9467bd", "val IoU", False),
     "train_accuracy": ("#2ca02c", "train accuracy", False),
 }
@@ -65,7 +67,7 @@ class _Series:
 
 
 class TrainingPlots(QWidget):
-    """Two plots (losses; validation accuracy and IoU), a progress bar and a stage / time-left line."""
+    """Two plots (losses; validation accuracies and IoU), a progress bar and a stage / time-left line."""
 
     def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
@@ -87,8 +89,9 @@ class TrainingPlots(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.loss_plot = self._plot("loss", "Training loss: thin lines per batch; dots: each epoch's mean, "
                                             "drawn mid-epoch", x_label=False)
-        self.metric_plot = self._plot("validation", "Validation accuracy and attention IoU after each epoch "
-                                                    "(dashed: training accuracy)")
+        self.metric_plot = self._plot("validation", "Validation accuracy, accuracy on counterfactual copies of the "
+                                                    "masked validation images (another class's background) and "
+                                                    "attention IoU after each epoch (dashed: training accuracy)")
         self.metric_plot.setYRange(0, 1, padding=0.02)
         self.metric_plot.getPlotItem().getViewBox().setMouseEnabled(y=False)
         self.metric_plot.setXLink(self.loss_plot)
@@ -203,10 +206,12 @@ class TrainingPlots(QWidget):
 
     def add_epoch(self, epoch: int, metrics: EpochMetrics) -> None:
         """An epoch's metrics (None values are skipped): loss means at x = epoch - 0.5, the middle
-        of the batches they average; accuracy and IoU at x = epoch, when they were measured."""
+        of the batches they average; accuracies and IoU at x = epoch, when they were measured."""
         for name, value, x in (("ce_epoch", metrics.ce, epoch - 0.5),
                                ("attention_epoch", metrics.attention, epoch - 0.5),
-                               ("val_accuracy", metrics.val_accuracy, epoch), ("val_iou", metrics.val_iou, epoch),
+                               ("val_accuracy", metrics.val_accuracy, epoch),
+                               ("val_counterfactual_accuracy", metrics.val_counterfactual_accuracy, epoch),
+                               ("val_iou", metrics.val_iou, epoch),
                                ("train_accuracy", metrics.train_accuracy, epoch)):
             if value is not None:
                 self._series[name].append(float(x), float(value))
@@ -256,7 +261,7 @@ class TrainingPlots(QWidget):
 
     def series(self, name: str) -> tuple[list[float], list[float]]:
         """The points of one series: ce_batch, attention_batch, ce_epoch, attention_epoch, val_accuracy,
-        val_iou or train_accuracy."""
+        val_counterfactual_accuracy, val_iou or train_accuracy."""
         xs, ys = self._series[name].data()
         return xs.tolist(), ys.tolist()
 

@@ -33,7 +33,12 @@ from .matrix_view import BAD, GOOD, MatrixView
 from .versions_panel import fmt, metric, mode_text
 
 COMPARE_SPLITS = (*SPLITS, "all")
-METRICS = (("accuracy", "accuracy"), ("iou", "IoU"), ("energy", "energy"), ("pointing", "pointing"))
+# (summary key, row label, higher is better)
+METRICS = (("accuracy", "accuracy", True), ("iou", "IoU", True), ("energy", "energy", True),
+           ("pointing", "pointing", True))
+# The shortcut probe's figures: only val and test are probed, and only versions trained since carry them.
+PROBE_METRICS = (("counterfactual_accuracy", "CF accuracy", True), ("shortcut_reliance", "shortcut reliance", False))
+PROBE_SPLITS = ("val", "test")
 HEATMAP_SIZE = 240
 
 MatrixFor = Callable[[int, str], "dict | None"]
@@ -182,19 +187,31 @@ class VersionCompareDialog(QDialog):
             label.setToolTip(f"{v.name}: Grad-CAM of the predicted class" if image is not None else "")
 
     # ---- internals ------------------------------------------------------------------------------
+    def _metric_rows(self) -> list[tuple[str, str, str, bool]]:
+        """(split, key, label, higher is better) per table row; probe rows where either version was probed."""
+        rows = []
+        for split in SPLITS:
+            rows += [(split, key, name, higher) for key, name, higher in METRICS]
+            if split in PROBE_SPLITS and any(metric(v, split, "counterfactual_accuracy") is not None
+                                             for v in (self.older, self.newer)):
+                rows += [(split, key, name, higher) for key, name, higher in PROBE_METRICS]
+        return rows
+
     def _build_metrics(self) -> QTableWidget:
-        rows = [(split, key, name) for split in SPLITS for key, name in METRICS]
+        rows = self._metric_rows()
         table = QTableWidget(len(rows), 3)
         table.setHorizontalHeaderLabels([self.older.name, self.newer.name, "change"])
-        table.setVerticalHeaderLabels([f"{split} {name}" for split, _, name in rows])
+        table.setVerticalHeaderLabels([f"{split} {name}" for split, _, name, _ in rows])
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         table.setTabKeyNavigation(False)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         table.setToolTip("Accuracy, and attention quality on the masked images: IoU at CAM > 0.75, energy share "
-                         "inside the mask, pointing game. Higher is better for all.")
-        for row, (split, key, _) in enumerate(rows):
+                         "inside the mask, pointing game. CF accuracy: on the masked images with another class's "
+                         "background; shortcut reliance: the accuracy that swap costs. Higher is better for all "
+                         "but shortcut reliance.")
+        for row, (split, key, _, higher_is_better) in enumerate(rows):
             a, b = metric(self.older, split, key), metric(self.newer, split, key)
             change = None if a is None or b is None else b - a
             if change is None:
@@ -206,7 +223,7 @@ class VersionCompareDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if column == 2 and change is not None and abs(change) >= 0.0005:
-                    item.setForeground(QColor(GOOD if change > 0 else BAD))
+                    item.setForeground(QColor(GOOD if (change > 0) == higher_is_better else BAD))
                 table.setItem(row, column, item)
         fm = table.fontMetrics()
         labels = max(fm.horizontalAdvance(table.verticalHeaderItem(r).text()) for r in range(len(rows)))

@@ -7,6 +7,7 @@ selecting two enables Compare (``compare_requested(older, newer)``).
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
@@ -24,16 +25,20 @@ from PySide6.QtWidgets import (
 
 from ...core.records import SPLITS, Version
 
-COLUMNS = ("Version", "Parent", "Mode", "Arch", "Epochs", "Val acc", "Val IoU", "Test acc", "Created", "Status")
+COLUMNS = ("Version", "Parent", "Mode", "Arch", "Epochs", "Val acc", "Val IoU", "Val CF acc", "Val reliance",
+           "Test acc", "Created", "Status")
 COLUMN_TIPS = {
     "Parent": "The version it was fine-tuned from",
     "Mode": "baseline, gradia or gradia-all; +cf: with counterfactual backgrounds",
     "Epochs": "The epoch kept (chosen on the validation split) / epochs run",
     "Val acc": "Accuracy on the validation split",
     "Val IoU": "Mean attention IoU on the masked validation images",
+    "Val CF acc": "Accuracy on copies of the masked validation images whose background is swapped with another "
+                  "class's",
+    "Val reliance": "Shortcut reliance: the validation accuracy lost once backgrounds are swapped (lower is better)",
     "Test acc": "Accuracy on the test split (reported only, never used to choose)",
 }
-NUMERIC = {"Epochs", "Val acc", "Val IoU", "Test acc"}
+NUMERIC = {"Epochs", "Val acc", "Val IoU", "Val CF acc", "Val reliance", "Test acc"}
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -55,6 +60,13 @@ def metrics_tooltip(v: Version) -> str:
         if (v.metrics or {}).get(split):
             lines.append(f"{split}: accuracy {fmt(metric(v, split, 'accuracy'))}, IoU {fmt(metric(v, split, 'iou'))}, "
                          f"energy {fmt(metric(v, split, 'energy'))}, pointing {fmt(metric(v, split, 'pointing'))}")
+        if metric(v, split, "counterfactual_accuracy") is not None:
+            lines.append(f"{split} shortcut probe on {metric(v, split, 'n_counterfactual')} masked images: accuracy "
+                         f"{fmt(metric(v, split, 'masked_accuracy'))}, with swapped backgrounds "
+                         f"{fmt(metric(v, split, 'counterfactual_accuracy'))}, reliance "
+                         f"{fmt(metric(v, split, 'shortcut_reliance'))}")
+    if (v.metrics or {}).get("selection_rule"):
+        lines.append(f"epoch {v.best_epoch} kept, chosen by {escape(v.metrics['selection_rule'])}")
     if (v.metrics or {}).get("seconds") is not None:
         lines.append(f"trained in {v.metrics['seconds']:.0f} s")
     if v.note:
@@ -73,8 +85,9 @@ def row_values(v: Version) -> tuple[str, ...]:
         status = f"{v.status}: {v.note}"
     created = datetime.fromtimestamp(v.created).strftime("%Y-%m-%d %H:%M") if v.created else "\u2013"
     return (v.name, f"v{v.parent_id}" if v.parent_id is not None else "\u2013", mode_text(v), v.arch, epochs_text,
-            fmt(metric(v, "val", "accuracy")), fmt(metric(v, "val", "iou")), fmt(metric(v, "test", "accuracy")),
-            created, status)
+            fmt(metric(v, "val", "accuracy")), fmt(metric(v, "val", "iou")),
+            fmt(metric(v, "val", "counterfactual_accuracy")), fmt(metric(v, "val", "shortcut_reliance")),
+            fmt(metric(v, "test", "accuracy")), created, status)
 
 
 class VersionsPanel(QWidget):

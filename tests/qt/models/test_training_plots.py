@@ -30,9 +30,10 @@ def plots(qtbot, clock):
     return w
 
 
-def epoch_metrics(i, iou=0.3):
+def epoch_metrics(i, iou=0.3, masked_acc=None, cf_acc=None):
     return EpochMetrics(epoch=i, ce=0.7 / i, attention=0.4 / i, loss=1.1 / i, val_accuracy=0.5 + 0.1 * i,
-                        val_iou=iou, val_energy=None, val_pointing=None, train_accuracy=0.6 + 0.1 * i, seconds=1.0)
+                        val_iou=iou, val_energy=None, val_pointing=None, train_accuracy=0.6 + 0.1 * i, seconds=1.0,
+                        val_masked_accuracy=masked_acc, val_counterfactual_accuracy=cf_acc)
 
 
 def test_batches_and_epochs_land_in_the_series(plots):
@@ -115,10 +116,11 @@ def test_finish_shows_the_status(plots, clock):
 def test_clear_empties_everything(plots):
     plots.begin(1)
     plots.add_batch(1, 1, 1, BatchLosses(loss=0.6, ce=0.5, attention=0.1))
-    plots.add_epoch(1, epoch_metrics(1))
+    plots.add_epoch(1, epoch_metrics(1, masked_acc=0.8, cf_acc=0.45))
     plots.set_progress("epoch 1/1", 1, 1)
     plots.clear()
-    for name in ("ce_batch", "attention_batch", "ce_epoch", "attention_epoch", "val_accuracy", "val_iou"):
+    for name in ("ce_batch", "attention_batch", "ce_epoch", "attention_epoch", "val_accuracy", "val_iou",
+                 "val_counterfactual_accuracy"):
         assert plots.series(name) == ([], [])
     assert plots.progress.value() == 0 and plots.status.text() == ""
     plots.flush()
@@ -130,6 +132,37 @@ def test_load_history_shows_epochs_without_batches(plots):
     assert plots.series("val_accuracy")[0] == [1.0, 2.0, 3.0]
     assert plots.series("ce_batch") == ([], [])
     assert "3 epochs" in plots.status.text()
+
+
+def test_live_epochs_draw_the_counterfactual_accuracy(plots):
+    plots.begin(3)
+    plots.add_epoch(1, epoch_metrics(1, masked_acc=0.75, cf_acc=0.375))
+    plots.add_epoch(2, epoch_metrics(2))  # no probe this epoch: skipped, not drawn as 0
+    plots.add_epoch(3, epoch_metrics(3, masked_acc=0.875, cf_acc=0.625))
+    assert plots.series("val_counterfactual_accuracy") == ([1.0, 3.0], [0.375, 0.625])
+    assert plots.series("val_accuracy")[0] == [1.0, 2.0, 3.0]  # beside, not instead of, validation accuracy
+    xs, ys = plots.curve("val_counterfactual_accuracy").getData()
+    assert list(xs) == [1.0, 3.0] and list(ys) == [0.375, 0.625]
+
+
+def test_counterfactual_accuracy_has_its_own_curve_and_legend_entry(plots):
+    curve = plots.curve("val_counterfactual_accuracy")
+    assert curve in plots.metric_plot.getPlotItem().listDataItems()
+    assert curve not in plots.loss_plot.getPlotItem().listDataItems()
+    assert curve.opts["pen"].color() != plots.curve("val_accuracy").opts["pen"].color()
+    labels = {label.text: item for item, label in plots.metric_legend.items}
+    assert labels["val CF accuracy"].item is curve and "val accuracy" in labels
+
+
+def test_load_history_draws_the_counterfactual_accuracy(plots):
+    history = [epoch_metrics(1), epoch_metrics(2, masked_acc=0.9, cf_acc=0.5), epoch_metrics(3, masked_acc=0.9,
+                                                                                              cf_acc=0.7)]
+    plots.load_history(history)
+    assert plots.series("val_counterfactual_accuracy") == ([2.0, 3.0], [0.5, 0.7])
+    xs, ys = plots.curve("val_counterfactual_accuracy").getData()
+    assert list(xs) == [2.0, 3.0] and list(ys) == [0.5, 0.7]
+    plots.load_history([epoch_metrics(1)])  # a version trained before the probe
+    assert plots.series("val_counterfactual_accuracy") == ([], [])
 
 
 @pytest.mark.parametrize("seconds, text", [(0.4, "0 s"), (59, "59 s"), (61, "1 min 01 s"), (3725, "1 h 02 min")])

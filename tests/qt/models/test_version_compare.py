@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gradia_desktop.errors import GradiaError
+from gradia_desktop.qt.models.matrix_view import BAD, GOOD
 from gradia_desktop.qt.models.version_compare import VersionCompareDialog
 from .test_matrix_view import matrix
 from .test_versions_panel import make_version
@@ -94,3 +95,51 @@ def test_quadrant_clicks_are_passed_on(dialog, qtbot):
     with qtbot.waitSignal(dialog.quadrant_clicked) as blocker:
         qtbot.mouseClick(dialog.matrices[2].cell("UA"), Qt.MouseButton.LeftButton)
     assert blocker.args == [2, "UA"]
+
+
+def metric_rows(table):
+    """Row label -> (older, newer, change) texts and the change's colour (None when uncoloured)."""
+    rows = {}
+    for r in range(table.rowCount()):
+        change = table.item(r, 2)
+        colour = None if change.foreground().style() == Qt.BrushStyle.NoBrush else change.foreground().color().name()
+        rows[table.verticalHeaderItem(r).text()] = ([table.item(r, c).text() for c in range(3)], colour)
+    return rows
+
+
+def compare(qtbot, older, newer):
+    d = VersionCompareDialog(older, newer, lambda vid, split: None)
+    qtbot.addWidget(d)
+    return d
+
+
+def test_probe_rows_are_coloured_by_which_way_is_better(qtbot):
+    older = make_version(1, val=(0.9, 0.2), val_probe=(40, 0.9, 0.6, 0.3), test_probe=(38, 0.88, 0.7, 0.18))
+    newer = make_version(2, parent=1, val=(0.95, 0.5), val_probe=(40, 0.95, 0.85, 0.1),
+                         test_probe=(38, 0.9, 0.65, 0.25))
+    rows = metric_rows(compare(qtbot, older, newer).metrics_table)
+    assert rows["val accuracy"] == (["0.900", "0.950", "+0.050"], GOOD)
+    assert rows["val CF accuracy"] == (["0.600", "0.850", "+0.250"], GOOD)
+    assert rows["val shortcut reliance"] == (["0.300", "0.100", "-0.200"], GOOD)  # lower is better
+    assert rows["test CF accuracy"] == (["0.700", "0.650", "-0.050"], BAD)
+    assert rows["test shortcut reliance"] == (["0.180", "0.250", "+0.070"], BAD)
+    labels = list(rows)
+    assert labels.index("val CF accuracy") == labels.index("val pointing") + 1
+    assert labels.index("val shortcut reliance") == labels.index("val CF accuracy") + 1
+    assert "train CF accuracy" not in rows and "train shortcut reliance" not in rows
+
+
+def test_probe_rows_only_where_a_version_was_probed(dialog, qtbot):
+    assert not any("CF accuracy" in label or "reliance" in label for label in metric_rows(dialog.metrics_table))
+    probed = make_version(3, parent=1, val_probe=(40, 0.95, 0.85, 0.1))
+    rows = metric_rows(compare(qtbot, OLDER, probed).metrics_table)
+    assert rows["val CF accuracy"] == (["\u2013", "0.850", "\u2013"], None)
+    assert rows["val shortcut reliance"] == (["\u2013", "0.100", "\u2013"], None)
+    assert "test CF accuracy" not in rows
+
+
+def test_unchanged_reliance_is_not_coloured(qtbot):
+    older = make_version(1, val_probe=(40, 0.9, 0.8, 0.1))
+    newer = make_version(2, parent=1, val_probe=(40, 0.9, 0.8, 0.1))
+    rows = metric_rows(compare(qtbot, older, newer).metrics_table)
+    assert rows["val shortcut reliance"] == (["0.100", "0.100", "\u00b10"], None)

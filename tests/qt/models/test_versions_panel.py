@@ -13,10 +13,24 @@ def summary(acc, iou):
     return {"n": 100, "accuracy": acc, "n_masked": 50, "iou": iou, "energy": 0.5, "pointing": 0.8, "matrix": {}}
 
 
+def probed(split_summary, n, masked_acc, cf_acc, reliance):
+    """A split summary with the shortcut probe's figures (reliance given, so no float rounding is involved)."""
+    return {**split_summary, "n_counterfactual": n, "masked_accuracy": masked_acc, "counterfactual_accuracy": cf_acc,
+            "shortcut_reliance": reliance}
+
+
 def make_version(vid, parent=None, mode="baseline", status="done", note=None, counterfactual=False, val=(0.9, 0.2),
-                 test_acc=0.85):
+                 test_acc=0.85, val_probe=None, test_probe=None, selection_rule=None):
+    """``val_probe`` / ``test_probe``: (n, masked accuracy, counterfactual accuracy, reliance) or None (an older
+    version, trained before the probe existed)."""
     metrics = {} if status != "done" else {"best_epoch": 6, "seconds": 42.0, "train": summary(0.99, 0.3),
                                            "val": summary(*val), "test": summary(test_acc, 0.25)}
+    if val_probe is not None:
+        metrics["val"] = probed(metrics["val"], *val_probe)
+    if test_probe is not None:
+        metrics["test"] = probed(metrics["test"], *test_probe)
+    if selection_rule is not None:
+        metrics["selection_rule"] = selection_rule
     return Version(id=vid, parent_id=parent, created=1_764_000_000.0 + vid * 60, status=status, mode=mode,
                    arch="tiny", cam_layer="features.6", image_size=64,
                    config={"epochs": 8, "counterfactual": counterfactual}, checkpoint="m.safetensors",
@@ -93,3 +107,41 @@ def test_empty(panel):
     panel.set_versions([], None)
     assert panel.table.rowCount() == 0 and "No model versions" in panel.hint.text()
     assert panel.selected_version() is None and not panel.compare_button.isEnabled()
+
+
+RULE = "counterfactual validation accuracy, among epochs within 0.05 of the best validation accuracy"
+PROBED = make_version(4, parent=2, mode="gradia", val=(0.97, 0.41), test_acc=0.93, val_probe=(40, 0.975, 0.825, 0.15),
+                      test_probe=(38, 0.947, 0.684, 0.263), selection_rule=RULE)
+
+
+def test_probe_columns_show_the_validation_figures(panel):
+    panel.set_versions([*VERSIONS, PROBED], 4)
+    assert cell(panel, 0, "Version") == "v4"
+    assert cell(panel, 0, "Val CF acc") == "0.825" and cell(panel, 0, "Val reliance") == "0.150"
+    assert cell(panel, 0, "Val acc") == "0.970" and cell(panel, 0, "Test acc") == "0.930"
+    for row in (1, 2, 3):  # trained before the probe, or failed
+        assert cell(panel, row, "Val CF acc") == "\u2013" and cell(panel, row, "Val reliance") == "\u2013"
+    for name in ("Val CF acc", "Val reliance"):
+        item = panel.table.item(0, COLUMNS.index(name))
+        assert item.textAlignment() & Qt.AlignmentFlag.AlignRight
+        assert panel.table.horizontalHeaderItem(COLUMNS.index(name)).toolTip()
+    assert "lower is better" in panel.table.horizontalHeaderItem(COLUMNS.index("Val reliance")).toolTip()
+
+
+def test_negative_reliance_is_shown_with_its_sign(panel):
+    v = make_version(5, val_probe=(12, 0.75, 0.833, -0.083))
+    panel.set_versions([v], 5)
+    assert cell(panel, 0, "Val CF acc") == "0.833" and cell(panel, 0, "Val reliance") == "-0.083"
+
+
+def test_tooltip_carries_the_probe_and_the_selection_rule(panel):
+    panel.set_versions([*VERSIONS, PROBED], 4)
+    tip = panel.table.item(0, COLUMNS.index("Status")).toolTip()
+    assert ("val shortcut probe on 40 masked images: accuracy 0.975, with swapped backgrounds 0.825, "
+            "reliance 0.150") in tip
+    assert ("test shortcut probe on 38 masked images: accuracy 0.947, with swapped backgrounds 0.684, "
+            "reliance 0.263") in tip
+    assert f"epoch 6 kept, chosen by {RULE}" in tip
+    assert "train shortcut probe" not in tip
+    old_tip = panel.table.item(3, 0).toolTip()  # v1
+    assert "shortcut probe" not in old_tip and "chosen by" not in old_tip
