@@ -5,6 +5,11 @@ Each mode imports its harness lazily, so the rest of the CLI never loads benchma
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
+from pathlib import Path
+
+from ..core.atomic import atomic_write_text
 from ..errors import GradiaError
 from .options import add_output_flags
 
@@ -27,6 +32,14 @@ def add_bench(sub) -> None:
     p.add_argument("--training", action="store_true",
                    help="instead: GUI event-loop latency while a GRADIA run trains on the demo (--epochs), and "
                         "the per-epoch evaluation and live refresh as a share of the epoch's training time")
+    p.add_argument("--efficacy", action="store_true",
+                   help="instead: the efficacy suite - generated shortcut datasets varied one axis at a time; a "
+                        "baseline and each guided recipe per cell and seed; writes a Markdown table (--out)")
+    p.add_argument("--seeds", type=int, default=3, help="with --efficacy: seeds per cell")
+    p.add_argument("--cells", default="all",
+                   help="with --efficacy: 'all', or a comma-separated list of cell numbers (1-based, see --list-cells)")
+    p.add_argument("--list-cells", action="store_true", help="with --efficacy: print the cells and exit")
+    p.add_argument("--out", type=Path, help="with --efficacy: write the Markdown table here")
     p.add_argument("--epochs", type=int, default=3, help="with --training: epochs of the run")
     p.add_argument("--samples", type=int, default=10_000,
                    help="with --gui: project size for the browser figures; with --export: number of masks")
@@ -43,6 +56,8 @@ def run_bench(args, progress):
         return _run_export_bench(args, progress)
     if args.training:
         return _run_training_gui_bench(args, progress)
+    if args.efficacy:
+        return _run_efficacy(args, progress)
     if args.steps < 1 or args.batch_size < 1:
         raise GradiaError("--steps and --batch-size must be at least 1")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
@@ -84,3 +99,30 @@ def _run_export_bench(args, progress):
             f"PNG {r['png_s']:.1f}s ({r['png_masks_per_s']:.0f} masks/s, {r['png_mb']} MB), "
             f"COCO {r['coco_s']:.1f}s ({r['coco_masks_per_s']:.0f} masks/s, {r['coco_mb']} MB)")
     return r, text
+
+
+def _run_efficacy(args, progress):
+    from ..bench.efficacy.suite import full_suite, markdown_table, run_suite, summarise
+
+    cells = full_suite()
+    if args.list_cells:
+        listing = {str(k): c.name for k, c in enumerate(cells, 1)}
+        return listing, "\n".join(f"{k:>3}  {name}" for k, name in listing.items())
+    if args.cells != "all":
+        try:
+            picked = [int(x) for x in args.cells.split(",") if x.strip()]
+            cells = [cells[k - 1] for k in picked if k >= 1]
+            if len(cells) != len(picked) or not cells:
+                raise IndexError
+        except (ValueError, IndexError):
+            raise GradiaError(f"--cells {args.cells!r}: expected 'all' or numbers from 1 to {len(cells)}") from None
+    if args.seeds < 1:
+        raise GradiaError("--seeds must be at least 1")
+    rows = run_suite(cells, args.seeds, args.device, progress)
+    summary = summarise(rows)
+    command = f"gradia bench --efficacy --seeds {args.seeds} --cells {args.cells}" + \
+        (f" --out {shlex.quote(args.out.as_posix())}" if args.out else "")
+    table = markdown_table(summary, command)
+    if args.out:
+        atomic_write_text(args.out, table)
+    return {"summary": summary, "runs": [dataclasses.asdict(r) for r in rows]}, table

@@ -1,0 +1,216 @@
+"""Generated shortcut datasets for the efficacy suite, one axis varied at a time.
+
+Every cell has two classes of objects over a noisy background. In train and val a *shortcut* is
+tied to the class; in test it is random, so a model that learned the shortcut falls towards chance
+there. The axes:
+
+- shortcut: ``tint`` (the background's hue family), ``texture`` (the background's pattern),
+  ``mark`` (a small coloured tag at a random place), ``position`` (the object's side of the
+  image), ``distractor`` (a second, unrelated object that comes with one class);
+- objects: ``shapes`` (disc / cross), ``glyphs`` (the letters A / B), ``textures`` (a striped /
+  checked patch), at ``high`` or ``low`` contrast against the background's noise;
+- masks: the share of training images that carry one, and their style: ``exact``, ``dilated``
+  (3 px wider), ``loose`` (2-5 px wider with a wobbly hand-drawn rim) or ``box`` (the bounding box).
+
+Validation images carry masks of the same style on at least a fifth of them (the shortcut probe
+needs some); test images carry exact masks on all of them, for IoU and energy only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ...core.atomic import staged_directory
+from ...core.images import write_mask_png, write_rgb_png
+
+SHORTCUTS = ("tint", "texture", "mark", "position", "distractor")
+OBJECTS = ("shapes", "glyphs", "textures")
+CONTRASTS = ("high", "low")
+MASK_STYLES = ("exact", "dilated", "loose", "box")
+CLASS_NAMES = {"shapes": ("disc", "cross"), "glyphs": ("letter_a", "letter_b"), "textures": ("stripes", "checks")}
+SIZE = 64
+
+
+@dataclass(frozen=True)
+class Cell:
+    shortcut: str = "tint"
+    objects: str = "shapes"
+    contrast: str = "high"
+    mask_fraction: float = 0.10
+    mask_style: str = "loose"
+    counts: tuple[int, int, int] = (150, 50, 100)  # per class: train, val, test
+
+    @property
+    def name(self) -> str:
+        return (f"{self.shortcut}/{self.objects}-{self.contrast}/masks {self.mask_fraction:.0%} "
+                f"{self.mask_style}")
+
+    def with_(self, **changes) -> Cell:
+        return replace(self, **changes)
+
+
+def _noise_background(rng: np.random.Generator, hue_range: tuple[float, float]) -> np.ndarray:
+    coarse = cv2.resize(rng.random((6, 6)).astype(np.float32), (SIZE, SIZE), interpolation=cv2.INTER_CUBIC)
+    hue = rng.uniform(*hue_range) + 6 * (coarse - 0.5)
+    sat = np.clip(rng.uniform(90, 180) + 60 * (coarse - 0.5), 0, 255)
+    val = np.clip(rng.uniform(115, 165) + 50 * (rng.random((SIZE, SIZE)) - 0.5), 0, 255)
+    hsv = np.stack([np.mod(hue, 180), sat, val], axis=-1).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def _pattern(kind: int, rng: np.random.Generator, period: float) -> np.ndarray:
+    """A 0/1 pattern over the image: 0 = stripes at a random angle, 1 = a grid of dots / checks."""
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    phase = rng.uniform(0, period)
+    if kind == 0:
+        angle = rng.uniform(0, np.pi)
+        return ((np.cos(angle) * xx + np.sin(angle) * yy + phase) % period < period / 2).astype(np.float32)
+    return (((xx + phase) % period < period / 2) ^ ((yy + phase) % period < period / 2)).astype(np.float32)
+
+
+def _background(rng: np.random.Generator, cell: Cell, cue: int) -> np.ndarray:
+    if cell.shortcut == "tint":
+        return _noise_background(rng, (0, 22) if cue == 0 else (95, 125))
+    rgb = _noise_background(rng, (0, 180))
+    if cell.shortcut == "texture":
+        pattern = _pattern(cue, rng, period=rng.uniform(5, 8))
+        rgb = np.clip(rgb.astype(np.float32) + 45 * (pattern[..., None] - 0.5), 0, 255).astype(np.uint8)
+    return rgb
+
+
+def _shape_mask(rng: np.random.Generator, cls: int, centre: tuple[float, float], radius: float) -> np.ndarray:
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    cx, cy = centre
+    if cls == 0:
+        cv2.ellipse(mask, (round(cx * 16), round(cy * 16)), (round(radius * 16),) * 2, 0, 0, 360, 1, -1, cv2.LINE_8, 4)
+    else:
+        angle = rng.uniform(0, 90)
+        for arm in (0, 90):
+            box = cv2.boxPoints(((cx, cy), (2.1 * radius, 0.75 * radius), angle + arm))
+            cv2.fillPoly(mask, [np.round(box * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    return mask.astype(bool)
+
+
+def _glyph_mask(rng: np.random.Generator, cls: int, centre: tuple[float, float], radius: float) -> np.ndarray:
+    text = "AB"[cls]
+    scale = radius / 11
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 3)
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.putText(mask, text, (SIZE // 2 - w // 2, SIZE // 2 + h // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, 1, 3)
+    turn = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), rng.uniform(-20, 20), 1.0)
+    turn[:, 2] += (centre[0] - SIZE / 2, centre[1] - SIZE / 2)
+    return cv2.warpAffine(mask, turn, (SIZE, SIZE), flags=cv2.INTER_NEAREST).astype(bool)
+
+
+def _object(rng: np.random.Generator, cell: Cell, cls: int, centre, radius) -> tuple[np.ndarray, np.ndarray | None]:
+    """(mask, 0/1 pattern inside it or None)."""
+    if cell.objects == "glyphs":
+        return _glyph_mask(rng, cls, centre, radius), None
+    if cell.objects == "textures":
+        return _shape_mask(rng, 0, centre, radius), _pattern(cls, rng, period=rng.uniform(4, 6))
+    return _shape_mask(rng, cls, centre, radius), None
+
+
+def _paint(rng: np.random.Generator, rgb: np.ndarray, mask: np.ndarray, pattern: np.ndarray | None,
+           contrast: str) -> np.ndarray:
+    out = rgb.astype(np.float32)
+    if contrast == "high":
+        value = rng.choice([rng.uniform(20, 70), rng.uniform(195, 245)])
+        noise = 8
+    else:  # close to the background's own level, under the same noise
+        value = float(out[~mask].mean()) + rng.choice([-1, 1]) * rng.uniform(22, 32)
+        noise = 18
+    colour = np.full(3, value, np.float32) + rng.normal(0, 10, 3)
+    shade = colour + rng.normal(0, noise, size=rgb.shape)
+    if pattern is not None:
+        shade += (70 if contrast == "high" else 35) * (pattern[..., None] - 0.5)
+    out[mask] = shade[mask]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _free_spot(rng: np.random.Generator, taken: np.ndarray, half: int) -> tuple[int, int] | None:
+    for _ in range(50):
+        x, y = (int(v) for v in rng.integers(half + 1, SIZE - half - 1, 2))
+        if not taken[y - half - 1:y + half + 2, x - half - 1:x + half + 2].any():
+            return x, y
+    return None
+
+
+def _add_mark(rng: np.random.Generator, rgb: np.ndarray, taken: np.ndarray, cue: int) -> None:
+    spot = _free_spot(rng, taken, 3)
+    if spot is not None:
+        x, y = spot
+        rgb[y - 3:y + 4, x - 3:x + 4] = (235, 215, 30) if cue == 0 else (200, 40, 210)
+
+
+def _add_distractor(rng: np.random.Generator, rgb: np.ndarray, taken: np.ndarray) -> None:
+    spot = _free_spot(rng, taken, 6)
+    if spot is not None:
+        x, y = spot
+        triangle = np.array([[x, y - 6], [x - 6, y + 5], [x + 6, y + 5]], np.int32)
+        cv2.fillPoly(rgb, [triangle], tuple(int(v) for v in rng.integers(0, 256, 3)))
+
+
+def styled_mask(rng: np.random.Generator, exact: np.ndarray, style: str) -> np.ndarray:
+    """The mask an annotator would have drawn around ``exact`` in ``style``."""
+    if style == "exact":
+        return exact
+    if style == "dilated":
+        return cv2.dilate(exact.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))).astype(bool)
+    if style == "box":
+        ys, xs = np.nonzero(exact)
+        box = np.zeros_like(exact)
+        box[ys.min():ys.max() + 1, xs.min():xs.max() + 1] = True
+        return box
+    grow = int(rng.integers(2, 6))  # loose: wider by 2-5 px with a wobbly rim
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    mask = cv2.dilate(exact.astype(np.uint8), kernel)
+    wobble = cv2.resize(rng.random((8, 8)).astype(np.float32), (SIZE, SIZE), interpolation=cv2.INTER_CUBIC)
+    ring = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))).astype(bool) & ~mask.astype(bool)
+    return mask.astype(bool) | (ring & (wobble > 0.6)) | exact
+
+
+def make_image(rng: np.random.Generator, cell: Cell, cls: int, cue: int) -> tuple[np.ndarray, np.ndarray]:
+    """One (RGB, exact object mask) pair of class ``cls`` whose shortcut says ``cue``."""
+    rgb = _background(rng, cell, cue)
+    radius = rng.uniform(10, 14)
+    if cell.shortcut == "position":  # the object's horizontal third follows the cue
+        lo, hi = ((radius + 2, SIZE / 3), (2 * SIZE / 3, SIZE - radius - 2))[cue]
+        centre = (rng.uniform(lo, hi), rng.uniform(radius + 2, SIZE - radius - 2))
+    else:
+        centre = tuple(rng.uniform(radius + 3, SIZE - radius - 3, 2))
+    exact, pattern = _object(rng, cell, cls, centre, radius)
+    rgb = _paint(rng, rgb, exact, pattern, cell.contrast)
+    taken = cv2.dilate(exact.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if cell.shortcut == "mark":
+        _add_mark(rng, rgb, taken, cue)
+    elif cell.shortcut == "distractor" and cue == 0:
+        _add_distractor(rng, rgb, taken)
+    return rgb, exact
+
+
+def generate_cell(out_dir: str | os.PathLike, cell: Cell, seed: int) -> Path:
+    """Write ``out_dir/images/{split}/{class}/*.png`` and ``out_dir/masks/...`` for one cell and seed."""
+    rng = np.random.default_rng(seed)
+    names = CLASS_NAMES[cell.objects]
+    out_dir = Path(out_dir)
+    with staged_directory(out_dir) as stage:
+        for split, per_class in zip(("train", "val", "test"), cell.counts):
+            share = {"train": cell.mask_fraction, "val": max(cell.mask_fraction, 0.2), "test": 1.0}[split]
+            n_masked = min(per_class, max(1, round(per_class * share)))
+            for cls, class_name in enumerate(names):
+                masked = set(rng.choice(per_class, size=n_masked, replace=False).tolist())
+                for i in range(per_class):
+                    cue = cls if split != "test" else int(rng.integers(2))
+                    rgb, exact = make_image(rng, cell, cls, cue)
+                    name = f"{class_name}_{split}_{i:04d}.png"
+                    write_rgb_png(stage / "images" / split / class_name / name, rgb, atomic=False)
+                    if i in masked:
+                        mask = exact if split == "test" else styled_mask(rng, exact, cell.mask_style)
+                        write_mask_png(stage / "masks" / split / class_name / name, mask, atomic=False)
+    return out_dir

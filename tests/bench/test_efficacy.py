@@ -1,0 +1,104 @@
+"""The efficacy suite: its generated cells carry the shortcut they claim (tied to the class in train
+and val, random in test) and the masks they claim; a small cell runs end to end; the full command
+writes its table (slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from gradia_desktop.bench.efficacy.datasets import CLASS_NAMES, MASK_STYLES, SHORTCUTS, Cell, generate_cell, styled_mask
+from gradia_desktop.bench.efficacy.suite import full_suite, markdown_table, run_cell, summarise
+from gradia_desktop.cli import main
+
+SMALL = (8, 4, 4)
+
+
+def read(folder: Path) -> dict[str, list[np.ndarray]]:
+    return {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted(folder.glob("*.png"))}
+
+
+def background_hue(data: Path, split: str, class_name: str) -> list[float]:
+    """The hue of each image's corners, turned by 90 so that red (0 = 180) does not wrap."""
+    hues = []
+    for path in sorted((data / "images" / split / class_name).glob("*.png")):
+        hsv = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2HSV)
+        corners = np.concatenate([hsv[:4, :4].reshape(-1, 3), hsv[-4:, -4:].reshape(-1, 3)])
+        hues.append(float(np.median((corners[:, 0].astype(int) + 90) % 180)))  # turned: warm hues wrap at 0
+    return hues
+
+
+def test_the_tint_shortcut_follows_the_class_in_train_and_val_but_not_in_test(tmp_path):
+    data = generate_cell(tmp_path / "d", Cell(shortcut="tint", counts=(12, 12, 24)), seed=0)
+    warm = lambda h: 60 < h < 130  # noqa: E731 - warm is 0-22 in OpenCV units, turned by 90
+    for split in ("train", "val"):
+        assert all(warm(h) for h in background_hue(data, split, "disc"))
+        assert not any(warm(h) for h in background_hue(data, split, "cross"))
+    test = [warm(h) for h in background_hue(data, "test", "disc") + background_hue(data, "test", "cross")]
+    assert 0.2 < np.mean(test) < 0.8
+
+
+@pytest.mark.parametrize("shortcut", SHORTCUTS)
+def test_every_cell_writes_the_masks_it_promises(tmp_path, shortcut):
+    cell = Cell(shortcut=shortcut, objects="glyphs", mask_fraction=0.25, mask_style="box", counts=(8, 10, 4))
+    data = generate_cell(tmp_path / "d", cell, seed=1)
+    for split, expected in (("train", 2), ("val", 2), ("test", 4)):  # 25% of 8; at least 20% of 10; all
+        for class_name in CLASS_NAMES["glyphs"]:
+            images = read(data / "images" / split / class_name)
+            masks = read(data / "masks" / split / class_name)
+            assert len(images) == SMALL[0] if split == "train" else len(images) > 0
+            assert len(masks) == expected and set(masks) <= set(images)
+            for mask in masks.values():
+                assert mask.shape == (64, 64) and mask.any()
+                if split != "test":  # a box is its own bounding box
+                    ys, xs = np.nonzero(mask)
+                    assert mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1].all()
+
+
+def test_mask_styles_contain_the_object_and_differ_as_named():
+    rng = np.random.default_rng(0)
+    exact = np.zeros((64, 64), bool)
+    cv2.circle(exact.view(np.uint8), (30, 30), 10, 1, -1)
+    styled = {s: styled_mask(rng, exact, s) for s in MASK_STYLES}
+    assert (styled["exact"] == exact).all()
+    for style, mask in styled.items():
+        assert (mask | exact == mask).all(), style
+    assert exact.sum() < styled["dilated"].sum() and exact.sum() < styled["loose"].sum()
+    assert styled["box"].sum() == 21 * 21
+
+
+def test_the_suite_varies_one_axis_at_a_time_around_the_reference():
+    cells = full_suite()
+    reference = Cell()
+    assert len({c.name for c in cells}) == len(cells) == 16
+    for cell in cells:
+        changed = [f for f in ("shortcut", "mask_fraction", "mask_style") if getattr(cell, f) != getattr(reference, f)]
+        objects_changed = (cell.objects, cell.contrast) != (reference.objects, reference.contrast)
+        assert len(changed) + objects_changed <= 1, cell.name
+
+
+def test_a_small_cell_runs_the_baseline_and_every_recipe(tmp_path):
+    rows = run_cell(Cell(counts=SMALL), seed=0, workdir=tmp_path, baseline_epochs=1, guided_epochs=1)
+    assert [r.recipe for r in rows] == ["baseline", "gradia (paper-exact)", "gradia-all + counterfactual"]
+    for r in rows:
+        assert 0 <= r.test_accuracy <= 1 and 0 <= r.test_iou <= 1 and r.seconds > 0
+        assert r.val_reliance is not None and -1 <= r.val_reliance <= 1  # val carries masks on 1 in 5 images
+        assert r.test_reliance is not None
+    summary = summarise(rows)
+    assert len(summary) == 3 and summary[0]["worst_test_accuracy"] == rows[0].test_accuracy
+    table = markdown_table(summary, "gradia bench --efficacy --seeds 1")
+    assert table.count("\n| tint/shapes-high/masks 10% loose |") == 3 and "--seeds 1" in table
+
+
+@pytest.mark.slow
+def test_gradia_bench_efficacy_writes_its_table(tmp_path, capsys):
+    out = tmp_path / "efficacy.md"
+    code = main(["bench", "--efficacy", "--cells", "14", "--seeds", "1", "--out", str(out), "--json", "--quiet"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(result["runs"]) == 3
+    text = out.read_text()
+    assert "gradia bench --efficacy --seeds 1 --cells 14" in text and "| tint/shapes-high/masks 10% exact |" in text
