@@ -39,6 +39,8 @@ def add_bench(sub) -> None:
     p.add_argument("--cells", default="all",
                    help="with --efficacy: 'all', or a comma-separated list of cell numbers (1-based, see --list-cells)")
     p.add_argument("--list-cells", action="store_true", help="with --efficacy: print the cells and exit")
+    p.add_argument("--quick", action="store_true",
+                   help="with --efficacy: a few images and epochs per cell - checks the pipeline, measures nothing")
     p.add_argument("--out", type=Path, help="with --efficacy: write the Markdown table here")
     p.add_argument("--epochs", type=int, default=3, help="with --training: epochs of the run")
     p.add_argument("--samples", type=int, default=10_000,
@@ -118,10 +120,10 @@ def _run_efficacy(args, progress):
             raise GradiaError(f"--cells {args.cells!r}: expected 'all' or numbers from 1 to {len(cells)}") from None
     if args.seeds < 1:
         raise GradiaError("--seeds must be at least 1")
-    rows = run_suite(cells, args.seeds, args.device, progress)
+    rows = run_suite(cells, args.seeds, args.device, progress, quick=args.quick)
     summary = summarise(rows)
-    command = f"gradia bench --efficacy --seeds {args.seeds} --cells {args.cells}" + \
-        (f" --out {shlex.quote(args.out.as_posix())}" if args.out else "")
+    command = f"gradia bench --efficacy --seeds {args.seeds} --cells {args.cells}" + (" --quick" if args.quick else "") \
+        + (f" --out {shlex.quote(args.out.as_posix())}" if args.out else "")
     table = markdown_table(summary, command)
     if args.out:
         atomic_write_text(args.out, table)

@@ -97,8 +97,17 @@ def test_a_small_cell_runs_the_baseline_and_every_recipe(tmp_path):
 @pytest.mark.slow
 def test_gradia_bench_efficacy_writes_its_table(tmp_path, capsys):
     out = tmp_path / "efficacy.md"
-    code = main(["bench", "--efficacy", "--cells", "14", "--seeds", "1", "--out", str(out), "--json", "--quiet"])
+    code = main(["bench", "--efficacy", "--cells", "14,3", "--seeds", "1", "--quick", "--out", str(out), "--json",
+                 "--quiet"])
     result = json.loads(capsys.readouterr().out)
-    assert code == 0 and len(result["runs"]) == 3
+    assert code == 0 and len(result["runs"]) == 6 and len(result["summary"]) == 6
     text = out.read_text()
-    assert "gradia bench --efficacy --seeds 1 --cells 14" in text and "| tint/shapes-high/masks 10% exact |" in text
+    assert "gradia bench --efficacy --seeds 1 --cells 14,3 --quick" in text
+    assert text.count("| tint/shapes-high/masks 10% exact |") == 3 and text.count("| mark/shapes-high/masks 10% loose |") == 3
+
+
+@pytest.mark.parametrize("cells", ["0", "17", "1,x", ""])
+def test_unknown_cells_are_a_one_line_error(capsys, cells):
+    code = main(["bench", "--efficacy", "--cells", cells])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--cells" in err and "\n" not in err

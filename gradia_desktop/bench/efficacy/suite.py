@@ -26,6 +26,7 @@ RECIPES = {  # name: (mode, counterfactual) of a fine-tune from the baseline
     "gradia-all + counterfactual": ("gradia-all", True),
 }
 BASELINE_EPOCHS, GUIDED_EPOCHS = 6, 15
+QUICK = {"counts": (40, 15, 25), "baseline_epochs": 2, "guided_epochs": 3}  # a smoke check, not a measurement
 METRICS = ("test_accuracy", "test_iou", "test_energy", "val_reliance", "test_reliance", "seconds")
 
 
@@ -78,12 +79,15 @@ def run_cell(cell: Cell, seed: int, workdir: Path, device: str = "cpu", baseline
 
 
 def run_suite(cells: list[Cell], seeds: int = 3, device: str = "cpu", progress: Progress = None,
-              **epochs) -> list[RunFigures]:
+              quick: bool = False) -> list[RunFigures]:
+    """Every cell and seed; ``quick`` shrinks the data and epochs (``QUICK``) to check the pipeline only."""
     rows: list[RunFigures] = []
     total = len(cells) * seeds
+    epochs = {k: v for k, v in QUICK.items() if k != "counts"} if quick else {}
     for k, (cell, seed) in enumerate(((c, s) for c in cells for s in range(seeds)), 1):
         with tempfile.TemporaryDirectory(prefix="gradia-efficacy-") as tmp:
-            rows += run_cell(cell, seed, Path(tmp), device, **epochs)
+            rows += run_cell(cell.with_(counts=QUICK["counts"]) if quick else cell, seed, Path(tmp), device,
+                             **epochs)
         report(progress, "efficacy suite (cells x seeds)", k, total)
     return rows
 
