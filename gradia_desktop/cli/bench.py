@@ -106,18 +106,19 @@ def _run_export_bench(args, progress):
 def _run_efficacy(args, progress):
     from ..bench.efficacy.suite import full_suite, markdown_table, run_suite, summarise
 
-    cells = full_suite()
+    suite = full_suite()
     if args.list_cells:
-        listing = {str(k): c.name for k, c in enumerate(cells, 1)}
+        listing = {str(k): c.name for k, c in enumerate(suite, 1)}
         return listing, "\n".join(f"{k:>3}  {name}" for k, name in listing.items())
+    cells = suite
     if args.cells != "all":
         try:
             picked = [int(x) for x in args.cells.split(",") if x.strip()]
-            cells = [cells[k - 1] for k in picked if k >= 1]
-            if len(cells) != len(picked) or not cells:
-                raise IndexError
-        except (ValueError, IndexError):
-            raise GradiaError(f"--cells {args.cells!r}: expected 'all' or numbers from 1 to {len(cells)}") from None
+            if not picked or not all(1 <= k <= len(suite) for k in picked):
+                raise ValueError
+            cells = [suite[k - 1] for k in picked]
+        except ValueError:
+            raise GradiaError(f"--cells {args.cells!r}: expected 'all' or numbers from 1 to {len(suite)}") from None
     if args.seeds < 1:
         raise GradiaError("--seeds must be at least 1")
     rows = run_suite(cells, args.seeds, args.device, progress, quick=args.quick)

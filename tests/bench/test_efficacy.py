@@ -110,4 +110,4 @@ def test_gradia_bench_efficacy_writes_its_table(tmp_path, capsys):
 def test_unknown_cells_are_a_one_line_error(capsys, cells):
     code = main(["bench", "--efficacy", "--cells", cells])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "--cells" in err and "\n" not in err
+    assert code == 2 and "--cells" in err and "numbers from 1 to 16" in err and "\n" not in err
