@@ -153,7 +153,9 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
         predictions = to_predictions(val_data, val)
         matrix = reasonability_matrix([assessment_of(s, p, {}) for s, p in zip(val_data.samples, predictions)])
         att_means = val.attention_means()
-        probe = measure_reliance(model, run.val_probe, device, cancelled=cb.cancelled) if run.val_probe else None
+        probe = None
+        if run.val_probe is not None:  # the originals' predictions come from the pass just made
+            probe = measure_reliance(model, run.val_probe, device, cancelled=cb.cancelled, split_predictions=val.pred)
         evaluated = time.perf_counter()
         run.save_checkpoint(epoch)
         seen = sums["seen"]

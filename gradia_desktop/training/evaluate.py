@@ -105,5 +105,6 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
         if split in probe_splits:
             probe = probes[split] if split in probes else build_probe(data, progress, cancelled)
             if probe is not None:
-                summaries[split].update(measure_reliance(model, probe, device, cancelled=cancelled).summary())
+                summaries[split].update(measure_reliance(model, probe, device, cancelled=cancelled,
+                                                         split_predictions=result.pred).summary())
     return summaries

@@ -27,6 +27,7 @@ MIN_MASKED = 2  # a background can only be swapped with another masked image's
 class ProbeSet:
     """A split's masked images and their counterfactual copies, made once and reused every epoch."""
 
+    index: torch.Tensor  # (M,) positions of the masked images in their split
     originals: torch.Tensor  # (M, 3, S, S) uint8
     labels: torch.Tensor  # (M,)
     counterfactuals: torch.Tensor  # (M * copies, 3, S, S) uint8, copy c of image i at c * M + i
@@ -67,7 +68,7 @@ def build_probe(data: SplitData, progress: Progress = None, cancelled: CancelChe
     for _ in range(copies):
         stop_if_cancelled(cancelled, "preparing the shortcut probe")
         made.append(bank.apply(bank.index, originals, generator))
-    return ProbeSet(originals, data.labels[bank.index], torch.cat(made), copies)
+    return ProbeSet(bank.index, originals, data.labels[bank.index], torch.cat(made), copies)
 
 
 @torch.no_grad()
@@ -83,12 +84,18 @@ def _predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch
 
 
 def measure_reliance(model: nn.Module, probe: ProbeSet, device: torch.device, batch_size: int = 128,
-                     cancelled: CancelCheck = None) -> Reliance:
-    """Accuracy on the probe's originals and copies, in eval mode (the model's mode is restored)."""
+                     cancelled: CancelCheck = None, split_predictions=None) -> Reliance:
+    """Accuracy on the probe's originals and copies, in eval mode (the model's mode is restored).
+
+    ``split_predictions``: the model's predicted classes for the whole split, when a pass over it
+    was just made; the originals are then read from it instead of being predicted again."""
     was_training = model.training
     model.eval()
     try:
-        original = _predict(model, probe.originals, device, batch_size, cancelled)
+        if split_predictions is not None:
+            original = torch.as_tensor(split_predictions)[probe.index]
+        else:
+            original = _predict(model, probe.originals, device, batch_size, cancelled)
         counterfactual = _predict(model, probe.counterfactuals, device, batch_size, cancelled)
     finally:
         model.train(was_training)

@@ -70,6 +70,17 @@ def test_a_background_reader_loses_its_accuracy_on_the_copies_and_an_object_read
                                      "shortcut_reliance": background.score}
 
 
+def test_predictions_already_made_for_the_split_stand_in_for_the_originals():
+    data = shortcut_split(masked=8)
+    probe = build_probe(data)
+    model, cpu = ReadsTheBackground(), torch.device("cpu")
+    measured = measure_reliance(model, probe, cpu)
+    wrong_for_unmasked = torch.cat([data.labels[:8], 1 - data.labels[8:]])  # rows the probe must not read
+    assert measure_reliance(model, probe, cpu, split_predictions=wrong_for_unmasked.numpy()) == measured
+    flipped = measure_reliance(model, probe, cpu, split_predictions=(1 - data.labels).numpy())
+    assert flipped.original_accuracy == 0.0 and flipped.counterfactual_accuracy == measured.counterfactual_accuracy
+
+
 def test_the_probe_is_seeded_and_only_uses_masked_images():
     data = shortcut_split(masked=8)  # 6 of class 0 and 2 of class 1 carry masks
     a, b = build_probe(data), build_probe(data)
