@@ -90,14 +90,19 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 
 def add_train(sub) -> None:
-    from ..training.config import MODES, TrainConfig
+    from ..training.config import GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, MODES, PLAIN_SHARE, RECOMMENDED_MODE, TrainConfig
 
     d = TrainConfig()
-    p = sub.add_parser("train", help="train a new model version (baseline, GRADIA, GRADIA on all masks)",
+    p = sub.add_parser("train", help="train a new model version (baseline, guided, GRADIA, GRADIA on all masks)",
                        description="Train a new model version and print its metrics. The best epoch is chosen "
-                                   "on the validation split; the test split is only reported.")
+                                   "on the validation split (on its counterfactual copies where masked validation "
+                                   "images exist); the test split is only reported.")
     p.add_argument("project", type=Path)
-    p.add_argument("--mode", choices=MODES, default="baseline")
+    p.add_argument("--mode", choices=MODES,
+                   help=f"default: {RECOMMENDED_MODE} with --from (the recommended fine-tune: counterfactual "
+                        "backgrounds behind the masked objects, GRADIA's attention loss and a penalty on evidence "
+                        "outside the masks), baseline without it; gradia and gradia-all are the paper's losses, "
+                        "exactly")
     p.add_argument("--from", dest="parent", metavar="VERSION", help="fine-tune this version (e.g. 1 or v1)")
     p.add_argument("--arch", help="tiny (default) or any torchvision classifier: resnet18, resnet50, "
                                   "mobilenet_v3_small, efficientnet_b0, convnext_tiny, ...")
@@ -110,7 +115,14 @@ def add_train(sub) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--counterfactual", action="store_true",
-                   help="swap the background outside each expert mask for another class's background")
+                   help="swap the background outside each expert mask for another masked image's background "
+                        "(always on in mode guided)")
+    p.add_argument("--counterfactual-share", type=float, metavar="SHARE",
+                   help=f"share of each epoch drawn from the masked images when counterfactuals are on "
+                        f"(default {GUIDED_SHARE} in mode guided, {PLAIN_SHARE} otherwise)")
+    p.add_argument("--outside-weight", type=float, metavar="W",
+                   help=f"weight of the penalty on decision evidence outside the masks (default "
+                        f"{GUIDED_OUTSIDE_WEIGHT} in mode guided, 0 otherwise)")
     p.add_argument("--weight", dest="weights", type=_weight, action="append", default=[],
                    metavar="Q=WP,WA", help="override a row of the quadrant weight table, e.g. UA=0.4,1.6 "
                                            "(rows: UA UI RI RA masked unmasked)")
@@ -124,14 +136,16 @@ def add_train(sub) -> None:
 
 def run_train(args, progress):
     from ..core.store import Project
-    from ..training.config import TrainConfig
+    from ..training.config import RECOMMENDED_MODE, TrainConfig
     from ..training.trainer import Callbacks, train
 
-    config = TrainConfig(mode=args.mode, arch=args.arch, cam_layer=args.cam_layer, image_size=args.image_size,
+    mode = args.mode or (RECOMMENDED_MODE if args.parent is not None else "baseline")
+    config = TrainConfig(mode=mode, arch=args.arch, cam_layer=args.cam_layer, image_size=args.image_size,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lam=args.lam,
                          device=args.device, seed=args.seed, counterfactual=args.counterfactual,
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
-                         pretrained=args.pretrained)
+                         pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
+                         outside_weight=args.outside_weight)
     for key, pair in args.weights:
         if key not in config.weights:
             raise GradiaError(f"--weight {key}: unknown row (expected one of {', '.join(config.weights)})")
@@ -154,10 +168,10 @@ def run_train(args, progress):
         if args.parent is not None:
             config.parent = project.resolve_version(args.parent).id
         result = train(project, config, Report())
-    out = {"version": result.version, "mode": args.mode, "parent": config.parent, "best_epoch": result.best_epoch,
+    out = {"version": result.version, "mode": mode, "parent": config.parent, "best_epoch": result.best_epoch,
            "selection_rule": result.selection_rule, "seconds": result.seconds, "warnings": result.warnings,
            **result.summaries}
-    lines = [f"model version v{result.version} ({args.mode}), best epoch {result.best_epoch} "
+    lines = [f"model version v{result.version} ({mode}), best epoch {result.best_epoch} "
              f"(by {result.selection_rule}), {result.seconds:.1f}s"]
     lines += [_split_line(s, v) for s, v in result.summaries.items()] + result.warnings
     return out, "\n".join(lines)

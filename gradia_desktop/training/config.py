@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..errors import GradiaError
 from .loss import DEFAULT_WEIGHTS
 
-MODES = ("baseline", "gradia", "gradia-all")
+MODES = ("baseline", "gradia", "gradia-all", "guided")
+RECOMMENDED_MODE = "guided"  # what a fine-tune does unless told otherwise (docs/algorithm.md, docs/efficacy.md)
+# The guided recipe's settings where the user leaves them open (None): most of each epoch on
+# counterfactual composites, and a penalty on the decision evidence outside the expert's mask.
+GUIDED_SHARE, GUIDED_OUTSIDE_WEIGHT = 0.8, 1.0
+PLAIN_SHARE = 0.5  # the share when counterfactuals are switched on for another mode
 
 
 @dataclass
@@ -23,8 +28,9 @@ class TrainConfig:
     lam: float = 1.0
     device: str = "auto"
     seed: int = 0
-    counterfactual: bool = False
-    counterfactual_share: float = 0.5  # share of each epoch drawn from masked images when on
+    counterfactual: bool = False  # always on in mode 'guided'
+    counterfactual_share: float | None = None  # share of each epoch drawn from masked images; None: by mode
+    outside_weight: float | None = None  # weight of the outside-the-mask evidence penalty; None: by mode
     weights: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     differentiable_weights: bool = False
     init_weights: str | None = None  # a local .pt/.pth/.safetensors file
@@ -44,14 +50,28 @@ class TrainConfig:
             raise GradiaError(f"learning rate must be > 0 and lambda >= 0 (got {self.lr}, {self.lam})")
         if self.image_size is not None and self.image_size < 16:
             raise GradiaError(f"image size {self.image_size} is too small (at least 16 px)")
-        if not 0 < self.counterfactual_share < 1:
+        if self.counterfactual_share is not None and not 0 < self.counterfactual_share < 1:
             raise GradiaError(f"counterfactual share must lie strictly between 0 and 1, got {self.counterfactual_share}")
+        if self.outside_weight is not None and self.outside_weight < 0:
+            raise GradiaError(f"the outside-evidence weight must be >= 0, got {self.outside_weight}")
         missing = set(DEFAULT_WEIGHTS) - set(self.weights)
         if missing:
             raise GradiaError(f"the weight table lacks {', '.join(sorted(missing))}")
         for key, pair in self.weights.items():
             if len(pair) != 2 or min(pair) < 0:
                 raise GradiaError(f"weights for {key} must be two numbers >= 0, got {pair}")
+
+    def resolved(self) -> TrainConfig:
+        """The config with the mode's settings filled in where they were left open, as a run uses it."""
+        guided = self.mode == "guided"
+        share = self.counterfactual_share
+        if share is None:
+            share = GUIDED_SHARE if guided else PLAIN_SHARE
+        outside = self.outside_weight
+        if outside is None:
+            outside = GUIDED_OUTSIDE_WEIGHT if guided else 0.0
+        return replace(self, counterfactual=self.counterfactual or guided, counterfactual_share=share,
+                       outside_weight=outside, weights=dict(self.weights))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,7 +1,8 @@
 """Mask-guided counterfactual augmentation: keep what the expert marked, swap out everything else.
 
 On a masked training image the region outside the mask is replaced by the background of another
-masked image, preferably of another class, so the background stops predicting the class.
+masked image drawn at random, so across the counterfactuals the background says nothing about the
+class.
 
 Hand-painted masks are loose: their rim holds background pixels that still carry the cue. So the
 kept region is not the raw mask but the object found inside it by GrabCut (mask = probable
@@ -109,8 +110,15 @@ class CounterfactualBank:
     def __len__(self) -> int:
         return len(self.index)
 
-    def apply(self, batch_index: torch.Tensor, batch_images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Return ``batch_images`` (uint8) with every masked sample's background swapped."""
+    def apply(self, batch_index: torch.Tensor, batch_images: torch.Tensor, generator: torch.Generator,
+              donors: str = "any") -> torch.Tensor:
+        """Return ``batch_images`` (uint8) with every masked sample's background swapped.
+
+        ``donors="any"`` draws the new background from any other masked image, so across the
+        counterfactuals the background is independent of the class (training). ``"other-class"``
+        draws it from another class only, so the background contradicts the object (the shortcut
+        probe's test). Training on the latter would teach the reversed cue.
+        """
         if len(self) < 2:
             return batch_images
         out = batch_images.clone()
@@ -118,10 +126,12 @@ class CounterfactualBank:
             k = self.position.get(i)
             if k is None:
                 continue
-            donors = torch.nonzero(self.labels != self.labels[k]).flatten()
-            if len(donors) == 0:
-                donors = torch.tensor([d for d in range(len(self)) if d != k])
-            donor = int(donors[torch.randint(len(donors), (1,), generator=generator)])
+            pool = torch.nonzero(self.labels != self.labels[k]).flatten() if donors == "other-class" else None
+            if pool is None or len(pool) == 0:
+                donor = int(torch.randint(len(self) - 1, (1,), generator=generator))
+                donor += donor >= k
+            else:
+                donor = int(pool[torch.randint(len(pool), (1,), generator=generator)])
             plate = self.plates[donor]
             if torch.rand(1, generator=generator) < 0.5:
                 plate = plate.flip(-1)

@@ -26,8 +26,8 @@ from .data import Normalizer, SplitData
 from .device import autocast, needs_grad_scaler
 from .evaluate import predict_split, to_predictions
 from .explain import explain_image
-from .gradcam import training_cam
-from .loss import gradia_loss
+from .gradcam import training_cam, training_cam_with_evidence
+from .loss import gradia_loss, outside_evidence
 from .shortcut_probe import ProbeSet, measure_reliance
 
 if TYPE_CHECKING:  # the trainer imports this module
@@ -98,8 +98,14 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
     """(logits, total loss, cross-entropy part, attention part) of one batch."""
     with autocast(device):
         if bool((wa > 0).any()):
+            grid = masks_grid.to(device)
+            if config.outside_weight:
+                fwd, evidence = training_cam_with_evidence(model, layer, x, y, config.differentiable_weights)
+                parts = gradia_loss(fwd.logits, y, fwd.cam, grid, wp, wa, config.lam)
+                penalty = outside_evidence(evidence, grid, wa > 0)
+                return fwd.logits, parts.total + config.outside_weight * penalty, parts.ce, parts.attention
             fwd = training_cam(model, layer, x, y, config.differentiable_weights)
-            parts = gradia_loss(fwd.logits, y, fwd.cam, masks_grid.to(device), wp, wa, config.lam)
+            parts = gradia_loss(fwd.logits, y, fwd.cam, grid, wp, wa, config.lam)
             return fwd.logits, parts.total, parts.ce, parts.attention
         logits = model(x)
         loss = (wp * F.cross_entropy(logits.float(), y, reduction="none")).mean()

@@ -78,6 +78,24 @@ def training_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: to
     return CamForward(logits, cam)
 
 
+def training_cam_with_evidence(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: torch.Tensor,
+                               differentiable_weights: bool = False) -> tuple[CamForward, torch.Tensor]:
+    """``training_cam`` plus each cell's signed evidence for the true class against the others.
+
+    The evidence map is Grad-CAM of the margin ``logit_y - mean_c logit_c`` without ReLU or
+    normalisation; for a network ending in global average pooling and a linear layer its cells sum
+    to the margin (less the bias) times the number of cells, so it says how much of the decision
+    each place carries.
+    """
+    logits, acts = _forward_capturing(model, layer, x, detach=False)
+    cam = _cam_from(logits, acts, target, create_graph=differentiable_weights, keep_graph=True)
+    margin = (logits.float().gather(1, target.view(-1, 1)).squeeze(1) - logits.float().mean(1)).sum()
+    (grads,) = torch.autograd.grad(margin, acts, retain_graph=True)
+    weights = grads.float().mean(dim=(2, 3), keepdim=True)
+    evidence = (weights * acts.float()).sum(dim=1) * acts.shape[-1] * acts.shape[-2]
+    return CamForward(logits, cam), evidence
+
+
 def inference_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor,
                   target: torch.Tensor | int | None = None,
                   out_size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:

@@ -57,3 +57,24 @@ def gradia_loss(logits: torch.Tensor, target: torch.Tensor, cam: torch.Tensor, m
     l1 = (minmax(cam[chosen]) - mask_grid[chosen]).abs().mean(dim=(1, 2))
     att_term = (w_att[chosen] * l1).mean()
     return LossParts(ce_term + lam * att_term, ce_term.detach(), att_term.detach(), n, att_term)
+
+
+OUTSIDE_LEVEL = 0.05  # CAM-grid cells whose mask target lies below this count as outside the mask
+
+
+def outside_evidence(evidence: torch.Tensor, mask_grid: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """Mean over the ``chosen`` samples of the decision evidence that lies outside the mask.
+
+    ``evidence`` (B, h, w) is each cell's signed contribution to the true-class margin
+    (``gradcam.training_cam_with_evidence``). Its absolute value is summed over the cells outside
+    the mask and divided by the number of cells: in logit units, how much of the decision the
+    background carries, for or against the class. GRADIA's L1 compares min-max normalised maps, so
+    a model can reshape its heatmap and keep deciding by the background; this term cannot be met
+    that way. With counterfactual backgrounds it drives the class weights off background features,
+    and those features are the same on the unmasked images.
+    """
+    if not bool(chosen.any()):
+        return evidence.new_zeros(())
+    outside = (mask_grid[chosen] < OUTSIDE_LEVEL).float()
+    cells = outside.shape[-1] * outside.shape[-2]
+    return ((evidence[chosen].abs() * outside).sum(dim=(1, 2)) / cells).mean()

@@ -67,7 +67,7 @@ def build_probe(data: SplitData, progress: Progress = None, cancelled: CancelChe
     made = []
     for _ in range(copies):
         stop_if_cancelled(cancelled, "preparing the shortcut probe")
-        made.append(bank.apply(bank.index, originals, generator))
+        made.append(bank.apply(bank.index, originals, generator, donors="other-class"))
     return ProbeSet(bank.index, originals, data.labels[bank.index], torch.cat(made), copies)
 
 

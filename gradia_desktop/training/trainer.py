@@ -144,7 +144,7 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
     """
     config.validate()
     try:
-        return _train(project, config, callbacks or Callbacks())
+        return _train(project, config.resolved(), callbacks or Callbacks())
     except torch.OutOfMemoryError as exc:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -167,6 +167,9 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     val_data = load_split(project, "val", size, cb.progress, cb.cancelled)
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
+    if config.mode == "guided" and not bool(train_data.has_mask.any()):
+        raise GradiaError(f"{project.root}: mode 'guided' learns from masked training images and there are none: "
+                          "paint masks on some training images, or train with --mode baseline")
     w_pred, w_att = _sample_weights(project, config, train_data, parent)
     grid_hw = _grid_size(model, layer, size, device)
     grids = torch.zeros((len(train_data), *grid_hw))
