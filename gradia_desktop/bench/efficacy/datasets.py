@@ -194,8 +194,12 @@ def make_image(rng: np.random.Generator, cell: Cell, cls: int, cue: int) -> tupl
     return rgb, exact
 
 
-def generate_cell(out_dir: str | os.PathLike, cell: Cell, seed: int) -> Path:
-    """Write ``out_dir/images/{split}/{class}/*.png`` and ``out_dir/masks/...`` for one cell and seed."""
+def generate_cell(out_dir: str | os.PathLike, cell: Cell, seed: int, shortcut_free: bool = False) -> Path:
+    """Write ``out_dir/images/{split}/{class}/*.png`` and ``out_dir/masks/...`` for one cell and seed.
+
+    ``shortcut_free``: the cue is random in every split, not only in test - the data a model would
+    have had if the shortcut had never been there (the suite's ceiling).
+    """
     rng = np.random.default_rng(seed)
     names = CLASS_NAMES[cell.objects]
     out_dir = Path(out_dir)
@@ -206,7 +210,7 @@ def generate_cell(out_dir: str | os.PathLike, cell: Cell, seed: int) -> Path:
             for cls, class_name in enumerate(names):
                 masked = set(rng.choice(per_class, size=n_masked, replace=False).tolist())
                 for i in range(per_class):
-                    cue = cls if split != "test" else int(rng.integers(2))
+                    cue = cls if split != "test" and not shortcut_free else int(rng.integers(2))
                     rgb, exact = make_image(rng, cell, cls, cue)
                     name = f"{class_name}_{split}_{i:04d}.png"
                     write_rgb_png(stage / "images" / split / class_name / name, rgb, atomic=False)
