@@ -27,12 +27,15 @@ from PySide6.QtWidgets import (
 
 from ...core.records import Version
 from ...errors import GradiaError
-from ...training.config import TrainConfig
+from ...training.config import RECOMMENDED_MODE, TrainConfig
 from ...training.device import describe_devices
 from ...training.loss import DEFAULT_WEIGHTS
 from .weight_table import WeightTable
 
 MODE_ITEMS = (
+    ("guided", "Guided (recommended)",
+     "Fine-tune on the expert's masks: most of each epoch shows the masked objects on other images' "
+     "backgrounds, with GRADIA's attention loss and a penalty on evidence outside the masks"),
     ("baseline", "Baseline (cross-entropy only)",
      "Plain cross-entropy: no attention loss (masks still feed counterfactuals when those are on)"),
     ("gradia", "GRADIA (quadrant-weighted)",
@@ -41,7 +44,14 @@ MODE_ITEMS = (
      "The attention loss on every masked training image at the 'masked' weights, whatever its quadrant"),
 )
 USED_WEIGHTS = {"baseline": (), "gradia": ("UA", "UI", "RI", "RA", "masked", "unmasked"),
-                "gradia-all": ("masked", "unmasked")}
+                "gradia-all": ("masked", "unmasked"), "guided": ("masked", "unmasked")}
+MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
+    "guided": "Shows the masked objects on other backgrounds and penalises evidence outside the masks, so the "
+              "model must decide by what the expert marked.",
+    "baseline": "Cross-entropy only: learns whatever predicts the labels, shortcuts included.",
+    "gradia": "The paper's GRADIA: attention loss weighted by the parent's quadrants (paper-exact).",
+    "gradia-all": "The paper's attention loss on every masked image (paper-exact).",
+}
 ARCHS = ("tiny", "resnet18", "resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny")
 LEARNING_RATES = ("1e-2", "3e-3", "1e-3", "3e-4", "1e-4", "3e-5", "1e-5")
 NO_PARENT = "none (train from scratch)"
@@ -51,12 +61,12 @@ SETTINGS_KEY = "training/config"
 
 
 def demo_defaults() -> TrainConfig:
-    """The README's recommended run: GRADIA on all masks with counterfactuals, 20 epochs."""
-    return TrainConfig(mode="gradia-all", counterfactual=True, epochs=20)
+    """The README's recommended run: a guided fine-tune, 20 epochs."""
+    return TrainConfig(mode=RECOMMENDED_MODE, epochs=20)
 
 
 def version_label(v: Version) -> str:
-    cf = "+cf" if v.config.get("counterfactual") else ""
+    cf = "+cf" if v.config.get("counterfactual") and v.mode != "guided" else ""
     return f"{v.name} \u00b7 {v.mode}{cf} \u00b7 {v.arch} {v.image_size} px"
 
 
@@ -74,6 +84,7 @@ class TrainingPanel(QWidget):
         self._running = False
         self._showing_parent = False  # arch and image size show the parent's, not the user's
         self._quiet = False  # True while the panel itself fills fields (no revalidation per field)
+        self._counterfactual_choice = False  # the box's state before guided mode forced it on
         self._build()
         self.set_config(self._base)
         self.set_running(False)
@@ -84,6 +95,8 @@ class TrainingPanel(QWidget):
         for i, (value, text, tip) in enumerate(MODE_ITEMS):
             self.mode.addItem(text, value)
             self.mode.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+        self.mode_summary = QLabel(wordWrap=True)
+        self.mode_summary.setStyleSheet("color: palette(placeholder-text)")
         self.counterfactual = QCheckBox("Counterfactual backgrounds", toolTip=COUNTERFACTUAL_TIP)
         self.parent_combo = QComboBox(toolTip="Fine-tune this version (keeps its architecture and image size), "
                                               "or train a new model from scratch")
@@ -124,7 +137,8 @@ class TrainingPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for title, rows in (
-                ("Run", (("&Mode", self.mode), ("", self.counterfactual), ("&Parent", self.parent_combo))),
+                ("Run", (("&Mode", self.mode), ("", self.mode_summary), ("", self.counterfactual),
+                         ("&Parent", self.parent_combo))),
                 ("Optimisation", (("&\u03bb (attention)", self.lam), ("&Epochs", self.epochs),
                                   ("&Learning rate", self.lr), ("&Batch size", self.batch_size),
                                   ("See&d", self.seed), ("De&vice", self.device))),
@@ -187,6 +201,7 @@ class TrainingPanel(QWidget):
         self._quiet = True
         try:
             self.mode.setCurrentIndex(max(0, self.mode.findData(config.mode)))
+            self.counterfactual.setEnabled(True)  # guided mode disables it again in _sync_fields
             self.counterfactual.setChecked(config.counterfactual)
             self.lam.setValue(config.lam)
             self.epochs.setValue(config.epochs)
@@ -307,6 +322,15 @@ class TrainingPanel(QWidget):
             widget.setEnabled(not fine_tune)
         self.cam_layer.setPlaceholderText(f"the parent's ({parent.cam_layer})" if fine_tune else "automatic")
         mode = self.mode.currentData()
+        self.mode_summary.setText(MODE_SUMMARY[mode])
+        guided = mode == "guided"
+        if guided and self.counterfactual.isEnabled():  # entering guided: keep the user's choice for later
+            self._counterfactual_choice = self.counterfactual.isChecked()
+            self.counterfactual.setChecked(True)
+        elif not guided and not self.counterfactual.isEnabled():
+            self.counterfactual.setChecked(self._counterfactual_choice)
+        self.counterfactual.setEnabled(not guided)
+        self.counterfactual.setToolTip("Always on in guided mode" if guided else COUNTERFACTUAL_TIP)
         self.lam.setEnabled(mode != "baseline")
         self.weights.setEnabled(mode != "baseline")
         self.weights.set_used_rows(USED_WEIGHTS[mode])

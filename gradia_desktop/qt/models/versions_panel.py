@@ -47,7 +47,7 @@ def fmt(value, digits: int = 3) -> str:
 
 
 def mode_text(v: Version) -> str:
-    return v.mode + ("+cf" if (v.config or {}).get("counterfactual") else "")
+    return v.mode + ("+cf" if (v.config or {}).get("counterfactual") and v.mode != "guided" else "")
 
 
 def metric(v: Version, split: str, key: str):

@@ -30,9 +30,24 @@ def panel(qtbot):
 def test_defaults_follow_the_readme(panel):
     panel.set_versions([version(1)], 1)
     c = panel.config()
-    assert (c.mode, c.counterfactual, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == (
-        "gradia-all", True, 1, 20, 1e-3, 32, 1.0)
+    assert (c.mode, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == ("guided", 1, 20, 1e-3, 32, 1.0)
     assert c.weights == DEFAULT_WEIGHTS and c.device == "auto"
+    assert panel.mode.currentText() == "Guided (recommended)"
+    assert "penalises evidence outside the masks" in panel.mode_summary.text()
+
+
+def test_guided_always_uses_counterfactuals_and_gives_the_box_back_when_left(panel):
+    panel.set_versions([version(1)], 1)
+    assert panel.counterfactual.isChecked() and not panel.counterfactual.isEnabled()
+    panel.mode.setCurrentIndex(panel.mode.findData("gradia-all"))
+    assert panel.counterfactual.isEnabled() and not panel.counterfactual.isChecked()  # the user's own choice
+    assert "paper-exact" in panel.mode_summary.text()
+    panel.counterfactual.setChecked(True)
+    panel.mode.setCurrentIndex(panel.mode.findData("guided"))
+    panel.mode.setCurrentIndex(panel.mode.findData("baseline"))
+    assert panel.counterfactual.isEnabled() and panel.counterfactual.isChecked()
+    panel.set_config(TrainConfig(mode="gradia-all", parent=1, counterfactual=False))
+    assert panel.counterfactual.isEnabled() and panel.config().counterfactual is False
 
 
 def test_config_round_trips(panel):
