@@ -12,7 +12,19 @@ import numpy as np
 import pytest
 
 from gradia_desktop.bench.efficacy.datasets import CLASS_NAMES, MASK_STYLES, SHORTCUTS, Cell, generate_cell, styled_mask
-from gradia_desktop.bench.efficacy.suite import full_suite, markdown_table, run_cell, summarise
+from gradia_desktop.bench.efficacy.suite import (
+    ORACLE,
+    PAPER,
+    RECOMMENDED,
+    RunFigures,
+    full_suite,
+    markdown_table,
+    run_cell,
+    run_suite,
+    summarise,
+    summary_by_shortcut,
+    target_checks,
+)
 from gradia_desktop.cli import main
 
 SMALL = (8, 4, 4)
@@ -74,40 +86,106 @@ def test_mask_styles_contain_the_object_and_differ_as_named():
 def test_the_suite_varies_one_axis_at_a_time_around_the_reference():
     cells = full_suite()
     reference = Cell()
-    assert len({c.name for c in cells}) == len(cells) == 16
+    assert len({c.name for c in cells}) == len(cells) == 20
     for cell in cells:
         changed = [f for f in ("shortcut", "mask_fraction", "mask_style") if getattr(cell, f) != getattr(reference, f)]
         objects_changed = (cell.objects, cell.contrast) != (reference.objects, reference.contrast)
+        if changed == ["shortcut", "mask_fraction"]:  # every shortcut kind at 5% masks too
+            assert cell.mask_fraction == 0.05 and not objects_changed, cell.name
+            continue
         assert len(changed) + objects_changed <= 1, cell.name
+    for shortcut in SHORTCUTS:
+        assert {c.mask_fraction for c in cells if c.shortcut == shortcut and c.mask_style == reference.mask_style
+                and (c.objects, c.contrast) == (reference.objects, reference.contrast)} >= {0.05, 0.10}
 
 
-def test_a_small_cell_runs_the_baseline_and_every_recipe(tmp_path):
+def test_a_shortcut_free_cell_has_the_cue_random_in_train_and_val(tmp_path):
+    data = generate_cell(tmp_path / "d", Cell(shortcut="tint", counts=(24, 24, 4)), seed=0, shortcut_free=True)
+    warm = lambda h: 60 < h < 130  # noqa: E731
+    for split in ("train", "val"):
+        for class_name in ("disc", "cross"):
+            share = np.mean([warm(h) for h in background_hue(data, split, class_name)])
+            assert 0.15 < share < 0.85, (split, class_name, share)
+
+
+def test_a_small_cell_runs_the_baseline_every_recipe_and_the_ceiling(tmp_path):
     rows = run_cell(Cell(counts=SMALL), seed=0, workdir=tmp_path, baseline_epochs=1, guided_epochs=1)
-    assert [r.recipe for r in rows] == ["baseline", "gradia (paper-exact)", "gradia-all + counterfactual"]
+    assert [r.recipe for r in rows] == ["baseline", PAPER, RECOMMENDED, ORACLE]
     for r in rows:
         assert 0 <= r.test_accuracy <= 1 and 0 <= r.test_iou <= 1 and r.seconds > 0
         assert r.val_reliance is not None and -1 <= r.val_reliance <= 1  # val carries masks on 1 in 5 images
         assert r.test_reliance is not None
     summary = summarise(rows)
-    assert len(summary) == 3 and summary[0]["worst_test_accuracy"] == rows[0].test_accuracy
-    table = markdown_table(summary, "gradia bench --efficacy --seeds 1")
-    assert table.count("\n| tint/shapes-high/masks 10% loose |") == 3 and "--seeds 1" in table
+    assert len(summary) == 4 and summary[0]["worst_test_accuracy"] == rows[0].test_accuracy
+    table = markdown_table(summary, "gradia bench --efficacy --seeds 1", rows, [Cell(counts=SMALL)])
+    assert table.count("\n| tint/shapes-high/masks 10% loose |") == 4 + 1 and "--seeds 1" in table  # + target row
+    assert "| tint | 10% |" in table
+
+
+def _row(cell: Cell, seed: int, recipe: str, accuracy: float, iou: float = 0.5, seconds: float = 10.0) -> RunFigures:
+    return RunFigures(cell.name, seed, recipe, accuracy, iou, 0.3, 0.0, 0.0, seconds)
+
+
+def test_target_checks_hold_the_recommended_recipe_to_every_target_per_seed():
+    good, tight, few = Cell(), Cell(shortcut="texture"), Cell(mask_fraction=0.02)
+    rows = []
+    for seed, (base, guided) in enumerate([(0.5, 0.95), (0.6, 0.92), (0.55, 0.97)]):
+        rows += [_row(good, seed, "baseline", base, iou=0.1), _row(good, seed, PAPER, 0.5, seconds=10),
+                 _row(good, seed, RECOMMENDED, guided, iou=0.45, seconds=15), _row(good, seed, ORACLE, 0.97)]
+    for seed, (base, guided) in enumerate([(0.7, 0.95), (0.9, 0.85), (0.5, 0.99)]):  # one seed falls below its baseline
+        rows += [_row(tight, seed, "baseline", base, iou=0.2), _row(tight, seed, PAPER, 0.5, seconds=10),
+                 _row(tight, seed, RECOMMENDED, guided, iou=0.4, seconds=25), _row(tight, seed, ORACLE, 0.9)]
+    rows += [_row(few, 0, "baseline", 0.5), _row(few, 0, RECOMMENDED, 0.6)]
+    checks = {c["cell"]: c for c in target_checks(rows, [good, tight, few])}
+    assert set(checks) == {good.name, tight.name}  # 2% masks are below the targets' reach
+    assert checks[good.name]["worst"] == 0.92 and checks[good.name]["least_gain"] == pytest.approx(0.32)
+    assert checks[good.name]["iou_factor"] == pytest.approx(4.5) and checks[good.name]["time_factor"] == 1.5
+    assert checks[tight.name]["least_gain"] == pytest.approx(-0.05) and checks[tight.name]["time_factor"] == 2.5
+    assert checks[tight.name]["ceiling"] == 0.9
+    table = markdown_table(summarise(rows), "cmd", rows, [good, tight, few])
+    target_rows = [line for line in table.splitlines() if line.startswith(f"| {tight.name} | 0.950 |")]
+    assert len(target_rows) == 1 and target_rows[0].count("**no**") == 4  # worst seed, baseline, IoU, time
+
+
+def test_the_summary_lists_each_shortcut_kind_at_5_and_10_percent():
+    rows = []
+    for cell in full_suite():
+        rows += [_row(cell, 0, name, 0.5) for name in ("baseline", PAPER, RECOMMENDED, ORACLE)]
+    kinds = summary_by_shortcut(rows, full_suite())
+    assert [(k["shortcut"], k["masks"]) for k in kinds] == [(s, f) for s in SHORTCUTS for f in (0.05, 0.10)]
+
+
+def test_worker_processes_give_the_same_figures_as_one_process():
+    cells = [Cell(counts=(6, 4, 4)), Cell(shortcut="mark", counts=(6, 4, 4))]
+    alone = run_suite(cells, seeds=1, quick=False, jobs=1, epochs=(1, 1))
+    together = run_suite(cells, seeds=1, quick=False, jobs=2, epochs=(1, 1))
+    assert [(r.cell, r.seed, r.recipe) for r in together] == [(r.cell, r.seed, r.recipe) for r in alone]
+    for a, b in zip(alone, together):  # one thread per worker may round differently from two
+        assert b.test_accuracy == pytest.approx(a.test_accuracy, abs=0.01)
+        assert b.test_iou == pytest.approx(a.test_iou, abs=1e-3)
 
 
 @pytest.mark.slow
 def test_gradia_bench_efficacy_writes_its_table(tmp_path, capsys):
     out = tmp_path / "efficacy.md"
-    code = main(["bench", "--efficacy", "--cells", "14,3", "--seeds", "1", "--quick", "--out", str(out), "--json",
+    code = main(["bench", "--efficacy", "--cells", "18,3", "--seeds", "1", "--quick", "--out", str(out), "--json",
                  "--quiet"])
     result = json.loads(capsys.readouterr().out)
-    assert code == 0 and len(result["runs"]) == 6 and len(result["summary"]) == 6
+    assert code == 0 and len(result["runs"]) == 8 and len(result["summary"]) == 8
     text = out.read_text()
-    assert "gradia bench --efficacy --seeds 1 --cells 14,3 --quick" in text
-    assert text.count("| tint/shapes-high/masks 10% exact |") == 3 and text.count("| mark/shapes-high/masks 10% loose |") == 3
+    assert "gradia bench --efficacy --seeds 1 --cells 18,3 --quick" in text
+    assert text.count("| tint/shapes-high/masks 10% exact |") == 4 + 1  # four runs and the target row
+    assert text.count("| mark/shapes-high/masks 10% loose |") == 4 + 1
 
 
-@pytest.mark.parametrize("cells", ["0", "17", "1,x", ""])
+@pytest.mark.parametrize("cells", ["0", "21", "1,x", ""])
 def test_unknown_cells_are_a_one_line_error(capsys, cells):
     code = main(["bench", "--efficacy", "--cells", cells])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "--cells" in err and "numbers from 1 to 16" in err and "\n" not in err
+    assert code == 2 and "--cells" in err and "numbers from 1 to 20" in err and "\n" not in err
+
+
+def test_jobs_below_one_is_a_one_line_error(capsys):
+    code = main(["bench", "--efficacy", "--cells", "1", "--jobs", "0"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--jobs" in err and "\n" not in err

@@ -72,6 +72,10 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
     again = json.loads(out)
     assert code == 0 and again["accuracy"] == report["accuracy"]
     assert again["counterfactual_accuracy"] == report["counterfactual_accuracy"]  # seeded: the same copies
+    code, out, err = run(capsys, "train", project, "--from", "v1", "--epochs", 1, "--json")  # no --mode
+    assert code == 0, err
+    third = json.loads(out)
+    assert third["mode"] == "guided" and third["parent"] == 1
     code, out, _ = run(capsys, "eval", project, "--split", "train", "--json")  # no probe stored for train
     assert code == 0 and json.loads(out)["counterfactual_accuracy"] is None
 

@@ -47,6 +47,7 @@ def test_background_plate_removes_the_object_and_keeps_the_texture():
 
 
 def test_bank_swaps_backgrounds_with_another_class_and_keeps_objects():
+    """``other-class`` donors, as the shortcut probe uses them."""
     scenes = [_scene(i, (200, 120, 40) if i % 2 == 0 else (40, 120, 200)) for i in range(4)]
     images = torch.from_numpy(np.stack([s[0] for s in scenes])).permute(0, 3, 1, 2).contiguous()
     masks = torch.from_numpy(np.stack([s[2] for s in scenes]))
@@ -55,10 +56,30 @@ def test_bank_swaps_backgrounds_with_another_class_and_keeps_objects():
     bank = CounterfactualBank(images, labels, masks, has_mask)
     assert len(bank) == 3
     idx = torch.tensor([0, 3])
-    out = bank.apply(idx, images[idx], torch.Generator().manual_seed(0))
+    out = bank.apply(idx, images[idx], torch.Generator().manual_seed(0), donors="other-class")
     assert torch.equal(out[1], images[3])  # unmasked samples pass through untouched
     keep = bank.keep[0, 0] > 0
     assert torch.equal(out[0][:, keep], images[0][:, keep])  # the object is kept exactly
     outside = ~torch.from_numpy(scenes[0][2])
     mean_bgr = out[0][:, outside].float().mean(dim=1)
     assert mean_bgr[2] > mean_bgr[0] + 60  # the background now comes from the other class (blue-ish)
+
+
+def test_training_donors_are_drawn_from_every_other_masked_image_so_the_background_says_nothing():
+    scenes = [_scene(i, (200, 120, 40) if i % 2 == 0 else (40, 120, 200)) for i in range(6)]
+    images = torch.from_numpy(np.stack([s[0] for s in scenes])).permute(0, 3, 1, 2).contiguous()
+    masks = torch.from_numpy(np.stack([s[2] for s in scenes]))
+    labels = torch.tensor([0, 1, 0, 1, 0, 1])
+    bank = CounterfactualBank(images, labels, masks, torch.ones(6, dtype=torch.bool))
+    generator = torch.Generator().manual_seed(0)
+    outside = ~torch.from_numpy(scenes[0][2])
+    blue = []
+    for _ in range(60):
+        out = bank.apply(torch.tensor([0]), images[:1], generator)  # default: any donor
+        mean_bgr = out[0][:, outside].float().mean(dim=1)
+        blue.append(bool(mean_bgr[2] > mean_bgr[0]))  # a class-1 background
+    assert 0.35 < np.mean(blue) < 0.85  # 3 of the 5 other images are class 1: about 0.6, never all one class
+    for _ in range(20):
+        out = bank.apply(torch.tensor([0]), images[:1], generator, donors="other-class")
+        mean_bgr = out[0][:, outside].float().mean(dim=1)
+        assert mean_bgr[2] > mean_bgr[0]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gradia_desktop.training.gradcam import inference_cam, minmax, training_cam
+from gradia_desktop.training.gradcam import inference_cam, minmax, training_cam, training_cam_with_evidence
 from gradia_desktop.training.loss import gradia_loss
 from gradia_desktop.training.models import build_model, find_cam_layer, get_layer
 
@@ -147,3 +147,19 @@ def test_cuda_cams_match_cpu():
     y = torch.tensor([0, 1, 2, 0], device="cuda")
     cam = training_cam(model, layer, x.cuda(), y).cam
     assert cam.is_cuda and cam.requires_grad
+
+
+def test_the_evidence_map_splits_the_true_class_margin_over_the_cells():
+    """For global average pooling and a linear head, the cells' mean is the margin less the bias's."""
+    model, layer = _model("tiny", 64)
+    model.eval()
+    x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    target = torch.tensor([0, 1, 2, 0])
+    fwd, evidence = training_cam_with_evidence(model, layer, x, target)
+    plain = training_cam(model, layer, x, target)
+    assert torch.allclose(fwd.cam, plain.cam, atol=1e-5)  # GRADIA's map is unchanged
+    bias = model.fc.bias.detach()
+    margin = fwd.logits.gather(1, target.view(-1, 1)).squeeze(1) - fwd.logits.mean(1)
+    bias_margin = bias[target] - bias.mean()
+    assert torch.allclose(evidence.mean(dim=(1, 2)), (margin - bias_margin).detach(), atol=1e-4)
+    assert evidence.requires_grad  # the penalty trains the features

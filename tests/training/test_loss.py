@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gradia_desktop.training.loss import DEFAULT_WEIGHTS, gradia_loss, mask_to_grid
+from gradia_desktop.training.loss import DEFAULT_WEIGHTS, gradia_loss, mask_to_grid, outside_evidence
 
 # cv2.GaussianBlur with ksize 3 and sigma 0 uses the fixed kernel [1/4, 1/2, 1/4]; after dividing
 # by the peak, a single hot cell becomes 1 in the centre, 1/2 beside it and 1/4 on the diagonals.
@@ -84,3 +84,18 @@ def test_no_attention_sample_gives_plain_weighted_cross_entropy():
 def test_default_weight_table_is_the_papers():
     assert DEFAULT_WEIGHTS == {"UA": (0.4, 1.6), "UI": (1.0, 1.0), "RI": (0.8, 0.2), "RA": (1.0, 0.0),
                                "masked": (1.0, 1.0), "unmasked": (1.0, 0.0)}
+
+
+def test_outside_evidence_sums_the_absolute_evidence_outside_the_mask_per_cell():
+    evidence = torch.zeros(2, 4, 4)
+    evidence[0, 0, 0], evidence[0, 3, 3], evidence[0, 1, 1] = 2.0, -2.0, 9.0  # (1, 1) lies inside the mask
+    evidence[1, 2, 2] = 5.0  # inside
+    grid = torch.zeros(2, 4, 4)
+    grid[:, 1:3, 1:3] = 1.0
+    both = torch.tensor([True, True])
+    assert float(outside_evidence(evidence, grid, both)) == pytest.approx(((2 + 2) / 16 + 0) / 2)
+    assert float(outside_evidence(evidence, grid, torch.tensor([False, True]))) == 0.0
+    assert float(outside_evidence(evidence, grid, torch.tensor([False, False]))) == 0.0
+    evidence.requires_grad_(True)
+    outside_evidence(evidence, grid, both).backward()
+    assert evidence.grad[0, 0, 0] > 0 and evidence.grad[0, 3, 3] < 0 and evidence.grad[0, 1, 1] == 0

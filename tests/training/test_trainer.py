@@ -120,6 +120,27 @@ def test_bad_settings_fail_before_a_version_is_created(small_project):
     assert small_project.versions(status=None) == []
 
 
+def test_a_guided_run_stores_the_recipe_it_used(small_project):
+    parent = train(small_project, TrainConfig(mode="baseline", **FAST)).version
+    result = train(small_project, TrainConfig(mode="guided", parent=parent, **FAST))
+    version = small_project.version(result.version)
+    assert version.mode == "guided" and version.parent_id == parent
+    assert version.config["counterfactual"] is True
+    assert version.config["counterfactual_share"] == 0.8 and version.config["outside_weight"] == 1.0
+    assert result.selection_rule.startswith("counterfactual validation accuracy")
+
+
+def test_guided_without_masked_training_images_says_what_to_do(tmp_path):
+    from gradia_desktop.core.demo import generate_demo
+    from gradia_desktop.core.project_init import create_project
+
+    data = generate_demo(tmp_path / "d", seed=1, counts={"train": 4, "val": 2, "test": 2})
+    with create_project(tmp_path / "p", data / "images") as project:
+        with pytest.raises(GradiaError, match="mode 'guided' learns from masked training images.*--mode baseline"):
+            train(project, TrainConfig(mode="guided", **FAST))
+        assert project.versions(status=None) == []
+
+
 def test_a_run_below_its_parents_validation_accuracy_says_so():
     class Parent:
         id, metrics = 4, {"val": {"accuracy": 0.9}}

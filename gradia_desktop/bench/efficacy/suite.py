@@ -96,19 +96,24 @@ def run_cell(cell: Cell, seed: int, workdir: Path, device: str = "cpu", baseline
     return out
 
 
-def _run_task(cell: Cell, seed: int, device: str, quick: bool, threads: int | None = None) -> list[RunFigures]:
+def _run_task(cell: Cell, seed: int, device: str, quick: bool, threads: int | None = None,
+              epochs: tuple[int, int] | None = None) -> list[RunFigures]:
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    epochs = {k: v for k, v in QUICK.items() if k != "counts"} if quick else {}
+    if epochs:
+        epochs = {"baseline_epochs": epochs[0], "guided_epochs": epochs[1]}
+    else:
+        epochs = {k: v for k, v in QUICK.items() if k != "counts"} if quick else {}
     with tempfile.TemporaryDirectory(prefix="gradia-efficacy-") as tmp:
         return run_cell(cell.with_(counts=QUICK["counts"]) if quick else cell, seed, Path(tmp), device, **epochs)
 
 
 def run_suite(cells: list[Cell], seeds: int = 3, device: str = "cpu", progress: Progress = None,
-              quick: bool = False, jobs: int = 1) -> list[RunFigures]:
-    """Every cell and seed; ``quick`` shrinks the data and epochs (``QUICK``) to check the pipeline only.
+              quick: bool = False, jobs: int = 1, epochs: tuple[int, int] | None = None) -> list[RunFigures]:
+    """Every cell and seed; ``quick`` shrinks the data and epochs (``QUICK``) to check the pipeline only;
+    ``epochs`` (baseline, recipes) overrides the epochs alone.
 
     ``jobs`` > 1 runs that many (cell, seed) pairs at once in worker processes, each with an equal
     share of the CPU threads; the figures do not depend on it, the seconds do (cores are shared).
@@ -118,13 +123,14 @@ def run_suite(cells: list[Cell], seeds: int = 3, device: str = "cpu", progress: 
     if jobs <= 1:
         rows: list[RunFigures] = []
         for k, (cell, seed) in enumerate(tasks, 1):
-            rows += _run_task(cell, seed, device, quick)
+            rows += _run_task(cell, seed, device, quick, epochs=epochs)
             report(progress, label, k, len(tasks))
         return rows
     threads = max(1, (os.cpu_count() or 1) // jobs)
     results: dict[int, list[RunFigures]] = {}
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_task, cell, seed, device, quick, threads): k for k, (cell, seed) in enumerate(tasks)}
+        futures = {pool.submit(_run_task, cell, seed, device, quick, threads, epochs): k
+                   for k, (cell, seed) in enumerate(tasks)}
         for done, future in enumerate(as_completed(futures), 1):
             results[futures[future]] = future.result()
             report(progress, label, done, len(tasks))

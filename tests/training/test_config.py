@@ -1,0 +1,48 @@
+"""The training config: the guided recipe's settings filled in by mode, the paper's modes untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradia_desktop.errors import GradiaError
+from gradia_desktop.training.config import (
+    GUIDED_OUTSIDE_WEIGHT,
+    GUIDED_SHARE,
+    MODES,
+    PLAIN_SHARE,
+    RECOMMENDED_MODE,
+    TrainConfig,
+)
+
+
+def test_guided_fills_in_counterfactuals_their_share_and_the_outside_penalty():
+    config = TrainConfig(mode="guided").resolved()
+    assert RECOMMENDED_MODE == "guided" in MODES
+    assert config.counterfactual is True
+    assert config.counterfactual_share == GUIDED_SHARE and config.outside_weight == GUIDED_OUTSIDE_WEIGHT > 0
+
+
+def test_what_the_user_sets_wins_over_the_recipe():
+    config = TrainConfig(mode="guided", counterfactual_share=0.3, outside_weight=0.0).resolved()
+    assert (config.counterfactual_share, config.outside_weight) == (0.3, 0.0)
+
+
+@pytest.mark.parametrize("mode", ["baseline", "gradia", "gradia-all"])
+def test_the_other_modes_stay_as_they_were(mode):
+    plain = TrainConfig(mode=mode).resolved()
+    assert plain.counterfactual is False and plain.outside_weight == 0.0
+    with_cf = TrainConfig(mode=mode, counterfactual=True).resolved()
+    assert with_cf.counterfactual_share == PLAIN_SHARE and with_cf.outside_weight == 0.0
+
+
+def test_resolving_copies_the_weight_table():
+    config = TrainConfig(mode="guided")
+    config.resolved().weights["UA"] = (9.0, 9.0)
+    assert config.weights["UA"] != (9.0, 9.0)
+
+
+@pytest.mark.parametrize("field,value,fragment", [("counterfactual_share", 1.0, "counterfactual share"),
+                                                  ("outside_weight", -1.0, "outside-evidence weight")])
+def test_bad_recipe_settings_are_one_line_errors(field, value, fragment):
+    with pytest.raises(GradiaError, match=fragment):
+        TrainConfig(mode="guided", **{field: value}).validate()
