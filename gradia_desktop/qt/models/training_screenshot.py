@@ -32,7 +32,7 @@ def shoot_while_training(window, out: Path, done: Callable[[bool], None]) -> Non
     dock.live_epoch.connect(on_live)
     dock.run_ended.connect(lambda *_: done(bool(saved and saved[0])))
     window.models.matrix_dock.raise_()
-    config = TrainConfig(mode="gradia-all", counterfactual=True, parent=window.version.id,
+    config = TrainConfig(mode="guided", parent=window.version.id,
                          epochs=SHOT_AFTER_EPOCH + 2)
     dock.panel.set_config(config)
     if not dock.start(config):

@@ -29,7 +29,7 @@ COLUMNS = ("Version", "Parent", "Mode", "Arch", "Epochs", "Val acc", "Val IoU", 
            "Test acc", "Created", "Status")
 COLUMN_TIPS = {
     "Parent": "The version it was fine-tuned from",
-    "Mode": "baseline, gradia or gradia-all; +cf: with counterfactual backgrounds",
+    "Mode": "guided (recommended), baseline, gradia or gradia-all; +cf: with counterfactual backgrounds",
     "Epochs": "The epoch kept (chosen on the validation split) / epochs run",
     "Val acc": "Accuracy on the validation split",
     "Val IoU": "Mean attention IoU on the masked validation images",
