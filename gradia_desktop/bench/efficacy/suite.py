@@ -13,7 +13,6 @@ import os
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +109,11 @@ def _run_task(cell: Cell, seed: int, device: str, quick: bool, threads: int | No
         return run_cell(cell.with_(counts=QUICK["counts"]) if quick else cell, seed, Path(tmp), device, **epochs)
 
 
+def _numbered_task(args: tuple) -> tuple[int, list[RunFigures]]:
+    k, *rest = args
+    return k, _run_task(*rest)
+
+
 def run_suite(cells: list[Cell], seeds: int = 3, device: str = "cpu", progress: Progress = None,
               quick: bool = False, jobs: int = 1, epochs: tuple[int, int] | None = None) -> list[RunFigures]:
     """Every cell and seed; ``quick`` shrinks the data and epochs (``QUICK``) to check the pipeline only;
@@ -128,11 +132,10 @@ def run_suite(cells: list[Cell], seeds: int = 3, device: str = "cpu", progress: 
         return rows
     threads = max(1, (os.cpu_count() or 1) // jobs)
     results: dict[int, list[RunFigures]] = {}
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_task, cell, seed, device, quick, threads, epochs): k
-                   for k, (cell, seed) in enumerate(tasks)}
-        for done, future in enumerate(as_completed(futures), 1):
-            results[futures[future]] = future.result()
+    work = [(k, cell, seed, device, quick, threads, epochs) for k, (cell, seed) in enumerate(tasks)]
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:  # leaving it (Ctrl+C too) stops the workers
+        for done, (k, figures) in enumerate(pool.imap_unordered(_numbered_task, work), 1):
+            results[k] = figures
             report(progress, label, done, len(tasks))
     return [row for k in sorted(results) for row in results[k]]
 
