@@ -101,12 +101,13 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
             grid = masks_grid.to(device)
             if config.outside_weight:
                 fwd, evidence = training_cam_with_evidence(model, layer, x, y, config.differentiable_weights)
-                parts = gradia_loss(fwd.logits, y, fwd.cam, grid, wp, wa, config.lam)
-                penalty = outside_evidence(evidence, grid, wa > 0)
-                return fwd.logits, parts.total + config.outside_weight * penalty, parts.ce, parts.attention
-            fwd = training_cam(model, layer, x, y, config.differentiable_weights)
+            else:
+                fwd, evidence = training_cam(model, layer, x, y, config.differentiable_weights), None
             parts = gradia_loss(fwd.logits, y, fwd.cam, grid, wp, wa, config.lam)
-            return fwd.logits, parts.total, parts.ce, parts.attention
+            total = parts.total
+            if evidence is not None:
+                total = total + config.outside_weight * outside_evidence(evidence, grid, wa > 0)
+            return fwd.logits, total, parts.ce, parts.attention
         logits = model(x)
         loss = (wp * F.cross_entropy(logits.float(), y, reduction="none")).mean()
         return logits, loss, loss.detach(), torch.zeros(())

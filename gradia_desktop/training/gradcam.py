@@ -54,6 +54,11 @@ def _forward_capturing(model: nn.Module, layer: nn.Module, x: torch.Tensor, deta
 def _cam_from(logits: torch.Tensor, acts: torch.Tensor, target: torch.Tensor,
               create_graph: bool, keep_graph: bool) -> torch.Tensor:
     score = logits.float().gather(1, target.view(-1, 1)).sum()
+    return _weighted_acts(score, acts, create_graph, keep_graph)
+
+
+def _weighted_acts(score: torch.Tensor, acts: torch.Tensor, create_graph: bool, keep_graph: bool) -> torch.Tensor:
+    """Grad-CAM's sum over channels of the activations weighted by the mean gradient of ``score``."""
     (grads,) = torch.autograd.grad(score, acts, retain_graph=keep_graph, create_graph=create_graph)
     weights = grads.float().mean(dim=(2, 3), keepdim=True)
     if not create_graph:
@@ -90,9 +95,7 @@ def training_cam_with_evidence(model: nn.Module, layer: nn.Module, x: torch.Tens
     logits, acts = _forward_capturing(model, layer, x, detach=False)
     cam = _cam_from(logits, acts, target, create_graph=differentiable_weights, keep_graph=True)
     margin = (logits.float().gather(1, target.view(-1, 1)).squeeze(1) - logits.float().mean(1)).sum()
-    (grads,) = torch.autograd.grad(margin, acts, retain_graph=True)
-    weights = grads.float().mean(dim=(2, 3), keepdim=True)
-    evidence = (weights * acts.float()).sum(dim=1) * acts.shape[-1] * acts.shape[-2]
+    evidence = _weighted_acts(margin, acts, create_graph=False, keep_graph=True) * acts.shape[-1] * acts.shape[-2]
     return CamForward(logits, cam), evidence
 
 

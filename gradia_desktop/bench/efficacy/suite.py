@@ -102,11 +102,11 @@ def _run_task(cell: Cell, seed: int, device: str, quick: bool, threads: int | No
 
         torch.set_num_threads(threads)
     if epochs:
-        epochs = {"baseline_epochs": epochs[0], "guided_epochs": epochs[1]}
+        lengths = {"baseline_epochs": epochs[0], "guided_epochs": epochs[1]}
     else:
-        epochs = {k: v for k, v in QUICK.items() if k != "counts"} if quick else {}
+        lengths = {k: v for k, v in QUICK.items() if k != "counts"} if quick else {}
     with tempfile.TemporaryDirectory(prefix="gradia-efficacy-") as tmp:
-        return run_cell(cell.with_(counts=QUICK["counts"]) if quick else cell, seed, Path(tmp), device, **epochs)
+        return run_cell(cell.with_(counts=QUICK["counts"]) if quick else cell, seed, Path(tmp), device, **lengths)
 
 
 def _numbered_task(args: tuple) -> tuple[int, list[RunFigures]]:
@@ -188,11 +188,11 @@ def target_checks(rows: list[RunFigures], cells: list[Cell]) -> list[dict]:
         worst = min(r.test_accuracy for r in guided)
         gain = min(g.test_accuracy - b.test_accuracy for g, b in zip(guided, base)) if len(base) == len(guided) else None
         iou, base_iou = _median([r.test_iou for r in guided]), _median([r.test_iou for r in base])
-        time, paper_time = _median([r.seconds for r in guided]), _median([r.seconds for r in runs[PAPER]])
+        seconds, paper_seconds = _median([r.seconds for r in guided]), _median([r.seconds for r in runs[PAPER]])
         out.append({
             "cell": cell.name, "accuracy": accuracy, "worst": worst, "ceiling": _median([r.test_accuracy for r in runs[ORACLE]]),
             "least_gain": gain, "iou_factor": iou / base_iou if iou is not None and base_iou else None,
-            "time_factor": time / paper_time if time is not None and paper_time else None})
+            "time_factor": seconds / paper_seconds if seconds is not None and paper_seconds else None})
     return out
 
 
