@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     progress = ProgressLine(quiet=getattr(args, "quiet", False))
     try:
-        result, text = args.handler(args, progress)
+        result, text, *status = args.handler(args, progress)  # a handler may add an exit status
     except GradiaError as exc:
         progress.message(f"gradia {args.command}: error: {exc}")
         return 2
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, default=str))
     else:
         print(text)
-    return 0
+    return status[0] if status else 0
 
 
 if __name__ == "__main__":

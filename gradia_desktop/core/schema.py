@@ -1,7 +1,18 @@
-"""The project database's tables. One file so the whole storage model reads at a glance."""
+"""The project database's tables. One file so the whole storage model reads at a glance.
 
-SCHEMA_VERSION = 1
+On-disk layout and the rules that keep rows and files consistent: docs/storage.md.
+"""
+
+SCHEMA_VERSION = 2
 DB_NAME = "project.sqlite"
+
+# Added in version 2. Each mask write goes to a new file name, so the row can switch files in one commit
+# (core/mask_files.py). A mask without a row here is in masks/<sample_id>.png: the name `init` and
+# version 1 use.
+MASK_FILES_TABLE = """CREATE TABLE mask_files (
+    sample_id INTEGER PRIMARY KEY REFERENCES masks(sample_id),
+    file TEXT NOT NULL UNIQUE           -- a name inside masks/, e.g. 7-3.png
+)"""
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -15,7 +26,7 @@ CREATE TABLE samples (
     height INTEGER NOT NULL
 );
 CREATE INDEX samples_split ON samples(split, class_idx);
-CREATE TABLE masks (                    -- a row exists iff masks/<sample_id>.png holds a mask
+CREATE TABLE masks (                    -- a row exists iff the sample has a mask; its file: see mask_files
     sample_id INTEGER PRIMARY KEY REFERENCES samples(id),
     pixels INTEGER NOT NULL,            -- nonzero pixels, for coverage without reading the PNG
     source TEXT NOT NULL,               -- 'import' or 'painted'
@@ -61,4 +72,9 @@ CREATE TABLE judgements (               -- human judgements only; suggestions ar
     PRIMARY KEY (version_id, sample_id)
 );
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""" + MASK_FILES_TABLE + ";\n"
+
+# SQL that upgrades a database of version N to N + 1, run in one transaction on a writable open.
+MIGRATIONS = {1: MASK_FILES_TABLE}
+# The version that added each table that version 1 lacks.
+ADDED_IN = {"mask_files": 2}

@@ -1,6 +1,9 @@
 """The project store: one folder with an SQLite database (WAL), masks/ PNGs and models/ checkpoints.
 
-Every write is atomic: files go through a temp file and a rename, rows through a transaction.
+Every write is atomic: files go through a temp file and a rename, rows through a transaction, and a
+mask's file and row change in an order that a crash at any point leaves consistent (core/mask_files.py).
+Opening checks the database before writing anything and takes the project's lock for writing
+(core/project_db.py, core/project_lock.py); the layout is described in docs/storage.md.
 The store is thread-safe (one connection behind a lock), so the GUI's workers may share it.
 """
 
@@ -11,7 +14,6 @@ import os
 import sqlite3
 import threading
 import time
-import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -19,9 +21,10 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from ..errors import GradiaError
-from . import images
+from . import images, mask_files, project_db
+from .project_open import OpenedDatabase, close_database, create_database, open_database
 from .records import SPLITS, Prediction, Sample, Version
-from .schema import DB_NAME, SCHEMA, SCHEMA_VERSION
+from .schema import DB_NAME
 from .training_metrics import EpochMetrics
 
 _SAMPLE_SQL = """SELECT s.id, s.path, s.class_idx, c.name, s.split, s.width, s.height,
@@ -30,70 +33,48 @@ _SAMPLE_SQL = """SELECT s.id, s.path, s.class_idx, c.name, s.split, s.width, s.h
                  LEFT JOIN masks m ON m.sample_id = s.id"""
 
 
-def _connect(db: Path, readonly: bool) -> sqlite3.Connection:
-    uri = f"file:{urllib.parse.quote(db.as_posix())}?mode={'ro' if readonly else 'rw'}"
-    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
-    if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-    return conn
-
-
 class Project:
     """An open project folder. Use ``Project.open`` or ``core.project_init.create_project``."""
 
-    def __init__(self, root: Path, conn: sqlite3.Connection, readonly: bool):
+    def __init__(self, root: Path, opened: OpenedDatabase):
         self.root = root
-        self.readonly = readonly
-        self._conn = conn
+        self.db = root / DB_NAME
+        self.readonly = opened.readonly
+        self._conn = opened.conn
         self._lock = threading.RLock()
-        meta = dict(conn.execute("SELECT key, value FROM meta"))
-        if int(meta.get("schema_version", 0)) != SCHEMA_VERSION:
-            raise GradiaError(f"{root / DB_NAME}: schema version {meta.get('schema_version')} "
-                              f"is not supported (expected {SCHEMA_VERSION})")
-        images_root = Path(meta["images_root"])
+        self._closed = False
+        self._masks_dir = root / mask_files.MASKS_DIR
+        images_root = Path(opened.meta["images_root"])
         self.images_root = images_root if images_root.is_absolute() else root / images_root
-        self.classes: list[str] = [n for _, n in conn.execute("SELECT idx, name FROM classes ORDER BY idx")]
+        self.classes: list[str] = [n for _, n in self._query("SELECT idx, name FROM classes ORDER BY idx")]
 
     # ---- opening and creating -------------------------------------------------------------
     @classmethod
     def open(cls, root: str | os.PathLike, readonly: bool = False) -> "Project":
+        """Open a project; read-only when asked or when the folder or database cannot be written.
+
+        Raises ProjectInUse (core.project_lock) when another process has it open for writing, and a
+        one-line GradiaError for a missing, foreign or damaged database (which is never written to).
+        """
         root = Path(root).expanduser().resolve()
-        db = root / DB_NAME
-        if not root.is_dir():
-            raise GradiaError(f"{root}: project folder not found")
-        if not db.is_file():
-            raise GradiaError(f"{root}: not a GRADIA project (no {DB_NAME})")
-        if not readonly and not os.access(root, os.W_OK):
-            readonly = True
-        conn = None
+        opened = open_database(root, readonly)
         try:
-            conn = _connect(db, readonly)
-            return cls(root, conn, readonly)
-        except (sqlite3.DatabaseError, GradiaError, KeyError) as exc:
-            if conn is not None:
-                conn.close()
-            if isinstance(exc, GradiaError):
-                raise
-            raise GradiaError(f"{db}: cannot open the project database ({exc})") from None
+            return cls(root, opened)
+        except BaseException:
+            close_database(root, opened.conn, opened.readonly)
+            raise
 
     @staticmethod
     def initialise(root: Path, images_root: Path, classes: list[str]) -> sqlite3.Connection:
         """Create an empty database in ``root`` (used by project_init inside a staging folder)."""
-        conn = sqlite3.connect(root / DB_NAME, isolation_level=None)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(SCHEMA)
-        conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-            ("schema_version", str(SCHEMA_VERSION)), ("created", str(time.time())),
-            ("images_root", str(images_root))])
-        conn.executemany("INSERT INTO classes VALUES (?, ?)", list(enumerate(classes)))
-        return conn
+        return create_database(root / DB_NAME, images_root, classes)
 
     def close(self) -> None:
+        """Close; a writable project first moves its WAL into the database file, then releases its lock."""
         with self._lock:
-            self._conn.close()
+            if not self._closed:
+                self._closed = True
+                close_database(self.root, self._conn, self.readonly)
 
     def __enter__(self) -> "Project":
         return self
@@ -101,22 +82,36 @@ class Project:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _require_writable(self) -> None:
         if self.readonly:
             raise GradiaError(f"{self.root}: the project is open read-only")
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; SQLite errors (disk full, damaged pages, ...) become one-line GradiaErrors."""
+        self._require_writable()
+        with self._lock, self._sqlite_errors():
+            with project_db.transaction(self._conn) as conn:
+                yield conn
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._sqlite_errors():
             return self._conn.execute(sql, tuple(args)).fetchall()
+
+    @contextmanager
+    def _sqlite_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.ProgrammingError:  # a closed project or a bad query: a bug, not the user's file
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise project_db.database_error(self.db, exc) from None
+
+    def _json(self, text: Any, where: str) -> Any:
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise GradiaError(f"{self.db}: {where}: damaged JSON ({exc})") from None
 
     # ---- samples ----------------------------------------------------------------------------
     def samples(self, split: str | None = None, class_name: str | None = None,
@@ -159,17 +154,48 @@ class Project:
 
     # ---- masks ------------------------------------------------------------------------------
     def mask_path(self, sample_id: int) -> Path:
-        return self.root / "masks" / f"{sample_id}.png"
+        """The file holding the sample's mask now (masks/<id>.png when it has none).
+
+        Each write_mask moves the mask to a new file: take the path afresh after a write.
+        """
+        return self._masks_dir / (self._mask_file(sample_id) or mask_files.legacy_name(sample_id))
+
+    def _mask_file(self, sample_id: int) -> str | None:
+        rows = self._query(mask_files.ONE_SQL, (sample_id,))
+        return rows[0][1] if rows else None
 
     def read_mask(self, sample: Sample | int) -> np.ndarray | None:
-        """The sample's mask as an (H, W) bool array, or None when it has none."""
+        """The sample's mask as an (H, W) bool array, or None when it has none.
+
+        A row whose file is missing (deleted behind the store) also reads as None; see
+        ``missing_mask_files``. An unreadable file raises a one-line GradiaError.
+        """
         sample_id = sample if isinstance(sample, int) else sample.id
-        if not self._query("SELECT 1 FROM masks WHERE sample_id = ?", (sample_id,)):
-            return None
-        return images.read_mask(self.mask_path(sample_id))
+        for _ in range(10):
+            name = self._mask_file(sample_id)
+            if name is None:
+                return None
+            path = self._masks_dir / name
+            try:
+                return images.read_mask(path)
+            except GradiaError:
+                if path.exists():
+                    raise
+            if self._mask_file(sample_id) == name:
+                return None
+            # a writer moved the mask to a new file meanwhile: read that one
+        raise GradiaError(f"{self._masks_dir}: the mask of sample {sample_id} keeps changing while being read")
+
+    def missing_mask_files(self) -> list[int]:
+        """Ids of samples whose mask row names a file that is not there (``gradia check --repair`` drops them)."""
+        return mask_files.scan(self._masks_dir, dict(self._query(mask_files.ROWS_SQL))).missing
 
     def write_mask(self, sample: Sample | int, mask: np.ndarray, source: str = "painted") -> None:
-        """Save a mask (any nonzero = attention). An all-empty mask removes the sample's mask."""
+        """Save a mask (any nonzero = attention). An all-empty mask removes the sample's mask.
+
+        The mask goes to a new file, the row switches to it in one commit, then the old file goes:
+        a crash or a failed commit (read-only or full database) leaves the old mask as it was.
+        """
         if isinstance(sample, int):
             sample = self.sample(sample)
         mask = np.asarray(mask)
@@ -180,18 +206,38 @@ class Project:
         if pixels == 0:
             self.delete_mask(sample.id)
             return
-        if self.readonly:
-            raise GradiaError(f"{self.root}: the project is open read-only")
+        self._require_writable()
         with self._lock:  # file and row change together, as seen from other threads
-            images.write_mask_png(self.mask_path(sample.id), mask)
-            with self._write() as conn:
-                conn.execute("INSERT OR REPLACE INTO masks VALUES (?, ?, ?, ?)",
-                             (sample.id, pixels, source, time.time()))
+            old = self._mask_file(sample.id)
+            new = self._masks_dir / mask_files.next_name(sample.id, old)
+            try:
+                images.write_mask_png(new, mask)
+            except OSError as exc:
+                raise GradiaError(f"{new}: cannot write ({exc.strerror or exc})") from None
+            try:
+                with self._write() as conn:
+                    conn.execute("INSERT INTO masks VALUES (?, ?, ?, ?) ON CONFLICT (sample_id) DO UPDATE"
+                                 " SET pixels = excluded.pixels, source = excluded.source, updated = excluded.updated",
+                                 (sample.id, pixels, source, time.time()))
+                    conn.execute("INSERT INTO mask_files VALUES (?, ?) ON CONFLICT (sample_id) DO UPDATE"
+                                 " SET file = excluded.file", (sample.id, new.name))
+            except BaseException:
+                mask_files.remove(self._masks_dir, [new.name])
+                raise
+            if old is not None:
+                mask_files.remove(self._masks_dir, [old])
 
     def delete_mask(self, sample_id: int) -> None:
-        with self._lock, self._write() as conn:
-            conn.execute("DELETE FROM masks WHERE sample_id = ?", (sample_id,))
-            self.mask_path(sample_id).unlink(missing_ok=True)
+        """Remove the sample's mask: the row first, then its file (a crash in between leaves an orphan
+        file, which reconciliation removes, never a row without its file)."""
+        self._require_writable()
+        with self._lock:
+            old = self._mask_file(sample_id)
+            with self._write() as conn:
+                conn.execute("DELETE FROM mask_files WHERE sample_id = ?", (sample_id,))
+                conn.execute("DELETE FROM masks WHERE sample_id = ?", (sample_id,))
+            if old is not None:
+                mask_files.remove(self._masks_dir, [old])
 
     def mask_pixels(self) -> dict[int, int]:
         return dict(self._query("SELECT sample_id, pixels FROM masks"))
@@ -245,8 +291,8 @@ class Project:
                                        (version_id,)):
             try:
                 out.append(EpochMetrics.from_dict(json.loads(text)))
-            except (ValueError, TypeError) as exc:
-                raise GradiaError(f"{self.root / DB_NAME}: version {version_id}, epoch {epoch}: "
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise GradiaError(f"{self.db}: version {version_id}, epoch {epoch}: "
                                   f"damaged metrics ({exc})") from None
         return out
 
@@ -279,11 +325,14 @@ class Project:
             raise GradiaError(f"model version v{version.id} did not finish (status: {version.status})")
         return version
 
-    @staticmethod
-    def _version(row: tuple) -> Version:
+    def _version(self, row: tuple) -> Version:
         (vid, parent, created, status, mode, arch, layer, size, config, ckpt, best, metrics, note) = row
-        return Version(vid, parent, created, status, mode, arch, layer, size, json.loads(config), ckpt,
-                       best, json.loads(metrics) if metrics else {}, note)
+        config = self._json(config, f"version {vid}, config")
+        metrics = self._json(metrics, f"version {vid}, metrics") if metrics else {}
+        for name, value in (("config", config), ("metrics", metrics)):
+            if not isinstance(value, dict):
+                raise GradiaError(f"{self.db}: version {vid}, {name}: damaged JSON (not an object)")
+        return Version(vid, parent, created, status, mode, arch, layer, size, config, ckpt, best, metrics, note)
 
     # ---- predictions ------------------------------------------------------------------------
     def save_predictions(self, version_id: int, predictions: Iterable[Prediction]) -> None:
@@ -304,6 +353,11 @@ class Project:
                " FROM predictions p JOIN samples s ON s.id = p.sample_id WHERE p.version_id = ?" + condition)
         out = {}
         for sid, pred, conf, cam, h, w, iou, energy, pointing in self._query(sql, args):
+            if not (isinstance(cam, bytes) and isinstance(h, int) and isinstance(w, int)
+                    and h > 0 and w > 0 and len(cam) == h * w * 2):
+                raise GradiaError(f"{self.db}: version {args[0]}, sample {sid}: damaged heatmap "
+                                  f"({len(cam) if isinstance(cam, bytes) else type(cam).__name__} bytes for {h}x{w})"
+                                  " — gradia check --repair drops it, gradia eval --recompute makes it again")
             grid = np.frombuffer(cam, dtype=np.float16).reshape(h, w).astype(np.float32)
             out[sid] = Prediction(sid, pred, conf, grid, iou, energy, None if pointing is None else bool(pointing))
         return out
@@ -311,7 +365,7 @@ class Project:
     # ---- settings ---------------------------------------------------------------------------
     def setting(self, key: str, default: Any = None) -> Any:
         rows = self._query("SELECT value FROM settings WHERE key = ?", (key,))
-        return json.loads(rows[0][0]) if rows else default
+        return self._json(rows[0][0], f"setting {key!r}") if rows else default
 
     def set_setting(self, key: str, value: Any) -> None:
         with self._write() as conn:

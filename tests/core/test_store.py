@@ -71,9 +71,12 @@ def test_open_foreign_sqlite_database(tmp_path):
     conn.execute("CREATE TABLE other (x)")
     conn.commit()
     conn.close()
+    before = _sha(tmp_path / DB_NAME)
     with pytest.raises(GradiaError) as exc:
         Project.open(tmp_path)
-    assert "cannot open the project database" in one_line(exc)
+    assert f"{tmp_path / DB_NAME}: not a GRADIA project database" in one_line(exc)
+    assert _sha(tmp_path / DB_NAME) == before  # not turned into WAL mode, nor written at all
+    assert sorted(os.listdir(tmp_path)) == [DB_NAME]
 
 
 def test_open_unsupported_schema_version(project):
@@ -269,7 +272,8 @@ def test_write_mask_new(project):
     assert project.mask_pixels()[2] == 6 * 11
     row = project._query("SELECT source FROM masks WHERE sample_id = 2")
     assert row == [("painted",)]
-    assert sorted(os.listdir(project.root / "masks")) == ["1.png", "10.png", "2.png", "7.png"]
+    assert sorted(os.listdir(project.root / "masks")) == ["1.png", "10.png", "2-1.png", "7.png"]
+    assert project.mask_path(2) == project.root / "masks" / "2-1.png"
 
 
 def test_write_mask_replaces_and_records_source(project):
@@ -328,8 +332,17 @@ def test_delete_mask(project):
     assert [s.id for s in project.samples(has_mask=True)] == [1, 10]
 
 
-def test_mask_file_missing_behind_the_store(project):
+def test_mask_file_missing_behind_the_store_reads_as_no_mask_and_is_reported(project):
+    assert project.missing_mask_files() == []
     project.mask_path(7).unlink()
+    assert project.read_mask(7) is None
+    assert project.missing_mask_files() == [7]
+    project.write_mask(7, square_mask())  # painting it again repairs it
+    assert project.missing_mask_files() == [] and project.read_mask(7).sum() == square_mask().sum()
+
+
+def test_a_corrupt_mask_file_is_still_an_error(project):
+    project.mask_path(7).write_bytes(b"not a png")
     with pytest.raises(GradiaError) as exc:
         project.read_mask(7)
     assert "7.png" in one_line(exc)
@@ -338,7 +351,8 @@ def test_mask_file_missing_behind_the_store(project):
 def test_write_mask_leaves_no_temp_files(project):
     for i in range(5):
         project.write_mask(2, square_mask(box=(0, 0, 1 + i, 3)))
-    assert sorted(os.listdir(project.root / "masks")) == ["1.png", "10.png", "2.png", "7.png"]
+    project.write_mask(1, square_mask())
+    assert sorted(os.listdir(project.root / "masks")) == ["1-1.png", "10.png", "2-5.png", "7.png"]
 
 
 def test_write_mask_failure_keeps_old_mask_and_row(project, monkeypatch):
@@ -349,8 +363,9 @@ def test_write_mask_failure_keeps_old_mask_and_row(project, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(GradiaError) as exc:
         project.write_mask(1, np.ones((H, W), bool))
+    assert "No space left on device" in one_line(exc)
     monkeypatch.undo()
     np.testing.assert_array_equal(project.read_mask(1), old)
     assert project.mask_pixels()[1] == old_pixels
@@ -767,3 +782,62 @@ def test_single_prediction(project):
     assert project.prediction(v1, 5).iou is None
     assert project.prediction(v1, 6) is None  # no prediction for that sample
     assert project.prediction(v2, 4) is None  # nor in another version
+
+
+# ---- damaged rows and failing writes ----------------------------------------------------------
+
+@pytest.mark.parametrize("column,stored,where", [
+    ("config", "{not json", "version 1, config: damaged JSON"),
+    ("config", "[1, 2]", "version 1, config: damaged JSON (not an object)"),
+    ("metrics", "nan nan", "version 1, metrics: damaged JSON"),
+])
+def test_a_damaged_version_row_is_a_one_line_error_naming_the_database(project, column, stored, where):
+    vid = _done_version(project)
+    with sqlite3.connect(project.root / DB_NAME) as conn:
+        conn.execute(f"UPDATE versions SET {column} = ? WHERE id = ?", (stored, vid))
+    for read in (lambda: project.version(vid), project.versions, project.latest_version):
+        with pytest.raises(GradiaError) as exc:
+            read()
+        assert one_line(exc).startswith(f"{project.root / DB_NAME}: {where}")
+
+
+def test_a_damaged_setting_is_a_one_line_error_naming_the_database(project):
+    project.set_setting("brush", 3)
+    with sqlite3.connect(project.root / DB_NAME) as conn:
+        conn.execute("UPDATE settings SET value = '{' WHERE key = 'brush'")
+    with pytest.raises(GradiaError) as exc:
+        project.setting("brush")
+    assert one_line(exc).startswith(f"{project.root / DB_NAME}: setting 'brush': damaged JSON")
+
+
+@pytest.mark.parametrize("cam,h,w", [(b"\x00" * 6, 2, 2), (b"", 0, 0), ("text", 1, 2), (b"\x00" * 8, "two", 2)])
+def test_a_damaged_heatmap_is_a_one_line_error_naming_the_database(project, cam, h, w):
+    vid = _done_version(project)
+    project.save_predictions(vid, [Prediction(3, 0, 0.5, np.zeros((2, 2)))])
+    with sqlite3.connect(project.root / DB_NAME) as conn:
+        conn.execute("UPDATE predictions SET cam = ?, cam_h = ?, cam_w = ?", (cam, h, w))
+    for read in (lambda: project.predictions(vid), lambda: project.prediction(vid, 3)):
+        with pytest.raises(GradiaError) as exc:
+            read()
+        assert one_line(exc).startswith(f"{project.root / DB_NAME}: version {vid}, sample 3: damaged heatmap")
+
+
+def test_a_full_database_is_a_one_line_error_and_keeps_what_was_there(project):
+    vid = project.create_version(None, "baseline", "resnet18", "layer4", 64, {})
+    pages = project._conn.execute("PRAGMA page_count").fetchone()[0]
+    project._conn.execute(f"PRAGMA max_page_count = {pages}")  # as a disk with no room left
+    for write in (lambda: project.finish_version(vid, "done", metrics={"big": "x" * 200_000}),
+                  lambda: project.add_epoch(vid, EpochMetrics(epoch=1, loss=0.1, ce=0.1, attention=0, train_accuracy=1,
+                                                              val_accuracy=1, val_iou=None, val_energy=None,
+                                                              val_pointing=None, seconds=1.0, val_matrix={"x" * 200_000: 1}))):
+        with pytest.raises(GradiaError) as exc:
+            write()
+        assert one_line(exc).startswith(f"{project.root / DB_NAME}: cannot write, the database or disk is full")
+    assert project.version(vid).status == "running" and project.epochs(vid) == []
+
+
+def test_closing_twice_is_harmless_and_releases_the_lock_once(project):
+    project.close()
+    project.close()
+    with Project.open(project.root) as again:
+        assert not again.readonly
