@@ -30,6 +30,23 @@ def _list_skipped(progress, command: str, skipped: list[tuple[str, str]], shown:
         progress.message(f"gradia {command}: ... and {len(skipped) - shown} more skipped (--json lists them all)")
 
 
+def add_mask_flags(p) -> None:
+    """--mask-threshold and --mask-channel, for init and import (see core/mask_rule.py)."""
+    from ..core.mask_rule import MASK_CHANNELS
+
+    p.add_argument("--mask-threshold", type=float, metavar="T",
+                   help="read mask values above T (0-255 scale) as attention: needed for JPEG masks, antialiased "
+                        "edges and other masks that are not plainly binary")
+    p.add_argument("--mask-channel", choices=MASK_CHANNELS,
+                   help="the channel of a colour mask to read (max: the largest colour channel)")
+
+
+def mask_rule(args):
+    from ..core.mask_rule import MaskRule
+
+    return MaskRule(args.mask_threshold, args.mask_channel)
+
+
 # ---- export -----------------------------------------------------------------------------------
 def add_export(sub) -> None:
     p = sub.add_parser("export", help="export masks as PNG, COCO RLE JSON and/or a manifest (CSV + JSON Lines)",
@@ -78,6 +95,7 @@ def add_import(sub) -> None:
     p.add_argument("--from", dest="source", type=Path, required=True,
                    help="png: MASKS/{split}/<class>/<image stem>.png (or an export folder); coco: the JSON file")
     p.add_argument("--overwrite", action="store_true", help="replace masks that samples already have (default: skip)")
+    add_mask_flags(p)
     add_output_flags(p)
     p.set_defaults(handler=run_import)
 
@@ -90,7 +108,8 @@ def run_import(args, progress):
         if project.readonly:
             raise GradiaError(f"{project.root}: the project is read-only (no write permission)")
         try:
-            summary = import_masks(project, args.format, args.source, overwrite=args.overwrite, progress=progress)
+            summary = import_masks(project, args.format, args.source, overwrite=args.overwrite, progress=progress,
+                                   mask_rule=mask_rule(args))
         except ImportRejected as exc:
             for problem in exc.problems[3:]:  # the first ones are in the error line
                 progress.message(f"gradia import: problem: {problem}")

@@ -1,7 +1,13 @@
-"""Reading images and masks from disk, with one-line errors that name the file."""
+"""Reading images and masks from disk, with one-line errors that name the file.
+
+Every read opens a regular file of bounded size (core/image_file.py), reads its header and checks
+the pixel limit before decoding (core/image_header.py), and applies the EXIF orientation, so an
+image and its mask always live in the upright frame.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -10,7 +16,15 @@ import numpy as np
 
 from ..errors import GradiaError
 from .atomic import atomic_write
+from .image_file import open_regular, read_file_bytes
+from .image_header import ImageHeader, read_header
+from .mask_rule import MaskRule, interpret_mask
 
+if "OPENCV_LOG_LEVEL" not in os.environ:  # a damaged file is reported in one line, without OpenCV's warnings
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+_JPEG_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+               8: cv2.IMREAD_REDUCED_COLOR_8}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
@@ -18,39 +32,111 @@ def is_image_name(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def _decode(path: Path, flags: int) -> np.ndarray:
+def _orient(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an image as stored into the upright frame its EXIF orientation (2 to 8) describes."""
+    if orientation in (5, 6, 7, 8):
+        img = img.swapaxes(0, 1)  # transpose; then each case is a flip of the transpose
+    flip = {2: (1,), 3: (0, 1), 4: (0,), 6: (1,), 7: (0, 1), 8: (0,)}.get(orientation, ())
+    return np.ascontiguousarray(np.flip(img, flip) if flip else img)
+
+
+def _reduction(header: ImageHeader, max_side: int | None) -> int:
+    """How much a JPEG may be shrunk while decoding (1, 2, 4 or 8), both sides staying >= max_side."""
+    if header.format != "jpeg" or not max_side or max_side < 1:
+        return 1
+    shorter = min(header.width, header.height)
+    return next((k for k in (8, 4, 2) if -(-shorter // k) >= max_side), 1)
+
+
+def _decode(path: Path, max_side: int | None = None, for_mask: bool = False) -> tuple[np.ndarray, ImageHeader]:
+    """The stored pixels (OpenCV's channel order, any depth), upright, and the header.
+
+    The header is read first: unknown content and images above the pixel limit are refused
+    before any pixel is decoded.
+    """
+    data = read_file_bytes(path)
+    header = read_header(io.BytesIO(data), path)
+    k = 1 if for_mask else _reduction(header, max_side)
+    if header.format == "jpeg" and not for_mask:
+        flags = _JPEG_FLAGS[k] | cv2.IMREAD_IGNORE_ORIENTATION
+    else:
+        flags = cv2.IMREAD_UNCHANGED  # keeps 16-bit, float, alpha; ignores EXIF (applied below)
     try:
-        data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode copes with non-ASCII names
-    except FileNotFoundError:
-        raise GradiaError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise GradiaError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if data.size == 0:
-        raise GradiaError(f"{path}: empty file, not an image")
-    img = cv2.imdecode(data, flags)
-    if img is None:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error as exc:
+        raise GradiaError(f"{path}: not a readable image ({str(exc).strip().splitlines()[-1]})") from None
+    if img is None or img.size == 0:
         raise GradiaError(f"{path}: not a readable image (corrupt or unsupported format)")
-    return img
+    # OpenCV's TIFF decoder applies the TIFF orientation itself, whatever the flags; other formats
+    # come as stored and are turned here
+    decoder_orients = header.format == "tiff"
+    width, height = header.upright_size if decoder_orients else (header.width, header.height)
+    expected = (-(-height // k), -(-width // k))
+    if img.shape[:2] != expected:
+        raise GradiaError(f"{path}: not a readable image (decoded as {img.shape[1]}x{img.shape[0]} pixels, but "
+                          f"its header says {expected[1]}x{expected[0]})")
+    return (img if decoder_orients else _orient(img, header.orientation)), header
 
 
-def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """An image as an (H, W, 3) uint8 RGB array, whatever its depth or channel count."""
-    img = _decode(Path(path), cv2.IMREAD_UNCHANGED)
-    if img.dtype != np.uint8:
-        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """Pixel values on a fixed scale, never stretched per image: 16-bit / 257, other integers scaled
+    from their type's range, floats in [0, 1] x 255; negative, NaN and infinite values become 0."""
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if img.dtype.kind in "iu":
+        scaled = np.clip(img, 0, None).astype(np.float64) * (255.0 / np.iinfo(img.dtype).max)
+    else:
+        scaled = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0) * 255.0
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _as_rgb(img: np.ndarray) -> np.ndarray:
+    img = to_uint8(img)
+    if img.ndim == 3 and img.shape[2] in (1, 2):  # grey, or grey + alpha
+        img = img[..., 0]
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    if img.shape[2] >= 4:  # alpha is dropped, not composited
+        return cv2.cvtColor(np.ascontiguousarray(img[..., :4]), cv2.COLOR_BGRA2RGB)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """A mask as an (H, W) bool array: any nonzero value in any colour channel is attention (alpha is ignored)."""
-    img = _decode(Path(path), cv2.IMREAD_UNCHANGED)
-    if img.ndim == 3:
-        img = img[..., :3].max(axis=2) if img.shape[2] >= 3 else img.max(axis=2)
-    return img > 0
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) of the upright image, from its header alone; refuses what read_rgb would refuse
+    before decoding (not an image file, unknown content, above the pixel limit)."""
+    with open_regular(path) as (file, _size):
+        return read_header(file, path).upright_size
+
+
+def decode_rgb(path: str | os.PathLike, max_side: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """read_rgb's image, and the (width, height) of the upright image at full size."""
+    img, header = _decode(Path(path), max_side)
+    return _as_rgb(img), header.upright_size
+
+
+def read_rgb(path: str | os.PathLike, max_side: int | None = None) -> np.ndarray:
+    """An image as an upright (H, W, 3) uint8 RGB array, whatever its depth or channel count.
+
+    With ``max_side`` (for a caller that shrinks the image to at most that many pixels a side) a
+    JPEG is decoded at 1/2, 1/4 or 1/8 of its size while both sides stay at least ``max_side``;
+    other formats are decoded in full. See to_uint8 for how deep pixels become 8-bit.
+    """
+    return decode_rgb(path, max_side)[0]
+
+
+def verify_image(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) of a readable image, upright: decodes it (a JPEG at 1/8 size) so a corrupt
+    or truncated file fails here rather than in training."""
+    return _decode(Path(path), max_side=1)[1].upright_size
+
+
+def read_mask(path: str | os.PathLike, rule: MaskRule | None = None) -> np.ndarray:
+    """A mask as an upright (H, W) bool array; ``rule`` says how values become attention and which
+    files are refused (see core/mask_rule.py; the default accepts the masks the app writes)."""
+    img, header = _decode(Path(path), for_mask=True)
+    return interpret_mask(img, rule or MaskRule(), path, lossy=header.format == "jpeg")
 
 
 def _store(path: str | os.PathLike, data: bytes, atomic: bool) -> None:

@@ -27,6 +27,8 @@ from ..errors import GradiaError
 from . import coco, images
 from .atomic import atomic_write_bytes
 from .export import COCO_NAME, reason_counts
+from .image_file import read_file_bytes
+from .mask_rule import MaskRule
 from .parallel import ordered_map
 from .progress import Progress, report
 from .records import SPLITS, Sample
@@ -96,7 +98,11 @@ def _inside(real_root: str, path: Path) -> bool:
 def _mask_files(root: Path, problems: list[str], skipped: list) -> list[tuple[str, Path]]:
     real_root = os.path.realpath(root)
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):  # links to folders are not followed
+    def unlistable(exc: OSError) -> None:
+        problems.append(f"{Path(exc.filename).relative_to(root).as_posix()}: cannot list the folder "
+                        f"({exc.strerror or exc})")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):  # links to folders are not followed
         here = Path(dirpath)
         for name in sorted(dirnames):
             if (here / name).is_symlink():
@@ -120,7 +126,7 @@ def _mask_files(root: Path, problems: list[str], skipped: list) -> list[tuple[st
     return found
 
 
-def _plan_png(project: Project, source: Path, progress: Progress, workers: int | None):
+def _plan_png(project: Project, source: Path, progress: Progress, workers: int | None, rule: MaskRule | None):
     root = _mask_root(source)
     problems: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -151,7 +157,7 @@ def _plan_png(project: Project, source: Path, progress: Progress, workers: int |
     def check(item):
         rel, path, sample = item
         try:
-            mask = images.read_mask(path)
+            mask = images.read_mask(path, rule)
         except GradiaError as exc:
             return None, f"{rel}: {exc}"
         if mask.shape != (sample.height, sample.width):
@@ -211,8 +217,8 @@ def _apply(project: Project, planned: list[_Planned], progress: Progress) -> Non
         for n, current in enumerate(planned, 1):
             before = None
             if current.sample.has_mask:
-                with contextlib.suppress(OSError):
-                    before = (project.mask_path(current.sample.id).read_bytes(),
+                with contextlib.suppress(GradiaError):  # a pipe swapped in is not waited on
+                    before = (read_file_bytes(project.mask_path(current.sample.id)),
                               sources.get(current.sample.id, "painted"))
             undo.append((current.sample, before))
             project.write_mask(current.sample, coco.decode(current.rle), source="import")
@@ -236,8 +242,11 @@ def _apply(project: Project, planned: list[_Planned], progress: Progress) -> Non
 
 
 def import_masks(project: Project, fmt: str, source: str | os.PathLike, overwrite: bool = False,
-                 progress: Progress = None, workers: int | None = None) -> ImportSummary:
+                 progress: Progress = None, workers: int | None = None,
+                 mask_rule: MaskRule | None = None) -> ImportSummary:
     """Import masks from ``source`` (a PNG mask folder or a COCO JSON file); see the module docstring.
+    ``mask_rule`` (PNG folders only) says how mask values become attention: by default only clear
+    masks are accepted, a colour photograph or a JPEG is a problem (see core/mask_rule.py).
 
     Raises ImportRejected (a GradiaError listing the problems) when the input has any, Cancelled when
     ``progress`` raises it; in both cases the project is unchanged.
@@ -247,9 +256,11 @@ def import_masks(project: Project, fmt: str, source: str | os.PathLike, overwrit
         raise GradiaError(f"unknown import format {fmt!r} (expected {', '.join(IMPORT_FORMATS)})")
     if project.readonly:
         raise GradiaError(f"{project.root}: the project is open read-only")
+    if fmt != "png" and mask_rule not in (None, MaskRule()):
+        raise GradiaError("a mask threshold or channel applies to PNG mask folders, not to COCO RLE masks")
     source = Path(source).expanduser().resolve()
     if fmt == "png":
-        planned, skipped, problems, count = _plan_png(project, source, progress, workers)
+        planned, skipped, problems, count = _plan_png(project, source, progress, workers, mask_rule)
     else:
         planned, skipped, problems, count = _plan_coco(project, source, progress)
     if problems:

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import GradiaError
 from . import images
 from .atomic import staged_directory
+from .mask_rule import MaskRule
 from .progress import Progress, report
 from .records import SPLITS
 from .store import Project
@@ -33,7 +34,10 @@ class _Entry:
 
 
 def _visible(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    try:
+        return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError as exc:
+        raise GradiaError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
 
 
 def _scan_images(images_dir: Path) -> list[_Entry]:
@@ -69,8 +73,8 @@ def _scan_images(images_dir: Path) -> list[_Entry]:
 
 def _read_sizes(entries: list[_Entry], progress: Progress) -> None:
     def size_of(entry: _Entry) -> None:
-        rgb = images.read_rgb(entry.path)  # decodes fully, so corrupt files fail here, not in training
-        entry.height, entry.width = rgb.shape[:2]
+        # decodes (a JPEG at 1/8 size), so corrupt files fail here, not in training; the size is upright
+        entry.width, entry.height = images.verify_image(entry.path)
 
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
         for done, _ in enumerate(pool.map(size_of, entries), 1):
@@ -78,14 +82,28 @@ def _read_sizes(entries: list[_Entry], progress: Progress) -> None:
                 report(progress, "reading images", done, len(entries))
 
 
-def _attach_masks(entries: list[_Entry], masks_dir: Path, progress: Progress) -> None:
+def _mask_files(masks_dir: Path) -> list[Path]:
+    """Every visible entry under ``masks_dir`` but folders: pipes, devices and broken links included,
+    so that each is refused by name rather than skipped in silence."""
+    found = []
+    for folder, dirnames, filenames in os.walk(masks_dir, onerror=_walk_error):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [Path(folder, name) for name in filenames if not name.startswith(".")]
+    return sorted(found)
+
+
+def _walk_error(exc: OSError) -> None:
+    raise GradiaError(f"{exc.filename}: cannot list the folder ({exc.strerror or exc})")
+
+
+def _attach_masks(entries: list[_Entry], masks_dir: Path, progress: Progress, rule: MaskRule | None) -> None:
     if not masks_dir.is_dir():
         raise GradiaError(f"{masks_dir}: masks folder not found")
     by_key: dict[tuple[str, str, str], _Entry | None] = {}
     for entry in entries:
         key = (entry.split, entry.class_name, entry.path.stem)
         by_key[key] = None if key in by_key else entry  # None: two images share the stem
-    mask_files = [p for p in sorted(masks_dir.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    mask_files = _mask_files(masks_dir)
     for done, path in enumerate(mask_files, 1):
         parts = path.relative_to(masks_dir).parts
         if len(parts) != 3 or parts[0] not in SPLITS:
@@ -96,7 +114,7 @@ def _attach_masks(entries: list[_Entry], masks_dir: Path, progress: Progress) ->
         entry = by_key[key]
         if entry is None:
             raise GradiaError(f"{path}: ambiguous, several images in {parts[0]}/{parts[1]} are named {path.stem}.*")
-        mask = images.read_mask(path)
+        mask = images.read_mask(path, rule)
         if mask.shape != (entry.height, entry.width):
             raise GradiaError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
                               f"{entry.rel} is {entry.width}x{entry.height}")
@@ -105,8 +123,10 @@ def _attach_masks(entries: list[_Entry], masks_dir: Path, progress: Progress) ->
 
 
 def create_project(project_dir: str | os.PathLike, images_dir: str | os.PathLike,
-                   masks_dir: str | os.PathLike | None = None, progress: Progress = None) -> Project:
-    """Scan, check, and create a project; returns it opened."""
+                   masks_dir: str | os.PathLike | None = None, progress: Progress = None,
+                   mask_rule: MaskRule | None = None) -> Project:
+    """Scan, check, and create a project; returns it opened. ``mask_rule`` says how mask values become
+    attention (default: only clear masks are accepted; see core/mask_rule.py)."""
     project_dir = Path(project_dir).expanduser().resolve()
     images_dir = Path(images_dir).expanduser().resolve()
     if project_dir.exists() and (not project_dir.is_dir() or any(project_dir.iterdir())):
@@ -114,7 +134,7 @@ def create_project(project_dir: str | os.PathLike, images_dir: str | os.PathLike
     entries = _scan_images(images_dir)
     _read_sizes(entries, progress)
     if masks_dir is not None:
-        _attach_masks(entries, Path(masks_dir).expanduser().resolve(), progress)
+        _attach_masks(entries, Path(masks_dir).expanduser().resolve(), progress, mask_rule)
     classes = sorted({e.class_name for e in entries if e.split == "train"})
     with staged_directory(project_dir) as stage:
         conn = Project.initialise(stage, images_dir, classes)

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..core.images import decode_rgb
 from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 from ..core.records import Sample
 from ..core.store import Project
@@ -52,9 +53,9 @@ def load_split(project: Project, split: str, image_size: int, progress: Progress
 
     def load(i: int) -> None:
         s = samples[i]
-        rgb = project.load_image(s)
-        if rgb.shape[:2] != (s.height, s.width):
-            raise GradiaError(f"{project.image_path(s)}: image is now {rgb.shape[1]}x{rgb.shape[0]}, "
+        rgb, full_size = decode_rgb(project.image_path(s), max_side=image_size)  # a JPEG shrinks as it decodes
+        if full_size != (s.width, s.height):
+            raise GradiaError(f"{project.image_path(s)}: image is now {full_size[0]}x{full_size[1]}, "
                               f"the project recorded {s.width}x{s.height}")
         images[i] = resize_rgb(rgb, image_size)
         if s.has_mask:

@@ -109,3 +109,52 @@ def test_unavailable_cuda_exits_2(small_project, capsys):
         pytest.skip("CUDA is present here")
     code, _, err = run(capsys, "train", small_project.root, "--device", "cuda")
     assert code == 2 and "not available" in one_error_line(err)
+
+
+def _two_class_tree(root):
+    """IMAGES/train/{a,b}/x.png (8x6 grey) and MASKS/train/a/x.png: the smallest tree init accepts."""
+    import cv2
+    import numpy as np
+
+    for cls in ("a", "b"):
+        (root / "images/train" / cls).mkdir(parents=True)
+        cv2.imwrite(str(root / "images/train" / cls / "x.png"), np.full((6, 8), 100, np.uint8))
+    (root / "masks/train/a").mkdir(parents=True)
+    return root / "images", root / "masks"
+
+
+def test_init_refuses_a_colour_photo_as_a_mask_unless_told_how_to_read_it(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    images, masks = _two_class_tree(tmp_path)
+    photo = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    cv2.imwrite(str(masks / "train/a/x.png"), photo)
+    code, out, err = run(capsys, "init", tmp_path / "p", "--images", images, "--masks", masks)
+    line = one_error_line(err)
+    assert code == 2 and out == "" and str(masks / "train/a/x.png") in line and "a colour image, not a mask" in line
+    assert not (tmp_path / "p").exists()
+    code, out, err = run(capsys, "init", tmp_path / "p", "--images", images, "--masks", masks,
+                         "--mask-threshold", 127, "--mask-channel", "g", "--json")
+    assert code == 0, err
+    assert json.loads(out)["masks"] == 1 and (photo[..., 1] > 127).any()
+
+
+def test_init_refuses_a_decompression_bomb_in_one_line(tmp_path, capsys):
+    import struct
+    import zlib
+
+    images, _ = _two_class_tree(tmp_path)
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0)
+    bomb = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+            + b"\x00\x00\x00\x00IEND\xaeB`\x82")
+    (images / "train/b/bomb.png").write_bytes(bomb)
+    code, out, err = run(capsys, "init", tmp_path / "p", "--images", images)
+    line = one_error_line(err)
+    assert code == 2 and "bomb.png: 50000x50000 pixels is above the limit" in line and "Traceback" not in err
+
+
+def test_init_rejects_a_bad_mask_threshold(tmp_path, capsys):
+    images, masks = _two_class_tree(tmp_path)
+    code, _, err = run(capsys, "init", tmp_path / "p", "--images", images, "--masks", masks, "--mask-threshold", 300)
+    assert code == 2 and "mask threshold 300.0: must be at least 0 and below 255" in one_error_line(err)

@@ -94,3 +94,26 @@ def test_bad_imports_exit_2_naming_the_entry_and_write_nothing(small_project, tm
     assert "images[0]" in line and "'../../etc/passwd'" in line and "'..' in the path" in line
     assert "annotations[1]" in line and "malformed RLE" in line
     assert sorted(p.name for p in (root / "masks").iterdir()) == before
+
+
+def test_import_refuses_a_jpeg_mask_unless_a_threshold_is_given(small_project, tmp_path, capsys):
+    import cv2
+
+    root = small_project.root
+    sample = small_project.samples(split="test")[0]
+    small_project.close()
+    stem = sample.path.rsplit(".", 1)[0]
+    mask = np.zeros((sample.height, sample.width), np.uint8)
+    mask[4:20, 4:20] = 255
+    target = tmp_path / "masks" / f"{stem}.jpg"
+    target.parent.mkdir(parents=True)
+    cv2.imwrite(str(target), mask)
+    code, out, err = run(capsys, "import", root, "--format", "png", "--from", tmp_path / "masks")
+    line = error_line(err)
+    assert code == 2 and out == "" and "nothing imported" in line and "JPEG mask is lossy" in line
+    code, out, err = run(capsys, "import", root, "--format", "png", "--from", tmp_path / "masks",
+                         "--mask-threshold", 127, "--overwrite", "--json")
+    assert code == 0, err
+    assert json.loads(out)["matched"] == [sample.path]
+    with Project.open(root) as project:
+        assert np.array_equal(project.read_mask(sample), mask > 0)

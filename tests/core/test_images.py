@@ -7,11 +7,14 @@ import os
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageOps
 
 from gradia_desktop.core import atomic, images
+from gradia_desktop.core.mask_rule import MaskRule
 from gradia_desktop.errors import GradiaError
 
 from .conftest import encode_png
+from .image_samples import encode, jpeg_with_orientation, png_with_orientation
 
 
 @pytest.mark.parametrize("name,expected", [
@@ -56,7 +59,7 @@ def test_read_rgb_drops_alpha(tmp_path):
     assert tuple(rgb[0, 0]) == (0, 200, 0)
 
 
-def test_read_rgb_16_bit_is_scaled_to_uint8(tmp_path):
+def test_read_rgb_16_bit_is_scaled_by_a_fixed_factor_not_stretched(tmp_path):
     img = np.zeros((2, 3), np.uint16)
     img[0, 0] = 1000
     img[1, 2] = 60000
@@ -64,8 +67,11 @@ def test_read_rgb_16_bit_is_scaled_to_uint8(tmp_path):
     path.write_bytes(encode_png(img))
     rgb = images.read_rgb(path)
     assert rgb.dtype == np.uint8 and rgb.shape == (2, 3, 3)
-    assert rgb[1, 2, 0] == 255 and rgb[0, 1, 0] == 0
-    assert 0 < rgb[0, 0, 0] < 255
+    # value / 257, the same for every image: not stretched so that 60000 becomes white
+    assert rgb[0, 0, 0] == 4 and rgb[1, 2, 0] == 233 and rgb[0, 1, 0] == 0
+    img[1, 1] = 65535
+    path.write_bytes(encode_png(img))
+    assert images.read_rgb(path)[1, 1, 0] == 255
 
 
 def test_read_rgb_jpeg(tmp_path):
@@ -130,14 +136,26 @@ def test_read_rgb_on_a_folder_is_an_error(tmp_path):
     assert str(folder) in str(exc.value)
 
 
-def test_read_mask_any_nonzero_is_attention(tmp_path):
+@pytest.mark.parametrize("high", [1, 200, 255])
+def test_read_mask_binary_any_high_value_is_attention(tmp_path, high):
     m = np.zeros((3, 4), np.uint8)
-    m[0, 0], m[1, 2], m[2, 3] = 1, 128, 255
+    m[0, 0], m[1, 2], m[2, 3] = high, high, high
     path = tmp_path / "m.png"
     path.write_bytes(encode_png(m))
     got = images.read_mask(path)
     assert got.dtype == bool and got.shape == (3, 4)
     np.testing.assert_array_equal(got, m > 0)
+
+
+def test_read_mask_unclear_levels_need_a_threshold(tmp_path):
+    m = np.zeros((3, 4), np.uint8)
+    m[0, 0], m[1, 2], m[2, 3] = 1, 128, 255
+    path = tmp_path / "m.png"
+    path.write_bytes(encode_png(m))
+    with pytest.raises(GradiaError, match="not a clear mask.*--mask-threshold"):
+        images.read_mask(path)
+    np.testing.assert_array_equal(images.read_mask(path, MaskRule(threshold=0)), m > 0)
+    np.testing.assert_array_equal(images.read_mask(path, MaskRule(threshold=127)), m > 127)
 
 
 def test_read_mask_colour_nonzero_in_any_channel(tmp_path):
@@ -242,3 +260,178 @@ def test_non_atomic_writes_inside_a_staging_folder(tmp_path):
     np.testing.assert_array_equal(images.read_mask(tmp_path / "a" / "m.png"), mask)
     np.testing.assert_array_equal(images.read_rgb(tmp_path / "b" / "i.png"), rgb)
     assert os.listdir(tmp_path / "a") == ["m.png"] and os.listdir(tmp_path / "b") == ["i.png"]
+
+
+# ---- upright images: EXIF orientation ------------------------------------------------------------
+def _stored_and_oriented(orientation: int, tmp_path):
+    stored = np.random.default_rng(orientation).integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    plain = encode_png(stored)
+    path = tmp_path / f"o{orientation}.png"
+    path.write_bytes(png_with_orientation(plain, orientation))
+    return stored, path
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_read_rgb_applies_the_exif_orientation_as_pillow_does(tmp_path, orientation):
+    _, path = _stored_and_oriented(orientation, tmp_path)
+    with Image.open(path) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))  # Pillow as the independent oracle
+    np.testing.assert_array_equal(images.read_rgb(path), expected)
+    upright = (6, 10) if orientation < 5 else (10, 6)
+    assert images.image_size(path) == upright[::-1] == images.verify_image(path)
+
+
+def test_an_exif_rotated_jpeg_is_upright_at_full_and_reduced_size(tmp_path):
+    stored = np.zeros((32, 64, 3), np.uint8)
+    stored[:, :16] = 255  # a white band on the left as stored
+    plain = encode(".jpg", stored)
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(jpeg_with_orientation(plain, 6))  # shown turned 90 degrees clockwise
+    rgb = images.read_rgb(path)
+    assert rgb.shape == (64, 32, 3)
+    assert rgb[:16].mean() > 200 and rgb[20:].mean() < 30  # the band is now at the top
+    assert images.image_size(path) == (32, 64) == images.verify_image(path)
+    small, size = images.decode_rgb(path, max_side=8)
+    assert small.shape == (16, 8, 3) and size == (32, 64)
+    assert small[:4].mean() > 200 and small[5:].mean() < 30
+
+
+def test_a_mask_is_read_in_the_upright_frame(tmp_path):
+    stored = np.zeros((4, 8), np.uint8)
+    stored[0, 0] = 255
+    path = tmp_path / "m.png"
+    path.write_bytes(png_with_orientation(encode_png(stored), 8))  # turned 90 degrees anticlockwise
+    got = images.read_mask(path)
+    assert got.shape == (8, 4) and got[7, 0] and got.sum() == 1
+
+
+# ---- fixed scales for deep pixels -----------------------------------------------------------------
+def test_read_rgb_float_tiff_uses_a_fixed_scale_and_nan_is_black_only_there(tmp_path):
+    img = np.full((3, 4), 0.5, np.float32)
+    img[0, 0] = np.nan
+    img[0, 1], img[0, 2], img[0, 3] = np.inf, 2.0, -1.0
+    img[1, 0] = 1.0
+    path = tmp_path / "f.tiff"
+    path.write_bytes(encode(".tiff", img))
+    grey = images.read_rgb(path)[..., 0]
+    assert grey[2].tolist() == [128] * 4  # 0.5 -> 128, whatever else is in the image
+    assert grey[0].tolist() == [0, 0, 255, 0] and grey[1, 0] == 255
+
+
+def test_read_rgb_16_bit_colour(tmp_path):
+    bgr = np.zeros((2, 2, 3), np.uint16)
+    bgr[0, 0] = (0, 0, 60000)  # red
+    bgr[1, 1] = (257 * 10, 257 * 20, 257 * 30)
+    path = tmp_path / "deep.png"
+    path.write_bytes(encode_png(bgr))
+    rgb = images.read_rgb(path)
+    assert tuple(rgb[0, 0]) == (233, 0, 0) and tuple(rgb[1, 1]) == (30, 20, 10)
+
+
+@pytest.mark.parametrize("dtype,value,expected", [(np.int16, 32767, 255), (np.int16, -5, 0), (np.int32, 2**30, 128),
+                                                   (np.float64, 0.25, 64)])
+def test_to_uint8_fixed_mappings(dtype, value, expected):
+    assert images.to_uint8(np.full((1, 1), value, dtype))[0, 0] == expected
+
+
+# ---- reduced decoding --------------------------------------------------------------------------
+def test_read_rgb_max_side_decodes_a_jpeg_smaller(tmp_path):
+    path = tmp_path / "big.jpg"
+    path.write_bytes(encode(".jpg", np.full((48, 64, 3), 90, np.uint8)))
+    assert images.read_rgb(path).shape == (48, 64, 3)
+    assert images.read_rgb(path, max_side=8).shape == (12, 16, 3)  # 1/4: both sides stay >= 8
+    assert images.read_rgb(path, max_side=6).shape == (6, 8, 3)  # 1/8
+    assert images.read_rgb(path, max_side=20).shape == (24, 32, 3)  # 1/2
+    assert images.read_rgb(path, max_side=40).shape == (48, 64, 3)
+
+
+def test_read_rgb_max_side_leaves_other_formats_whole(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(encode_png(np.zeros((48, 64, 3), np.uint8)))
+    rgb, size = images.decode_rgb(path, max_side=8)
+    assert rgb.shape == (48, 64, 3) and size == (64, 48)
+
+
+def test_verify_image_refuses_a_truncated_jpeg_at_reduced_size(tmp_path):
+    data = encode(".jpg", np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(GradiaError, match="not a readable image"):
+        images.verify_image(path)
+
+
+# ---- the hostile corpus's odd but valid images ----------------------------------------------------
+def _pillow(path, array, fmt, **kwargs):
+    Image.fromarray(array).save(path, fmt, **kwargs)
+    return path
+
+
+def test_a_cmyk_jpeg_loads_as_rgb(tmp_path):
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[..., 0] = 200
+    path = tmp_path / "cmyk.jpg"
+    Image.fromarray(rgb).convert("CMYK").save(path, "JPEG", quality=95)
+    got = images.read_rgb(path)
+    assert got.shape == (8, 8, 3) and abs(int(got[..., 0].mean()) - 200) < 10 and got[..., 1].mean() < 20
+
+
+def test_a_palette_png_with_transparency_loads_its_colours(tmp_path):
+    path = tmp_path / "pal.png"
+    im = Image.new("P", (4, 3))
+    im.putpalette([0, 0, 0, 10, 200, 30] + [0] * 762)
+    im.putpixel((1, 1), 1)
+    im.save(path, transparency=0)
+    got = images.read_rgb(path)
+    assert got.shape == (3, 4, 3) and tuple(got[1, 1]) == (10, 200, 30)
+
+
+def test_a_multi_page_tiff_reads_its_first_page(tmp_path):
+    first, second = np.full((5, 6, 3), 40, np.uint8), np.full((9, 2, 3), 220, np.uint8)
+    path = tmp_path / "pages.tiff"
+    Image.fromarray(first).save(path, "TIFF", save_all=True, append_images=[Image.fromarray(second)])
+    np.testing.assert_array_equal(images.read_rgb(path), first)
+    assert images.image_size(path) == (6, 5)
+
+
+def test_an_animated_gif_is_its_first_frame_or_one_line(tmp_path):
+    frames = [Image.fromarray(np.full((5, 7, 3), v, np.uint8)) for v in (0, 255)]
+    path = tmp_path / "anim.png"  # named like a PNG: the content decides
+    frames[0].save(path, "GIF", save_all=True, append_images=frames[1:])
+    try:
+        got = images.read_rgb(path)
+    except GradiaError as exc:  # an OpenCV without a GIF decoder
+        assert str(path) in str(exc) and "\n" not in str(exc)
+    else:
+        assert got.shape == (5, 7, 3) and got.max() == 0
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 10000), (10000, 1)])
+def test_extreme_aspect_ratios(tmp_path, shape):
+    path = tmp_path / "thin.png"
+    path.write_bytes(encode_png(np.full(shape, 7, np.uint8)))
+    assert images.read_rgb(path, max_side=64).shape == (*shape, 3)
+    assert images.verify_image(path) == shape[::-1]
+
+
+def test_webp_loads(tmp_path):
+    path = tmp_path / "x.webp"
+    path.write_bytes(encode(".webp", np.full((6, 9, 3), 128, np.uint8)))
+    assert images.read_rgb(path).shape == (6, 9, 3) and images.image_size(path) == (9, 6)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+@pytest.mark.parametrize("mode", ["RGB", "F"])
+def test_a_tiff_with_an_orientation_tag_is_upright_once(tmp_path, orientation, mode):
+    stored = np.zeros((6, 10, 3), np.uint8)
+    stored[:2, :3] = 255  # a mark in the top-left corner as stored
+    path = tmp_path / "o.tiff"
+    im = Image.fromarray(stored) if mode == "RGB" else Image.fromarray(stored[..., 0].astype(np.float32) / 255)
+    im.save(path, "TIFF", tiffinfo={274: orientation})
+    with Image.open(path) as original:
+        expected = np.asarray(ImageOps.exif_transpose(original.convert("RGB") if mode == "RGB" else
+                                                      original.point(lambda v: v * 255).convert("RGB")))
+    got = images.read_rgb(path)
+    assert got.shape[:2] == ((6, 10) if orientation < 5 else (10, 6))
+    np.testing.assert_array_equal(got > 127, expected > 127)
+    assert (got[..., 0] > 127).sum() == 6  # the mark, once
+    assert images.image_size(path) == images.verify_image(path) == got.shape[1::-1]

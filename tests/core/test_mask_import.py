@@ -13,21 +13,25 @@ from pycocotools import mask as mask_utils
 from gradia_desktop.core import coco
 from gradia_desktop.core.export import ExportFilter, export_masks
 from gradia_desktop.core.mask_import import ImportRejected, import_masks
+from gradia_desktop.core.mask_rule import MaskRule
 from gradia_desktop.core.project_init import create_project
 from gradia_desktop.core.store import Project
 from gradia_desktop.errors import Cancelled, GradiaError
 
 from .conftest import encode_png, listing, square_mask, write_mask_file
+from .image_samples import call_with_timeout, encode, needs_fifo, png_claiming, release_fifo
 from .test_export import paint_more
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def state(project):
-    """Everything an import may change: mask rows, and the masks folder byte for byte."""
+    """Everything an import may change: mask rows, each sample's mask file byte for byte (the store
+    moves a mask to a new file name on every write), and how many files the masks folder holds."""
     folder = project.root / "masks"
-    names = sorted(os.listdir(folder)) if folder.is_dir() else []
-    return project.mask_pixels(), {p: (folder / p).read_bytes() for p in names}
+    files = len(os.listdir(folder)) if folder.is_dir() else 0
+    pixels = project.mask_pixels()
+    return pixels, {sid: project.mask_path(sid).read_bytes() for sid in pixels}, files
 
 
 @pytest.fixture
@@ -273,3 +277,47 @@ def test_export_filters_then_import_only_touch_the_selected_samples(exported, fr
     summary = import_masks(fresh, "coco", tmp_path / "val-only")  # the export folder: its coco.json
     assert summary.matched == ["val/cat/c3.png"]
     assert [s.path for s in fresh.samples(has_mask=True)] == ["val/cat/c3.png"]
+
+
+# ---- hostile masks (issue 11): refused by name before anything is written ---------------------------
+def test_colour_photographs_and_jpegs_are_not_masks_unless_a_threshold_is_given(fresh, tmp_path):
+    src = tmp_path / "masks"
+    write_mask_file(src / "train/cat/c0.png", square_mask())
+    photo = np.random.default_rng(2).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    (src / "train/cat/c1.png").write_bytes(encode_png(photo))
+    (src / "train/cat/c2.jpg").write_bytes(encode(".jpg", np.where(square_mask(), 255, 0).astype(np.uint8)))
+    err = rejected(fresh, "png", src, "nothing imported, 2 problems")
+    text = "\n".join(err.problems)
+    assert "train/cat/c1.png: " in text and "a colour image, not a mask" in text
+    assert "train/cat/c2.jpg: " in text and "JPEG mask is lossy" in text
+    summary = import_masks(fresh, "png", src, mask_rule=MaskRule(threshold=127))
+    assert summary.matched == ["train/cat/c0.png", "train/cat/c1.png", "train/cat/c2.png"]
+    np.testing.assert_array_equal(fresh.read_mask(2), photo.max(axis=2) > 127)
+    np.testing.assert_array_equal(fresh.read_mask(3), square_mask())
+
+
+@needs_fifo
+def test_a_named_pipe_in_a_mask_folder_is_a_problem_not_a_hang(fresh, tmp_path):
+    src = tmp_path / "masks"
+    write_mask_file(src / "train/cat/c0.png", square_mask())
+    pipe = src / "train/cat/c1.png"
+    os.mkfifo(pipe)
+    try:
+        err = call_with_timeout(rejected, fresh, "png", src, "nothing imported, 1 problem")
+    finally:
+        release_fifo(pipe)
+    assert "train/cat/c1.png: " in err.problems[0] and "named pipe" in err.problems[0]
+
+
+def test_a_decompression_bomb_in_a_mask_folder_is_a_problem(fresh, tmp_path):
+    src = tmp_path / "masks"
+    (src / "train/cat").mkdir(parents=True)
+    (src / "train/cat/c0.png").write_bytes(png_claiming(50000, 50000))
+    err = rejected(fresh, "png", src, "50000x50000 pixels is above the limit")
+    assert len(err.problems) == 1
+
+
+def test_a_mask_rule_is_for_png_folders_only(exported, fresh):
+    with pytest.raises(GradiaError, match="applies to PNG mask folders, not to COCO"):
+        import_masks(fresh, "coco", exported[1], mask_rule=MaskRule(threshold=10))
+    assert fresh.mask_pixels() == {}

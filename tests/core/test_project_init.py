@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 
 from gradia_desktop.core import images as images_module
+from gradia_desktop.core.mask_rule import MaskRule
 from gradia_desktop.core.project_init import create_project
-from gradia_desktop.core.schema import DB_NAME
+from gradia_desktop.core.schema import DB_NAME, SCHEMA_VERSION
 from gradia_desktop.core.store import Project
 from gradia_desktop.errors import GradiaError
 
 from .conftest import (H, IDS, ODD_H, ODD_W, W, build_tree, encode_png, listing, partial_leftovers, square_mask,
                        write_image, write_mask_file)
+from .image_samples import call_with_timeout, encode, jpeg_with_orientation, needs_fifo, png_claiming, release_fifo
 
 
 def expect_failure(tmp_path, images, masks, *needles, project_dir=None):
@@ -139,7 +141,7 @@ def test_database_is_wal_and_consistent(tree, tmp_path):
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         meta = dict(conn.execute("SELECT key, value FROM meta"))
-        assert meta["schema_version"] == "1" and meta["images_root"] == str(tree.images.resolve())
+        assert meta["schema_version"] == str(SCHEMA_VERSION) and meta["images_root"] == str(tree.images.resolve())
         assert conn.execute("SELECT count(*) FROM samples").fetchone()[0] == 10
     finally:
         conn.close()
@@ -379,3 +381,100 @@ def test_build_tree_sanity(tmp_path):
     t = build_tree(tmp_path / "d")
     assert len(list(t.images.rglob("*.png"))) == 10
     assert len(list(t.masks.rglob("*.png"))) == 3
+
+
+# ---- hostile images and masks (issue 11): refused in one line, or read upright ---------------------
+
+@needs_fifo
+def test_a_named_pipe_among_the_images_is_refused_not_waited_on(tree, tmp_path):
+    pipe = tree.images / "train" / "cat" / "pipe.png"
+    os.mkfifo(pipe)
+    try:
+        msg = call_with_timeout(expect_failure, tmp_path, tree.images, tree.masks, pipe)
+    finally:
+        release_fifo(pipe)
+    assert "named pipe, not an image file" in msg
+
+
+@needs_fifo
+def test_a_named_pipe_among_the_masks_is_refused_not_skipped(tree, tmp_path):
+    pipe = tree.masks / "train" / "cat" / "c1.png"
+    os.mkfifo(pipe)
+    try:
+        msg = call_with_timeout(expect_failure, tmp_path, tree.images, tree.masks, pipe)
+    finally:
+        release_fifo(pipe)
+    assert "named pipe" in msg
+
+
+def test_a_symlink_loop_among_the_masks_is_refused(tree, tmp_path):
+    loop = tree.masks / "train" / "cat" / "c1.png"
+    loop.symlink_to(loop)
+    assert "symbolic link loop" in expect_failure(tmp_path, tree.images, tree.masks, loop)
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(tree, tmp_path):
+    bomb = tree.images / "train" / "dog" / "huge.png"
+    bomb.write_bytes(png_claiming(50000, 50000))
+    msg = expect_failure(tmp_path, tree.images, tree.masks, bomb)
+    assert "50000x50000 pixels is above the limit of 100,000,000 pixels" in msg and "GRADIA_MAX_IMAGE_PIXELS" in msg
+
+
+def test_a_colour_photograph_as_a_mask_is_refused_before_anything_is_written(tree, tmp_path):
+    photo = tree.masks / "train" / "cat" / "c1.png"
+    photo.write_bytes(encode_png(np.random.default_rng(1).integers(0, 256, (H, W, 3), dtype=np.uint8)))
+    msg = expect_failure(tmp_path, tree.images, tree.masks, photo)
+    assert "a colour image, not a mask" in msg
+    with create_project(tmp_path / "p", tree.images, tree.masks, mask_rule=MaskRule(threshold=127)) as p:
+        assert p.sample(2).has_mask  # opted in: read by its largest channel
+
+
+def test_a_jpeg_mask_needs_a_threshold(tree, tmp_path):
+    mask = tree.masks / "train" / "cat" / "c1.jpg"
+    mask.write_bytes(encode(".jpg", np.where(square_mask(), 255, 0).astype(np.uint8)))
+    assert "JPEG mask is lossy" in expect_failure(tmp_path, tree.images, tree.masks, mask)
+    with create_project(tmp_path / "p", tree.images, tree.masks, mask_rule=MaskRule(threshold=127)) as p:
+        np.testing.assert_array_equal(p.read_mask(2), square_mask())
+
+
+def test_an_exif_rotated_photo_is_recorded_upright_and_its_mask_lives_upright(tree, tmp_path):
+    stored = np.zeros((H, W, 3), np.uint8)  # stored landscape, W x H ...
+    photo = tree.images / "train" / "cat" / "c1.png"
+    photo.unlink()
+    phone = photo.with_suffix(".jpg")
+    phone.write_bytes(jpeg_with_orientation(encode(".jpg", stored), 6))  # ... shown portrait, H x W
+    upright_mask = square_mask(H, W, box=(0, 0, 4, 4))
+    write_mask_file(tree.masks / "train" / "cat" / "c1.png", upright_mask)
+    with create_project(tmp_path / "p", tree.images, tree.masks) as p:
+        s = p.sample(2)
+        assert (s.path, s.width, s.height) == ("train/cat/c1.jpg", H, W)
+        assert p.load_image(s).shape == (W, H, 3)
+        np.testing.assert_array_equal(p.read_mask(s), upright_mask)
+    write_mask_file(tree.masks / "train" / "cat" / "c1.png", square_mask())  # in the stored frame: refused
+    expect_failure(tmp_path, tree.images, tree.masks, f"{W}x{H}", f"is {H}x{W}")
+
+
+def test_jpegs_are_checked_at_reduced_size(tree, tmp_path, monkeypatch):
+    big = tree.images / "train" / "dog" / "big.jpg"
+    big.write_bytes(encode(".jpg", np.zeros((64, 96, 3), np.uint8)))
+    flags = []
+    real = images_module.cv2.imdecode
+
+    def spy(data, flag):
+        flags.append(flag)
+        return real(data, flag)
+
+    monkeypatch.setattr(images_module.cv2, "imdecode", spy)
+    with create_project(tmp_path / "p", tree.images) as p:
+        assert [(s.width, s.height) for s in p.samples() if s.path.endswith("big.jpg")] == [(96, 64)]
+    assert cv2.IMREAD_REDUCED_COLOR_8 | cv2.IMREAD_IGNORE_ORIENTATION in flags
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root lists chmod 000 folders")
+def test_an_unlistable_class_folder_is_one_line(tree, tmp_path):
+    folder = tree.images / "train" / "dog"
+    folder.chmod(0)
+    try:
+        assert "cannot list the folder" in expect_failure(tmp_path, tree.images, None, folder)
+    finally:
+        folder.chmod(0o755)
