@@ -31,6 +31,7 @@ from ..errors import GradiaError
 from . import coco, images
 from .assessment import assess, filter_assessed
 from .atomic import staged_directory
+from .image_file import read_file_bytes
 from .manifest import manifest_rows, write_manifest
 from .parallel import ordered_map
 from .progress import Progress, report
@@ -161,10 +162,7 @@ def _png_names(samples: list[Sample]) -> tuple[dict[int, str], list[tuple[str, s
 
 def _read_stored(path: Path) -> tuple[np.ndarray, bytes | None]:
     """A stored mask as 0/1 uint8, plus its file's bytes when they already are an 8-bit 0/255 PNG."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise GradiaError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    data = read_file_bytes(path)  # only a regular file, size-bounded: never blocks on a pipe
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if img is None:
         raise GradiaError(f"{path}: not a readable image")
@@ -229,7 +227,11 @@ def _coco_document(project: Project, done: list[_Done], version: Version | None)
 
 
 def _check_out(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    try:
+        taken = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    except OSError as exc:
+        raise GradiaError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
+    if taken:
         raise GradiaError(f"{out}: already exists and is not an empty folder (choose a new one)")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..core.atomic import atomic_write, atomic_write_text
+from ..core.atomic import atomic_write_bytes, atomic_write_text
 from ..errors import GradiaError
 from .models import build_model, get_layer, read_state_dict
 
@@ -24,12 +24,22 @@ class ModelSpec:
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec) -> None:
-    from safetensors.torch import save_file
+    """The weights at ``path`` and their description beside it, each written atomically.
+
+    The description is written first, so a weights file - what marks the epoch as saved - never
+    lacks it, even when the process is killed in between. A disk that refuses (full, read-only,
+    no permission) is a one-line GradiaError; nothing half-written is left.
+    """
+    from safetensors.torch import save
 
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(state, str(tmp)))
-    atomic_write_text(path.with_suffix(".json"), json.dumps(asdict(spec), indent=1))
+    try:
+        atomic_write_text(path.with_suffix(".json"), json.dumps(asdict(spec), indent=1))
+        # serialised here and written by us (not save_file): a full disk is then a plain OSError with its errno
+        atomic_write_bytes(path, save(state))
+    except OSError as exc:
+        raise GradiaError(f"{path}: cannot write the checkpoint ({exc.strerror or exc})") from None
 
 
 def read_spec(path: str | os.PathLike) -> ModelSpec:

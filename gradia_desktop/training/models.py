@@ -154,23 +154,55 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
+def head_keys(model: nn.Module) -> list[str]:
+    """The state-dict keys of the classifier head: the last module that holds parameters of its own."""
+    last = ""
+    for name, module in model.named_modules():
+        if any(True for _ in module.parameters(recurse=False)):
+            last = name
+    own = model.get_submodule(last).state_dict() if last else {}
+    return sorted(f"{last}.{key}" if last else key for key in own)
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "x".join(str(n) for n in t.shape) or "scalar"
+
+
+def _mismatch(state: dict, own: dict, missing: list[str], unexpected: list[str], reshaped: list[str]) -> str:
+    """'2 missing (e.g. a, b); 1 of another shape (e.g. c 64x3 in the file, 32x3 in the model)'."""
+    def some(keys: list[str], show=lambda k: k) -> str:
+        return ", ".join(show(k) for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
+
+    parts = [f"{len(missing)} missing (e.g. {some(missing)})" if missing else "",
+             f"{len(unexpected)} unexpected (e.g. {some(unexpected)})" if unexpected else "",
+             f"{len(reshaped)} of another shape (e.g. "
+             f"{some(reshaped, lambda k: f'{k} {_shape(state[k])} in the file, {_shape(own[k])} in the model')})"
+             if reshaped else ""]
+    return "; ".join(p for p in parts if p)
+
+
 def load_weights(model: nn.Module, path: str | os.PathLike, allow_new_head: bool = True) -> list[str]:
     """Load a local weights file into ``model``. Returns the keys left at their initial values.
 
-    Tensors whose shape differs (an ImageNet head on a 2-class model) are skipped when
-    ``allow_new_head``; any other mismatch is an error naming the file.
+    Only the classifier head (``head_keys``) may be missing from the file or shaped differently
+    (an ImageNet head on a 2-class model), and only when ``allow_new_head``. Any other missing,
+    unexpected or reshaped key is an error naming the file and the first keys: a middle layer
+    left at random initialisation would train a different model than the one asked for.
     """
     state = read_state_dict(path)
     own = model.state_dict()
-    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    skipped = sorted(set(own) - set(usable))
-    unexpected = sorted(set(state) - set(own))
-    if unexpected or (skipped and not allow_new_head) or len(usable) < len(own) // 2:
-        example = (unexpected or skipped)[0]
-        raise GradiaError(f"{path}: weights do not fit this architecture ({len(unexpected)} unexpected, "
-                          f"{len(skipped)} missing or reshaped keys, e.g. {example!r})")
+    head = set(head_keys(model)) if allow_new_head else set()
+    # BatchNorm's step counters: files saved before PyTorch 0.4.1 (torchvision's older weights) lack them
+    missing = [k for k in own if k not in state and k not in head and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [k for k in state if k in own and state[k].shape != own[k].shape and k not in head]
+    if missing or unexpected or reshaped:
+        allowed = f"only the classifier head ({', '.join(sorted(head))}) may differ" if head else "no key may differ"
+        raise GradiaError(f"{path}: weights do not fit this {type(model).__name__}: "
+                          f"{_mismatch(state, own, missing, unexpected, reshaped)}; {allowed}")
+    usable = {k: v for k, v in state.items() if own[k].shape == v.shape}
     model.load_state_dict(usable, strict=False)
-    return skipped
+    return sorted(k for k in head if k not in usable)
 
 
 def imagenet_weights_path(arch: str) -> Path:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -178,3 +182,137 @@ def test_staged_directory_flushes_every_file_and_folder_before_the_rename(tmp_pa
     flushed = {path for kind, path in events[:rename] if kind == "fsync"}
     expected = {str(stage / p) for p in ("a/1.png", "a/2.png", "top.json", "a")} | {str(stage)}
     assert expected <= flushed
+
+
+# ---- modes: what a plain open or mkdir would give, not mkstemp's 0600 / mkdtemp's 0700 -------------
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, then put the old one back."""
+    old = os.umask(0o022)
+    yield lambda value: os.umask(value)
+    os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("value, file_mode, folder_mode", [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775),
+                                                           (0o077, 0o600, 0o700), (0o027, 0o640, 0o750)])
+def test_new_files_and_folders_follow_the_umask(tmp_path, umask, value, file_mode, folder_mode):
+    umask(value)
+    assert atomic.current_umask() == value and atomic.current_umask() == value  # reading it changes nothing
+    atomic_write_bytes(tmp_path / "f.bin", b"x")
+    with staged_directory(tmp_path / "out") as stage:
+        (stage / "inner.txt").write_text("x")
+    assert mode(tmp_path / "f.bin") == file_mode
+    assert mode(tmp_path / "out") == folder_mode
+    assert mode(tmp_path / "out" / "inner.txt") == file_mode
+
+
+def test_a_replaced_file_or_empty_folder_keeps_its_mode(tmp_path, umask):
+    umask(0o022)
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"old")
+    target.chmod(0o440)  # read-only, group-readable: the writer chose this
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new" and mode(target) == 0o440
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o770)
+    with staged_directory(shared) as stage:
+        (stage / "f").write_text("x")
+    assert mode(shared) == 0o770
+
+
+def test_the_umask_fallback_sets_it_back(umask, monkeypatch):
+    umask(0o027)
+    atomic._umask_by_setting.cache_clear()
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: (_ for _ in ()).throw(FileNotFoundError(path))
+                        if path == "/proc/self/status" else real_open(path, *a, **k))
+    try:
+        assert atomic.current_umask() == 0o027
+        assert os.umask(0o027) == 0o027  # unchanged
+    finally:
+        atomic._umask_by_setting.cache_clear()
+
+
+# ---- leftovers of killed processes -----------------------------------------------------------------
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+KILL_INSIDE = """
+import os, signal, sys
+from gradia_desktop.core.atomic import atomic_write, staged_directory
+if sys.argv[1] == "stage":
+    with staged_directory(sys.argv[2]) as stage:
+        (stage / "half.png").write_bytes(b"x" * 1000)
+        os.kill(os.getpid(), signal.SIGKILL)
+else:
+    def write(tmp):
+        tmp.write_bytes(b"half")
+        os.kill(os.getpid(), signal.SIGKILL)
+    atomic_write(sys.argv[2], write)
+"""
+
+
+def killed_inside(kind: str, target) -> None:
+    result = subprocess.run([sys.executable, "-c", KILL_INSIDE, kind, str(target)], timeout=60)
+    assert result.returncode == -signal.SIGKILL
+
+
+def test_a_staging_left_by_a_killed_process_is_removed_by_the_next_staging(tmp_path):
+    final = tmp_path / "out"
+    killed_inside("stage", final)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".out.") and left[0].endswith(".partial")  # only the stage
+    with staged_directory(final) as stage:
+        (stage / "f.txt").write_text("new")
+    assert os.listdir(tmp_path) == ["out"] and os.listdir(final) == ["f.txt"]
+
+
+def test_only_leftovers_of_ended_processes_on_this_host_are_removed(tmp_path):
+    gone, alive, host = dead_pid(), os.getpid(), atomic._HOST
+    names = {
+        f".out.{gone}@{host}.abcd_123.partial": True,  # the one to remove
+        f".out.{alive}@{host}.abcd_123.partial": False,  # a live process (here: this one) is still building it
+        f".out.{gone}@another-host.abcd_123.partial": False,  # that pid means nothing here
+        f".other.{gone}@{host}.abcd_123.partial": False,  # another destination's
+        ".out.abcd_123.partial": False,  # no owner recorded (made before owners were)
+        "out.partial": False,
+    }
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text("x")
+    with staged_directory(tmp_path / "out"):
+        pass
+    kept = sorted(n for n in os.listdir(tmp_path) if n != "out")
+    assert kept == sorted(n for n, removed in names.items() if not removed)
+
+
+def test_temp_files_left_by_a_killed_writer_are_removed_on_request(tmp_path):
+    target = tmp_path / "mask.png"
+    target.write_bytes(b"OLD")
+    killed_inside("write", target)
+    left = sorted(os.listdir(tmp_path))
+    assert len(left) == 2 and left[0].startswith(".mask.png.") and left[0].endswith(".tmp.png")
+    assert target.read_bytes() == b"OLD"  # never half-written
+    live = tmp_path / f".other.png.{os.getpid()}@{atomic._HOST}.abcd_123.tmp.png"
+    live.write_bytes(b"being written")
+    assert atomic.remove_stale_temp_files(tmp_path) == [tmp_path / left[0]]
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, "mask.png"])
+    assert atomic.remove_stale_temp_files(tmp_path / "missing") == []
+
+
+def test_temp_names_keep_their_pattern_for_long_names(tmp_path):
+    name = "n" * 200 + ".png"
+    seen = []
+    atomic_write(tmp_path / name, lambda tmp: (seen.append(tmp.name), tmp.write_bytes(b"x")))
+    assert len(seen[0]) < 255 and seen[0].endswith(".tmp.png")
+    assert atomic._LEFTOVER.fullmatch(seen[0])["name"] == name[:atomic._NAME_KEPT]

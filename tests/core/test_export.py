@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -239,3 +242,62 @@ def test_stored_masks_in_other_encodings_are_written_as_0_and_255(project, tmp_p
         assert raw.ndim == 2 and set(np.unique(raw)) == {0, 255}
         assert np.array_equal(raw > 0, project.read_mask(sample))
         assert np.array_equal(reader.annToMask(ann).astype(bool), raw > 0)
+
+
+KILLED_EXPORT = """
+import os, signal, sys
+from gradia_desktop.core import coco
+from gradia_desktop.core.export import export_masks
+from gradia_desktop.core.store import Project
+
+real_encode, calls = coco.encode, []
+
+def encode_then_die(mask):
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_encode(mask)
+
+coco.encode = encode_then_die
+with Project.open(sys.argv[1], readonly=True) as project:
+    export_masks(project, sys.argv[2], "png,coco", with_images=True, workers=1)
+"""
+
+
+def test_a_killed_export_leaves_only_a_stale_stage_that_the_next_export_removes(project, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "exports" / "out"
+    result = subprocess.run([sys.executable, "-c", KILLED_EXPORT, str(project.root), str(out)], timeout=120)
+    assert result.returncode == -signal.SIGKILL
+    assert not out.exists() and len(partial_leftovers(out.parent)) == 1  # nothing that looks complete
+    summary = export_masks(project, out, "png,coco")
+    assert summary.masks == len(project.samples(has_mask=True))
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]
+
+
+def test_the_export_folder_gets_the_mode_of_a_plain_mkdir(project, tmp_path):
+    old = os.umask(0o027)
+    try:
+        export_masks(project, tmp_path / "out", "png,coco")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
+    assert stat.S_IMODE((tmp_path / "out" / "coco.json").stat().st_mode) == 0o640
+
+
+def test_an_unreadable_output_folder_is_one_line(project, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):
+        if self == out:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    with pytest.raises(GradiaError, match=r"out: cannot write the export \(Permission denied\)"):
+        export_masks(project, out, "png")

@@ -115,3 +115,69 @@ def test_imagenet_weights_come_only_from_the_local_cache(tmp_path, monkeypatch):
 def test_available_architectures_lists_tiny_and_torchvision():
     names = models.available_architectures()
     assert names[0] == "tiny" and "resnet50" in names and "convnext_tiny" in names
+
+
+# ---- only the classifier head may differ -----------------------------------------------------------
+
+def tiny_state(**changes) -> dict[str, torch.Tensor]:
+    """A tiny 2-class model's state dict, with keys replaced (a tensor) or dropped (None)."""
+    state = build_model("tiny", 2).state_dict()
+    for key, value in changes.items():
+        key = key.replace("__", ".")
+        if value is None:
+            del state[key]
+        else:
+            state[key] = value
+    return state
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"layer2__0__weight": torch.zeros(64, 16, 3, 3)},
+     r"1 of another shape \(e\.g\. layer2\.0\.weight 64x16x3x3 in the file, 64x32x3x3 in the model\)"),
+    ({"layer3__1__running_mean": None, "layer3__1__weight": None}, r"2 missing \(e\.g\. layer3\.1\.weight, "
+                                                                   r"layer3\.1\.running_mean\)"),
+    ({"extra__weight": torch.zeros(3)}, r"1 unexpected \(e\.g\. extra\.weight\)"),
+])
+def test_a_mismatched_layer_other_than_the_head_is_an_error_naming_the_file_and_keys(tmp_path, changes, message):
+    torch.save(tiny_state(**changes), tmp_path / "w.pt")
+    model = build_model("tiny", 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(GradiaError, match=rf"w\.pt: weights do not fit this TinyCNN: {message}; only the classifier "
+                                          r"head \(fc\.bias, fc\.weight\) may differ") as info:
+        load_weights(model, tmp_path / "w.pt")
+    assert "\n" not in str(info.value)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # nothing half-loaded
+
+
+def test_a_file_without_a_head_or_step_counters_loads_the_rest(tmp_path):
+    counters = {k.replace(".", "__"): None for k in build_model("tiny", 2).state_dict() if "num_batches" in k}
+    saved = tiny_state(fc__weight=None, fc__bias=None, **counters)
+    torch.save(saved, tmp_path / "backbone.pt")
+    model = build_model("tiny", 2)
+    assert load_weights(model, tmp_path / "backbone.pt") == ["fc.bias", "fc.weight"]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in saved.items())
+
+
+def test_without_a_new_head_even_the_head_must_match(tmp_path):
+    torch.save(build_model("tiny", 5).state_dict(), tmp_path / "five.pt")
+    with pytest.raises(GradiaError, match=r"2 of another shape .*; no key may differ"):
+        load_weights(build_model("tiny", 2), tmp_path / "five.pt", allow_new_head=False)
+
+
+@pytest.mark.parametrize("arch, head", [("resnet18", ["fc.bias", "fc.weight"]),
+                                        ("mobilenet_v3_small", ["classifier.3.bias", "classifier.3.weight"]),
+                                        ("squeezenet1_0", ["classifier.1.bias", "classifier.1.weight"])])
+def test_the_head_is_the_last_layer_with_weights(arch, head):
+    assert models.head_keys(build_model(arch, 3)) == head
+
+
+def test_train_with_a_mismatched_weights_file_stops_before_making_a_version(small_project, tmp_path, capsys):
+    from gradia_desktop.cli import main
+
+    torch.save(tiny_state(layer2__0__weight=torch.zeros(64, 16, 3, 3)), tmp_path / "w.pt")
+    root = small_project.root
+    code = main(["train", str(root), "--weights-file", str(tmp_path / "w.pt"), "--epochs", "1", "--device", "cpu"])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert code == 2 and len(errors) == 1 and "w.pt: weights do not fit this TinyCNN" in errors[0], err
+    assert small_project.versions(status=None) == []
