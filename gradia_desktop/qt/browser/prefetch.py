@@ -10,6 +10,10 @@ A mask read here from disk is trusted only when no save of that sample was pendi
 was queued nor when it is taken, and the file is still the one read (inode, size, mtime); else the
 window reads it on the GUI thread as it would without prefetching. A shown image stays cached, so
 going back re-renders only its mask layer. Entries are bounded by count and bytes.
+
+An image that cannot be decoded (whatever the decoder raises: GradiaError, cv2.error, MemoryError)
+is handed over as a ``Prepared`` with its one-line ``error``, while the file is still the one that
+failed: the window shows why instead of decoding a huge or hostile file again on the GUI thread.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ...core.records import Sample
 from ...core.store import Project
 from .table_model import SAMPLE_ROLE
 from ..canvas.layers import PreparedMask, mask_layer_image, rgb_layer_image
+from ..canvas.load_problem import load_problem
 
 MAX_ENTRIES = 6
 MAX_BYTES = 512 * 1024 * 1024
@@ -38,7 +43,7 @@ MAX_BYTES = 512 * 1024 * 1024
 @dataclass(eq=False)
 class Prepared:
     """A sample made ready for the canvas: ``image`` for Canvas.set_image, ``mask`` for set_editor.
-    ``error``: the image could not be loaded (the window loads it again and reports why)."""
+    ``error``: why the image could not be loaded, in one line naming the file."""
 
     sample_id: int
     image: QImage | None = None
@@ -76,14 +81,16 @@ def _prepare(project: Project, sample: Sample, image: QImage | None, image_stamp
              editor: MaskEditor | None, read_mask: bool, lut: np.ndarray) -> Prepared:
     """The worker's job (no widgets): see the module docstring."""
     prepared = Prepared(sample.id, image, image_stamp=image_stamp)
-    try:
-        if image is None:
-            stamp = _file_stamp(project.image_path(sample))
+    if image is None:
+        path = project.image_path(sample)
+        stamp = _file_stamp(path)
+        try:
             prepared.image = rgb_layer_image(project.load_image(sample))
-            prepared.image_stamp = stamp if _file_stamp(project.image_path(sample)) == stamp else None
-    except Exception as exc:  # noqa: BLE001 - the window loads it again and reports the reason
-        prepared.error = str(exc) or type(exc).__name__
-        return prepared
+        except Exception as exc:  # noqa: BLE001 - whatever the decoder raised: the window shows the reason
+            prepared.error = load_problem(path, exc)
+        prepared.image_stamp = stamp if _file_stamp(path) == stamp else None
+        if prepared.error is not None:
+            return prepared
     shape = (prepared.image.height(), prepared.image.width())
     try:
         if editor is not None:
@@ -151,11 +158,16 @@ class Prefetcher:
         self.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def take(self, project: Project, sample: Sample, autosaver: MaskAutosaver | None) -> Prepared | None:
-        """The prepared sample (waiting for it if the worker has it in hand), or None. Its image
-        stays cached; its mask is handed over only once, and only while it is still current."""
+    def take(self, project: Project, sample: Sample, autosaver: MaskAutosaver | None,
+             block: bool = True) -> Prepared | None:
+        """The prepared sample (waiting for it if the worker has it in hand, unless not ``block``:
+        then it stays queued for ``load_now``), or None. Its image stays cached; its mask is handed
+        over only once, and only while it is still current."""
         self._use(project)
         self._deferred = [job for job in self._deferred if job[1].id != sample.id]
+        in_hand = self._entries.get(sample.id)
+        if not block and in_hand is not None and in_hand.running():
+            return None
         future = self._entries.pop(sample.id, None)
         self._estimates.pop(sample.id, None)
         if future is None or (not future.done() and future.cancel()):
@@ -164,8 +176,11 @@ class Prefetcher:
             prepared = future.result()
         except CancelledError:
             return None
-        if prepared.error is not None or _file_stamp(project.image_path(sample)) != prepared.image_stamp:
-            return None  # the window loads it now (and reports a moved or broken file)
+        if _file_stamp(project.image_path(sample)) != prepared.image_stamp:
+            return None  # the file changed meanwhile: the window loads it now
+        if prepared.error is not None:  # failed on this very file: kept, so that a revisit decodes nothing
+            self._keep(sample.id, _done(prepared))
+            return prepared
         if prepared.mask_from_disk and not (
                 (autosaver is None or autosaver.state(sample.id) == "saved")
                 and _stamp(project, sample.id) == prepared.mask_stamp):
@@ -228,6 +243,9 @@ class Prefetcher:
             prepared = future.result()
             if prepared.error is None and prepared.mask is not None and np.array_equal(prepared.mask.lut, lut):
                 self._entries.move_to_end(sample.id)
+                return
+            if prepared.error is not None and _file_stamp(project.image_path(sample)) == prepared.image_stamp:
+                self._entries.move_to_end(sample.id)  # the same file would fail the same way
                 return
             if prepared.error is None:  # shown before: only its mask layer is missing
                 image, image_stamp = prepared.image, prepared.image_stamp

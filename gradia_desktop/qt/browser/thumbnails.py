@@ -2,7 +2,8 @@
 
 Only rows that are painted ask for a thumbnail. Pending requests form a LIFO stack: while the user
 scrolls fast, the rows painted last (the ones now on screen) load first, and the oldest requests
-beyond a small bound are dropped - a row painted again simply asks again.
+beyond a small bound are dropped - a row painted again simply asks again. An image that cannot be
+decoded, whatever the decoder raises, gets a warning tile with the one-line reason as its tooltip.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThread, QThreadPool,
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
+from ...core.images import read_rgb
 from ...core.records import Sample
 from ...core.store import Project
-from ...errors import GradiaError
+from ..canvas.load_problem import load_problem
 
 THUMB_SIZE = 40  # logical pixels; rendered at the screen's device pixel ratio
 CACHE_SIZE = 3000
@@ -26,8 +28,9 @@ MAX_PENDING = 256  # a screenful is ~30 rows; anything older was scrolled past
 
 
 def make_thumbnail(project: Project, sample: Sample, size: int) -> QImage:
-    """The sample's image scaled to fit ``size`` x ``size`` (aspect kept), as an RGB QImage."""
-    rgb = project.load_image(sample)
+    """The sample's image scaled to fit ``size`` x ``size`` (aspect kept), as an RGB QImage. A
+    large JPEG is decoded at a fraction of its size (never below ``size``)."""
+    rgb = read_rgb(project.image_path(sample), max_side=size)
     h, w = rgb.shape[:2]
     scale = size / max(h, w)
     if scale != 1:
@@ -39,8 +42,8 @@ def make_thumbnail(project: Project, sample: Sample, size: int) -> QImage:
 
 
 def failure_reason(exc: BaseException, path: object) -> str:
-    """The reason without the path that core's messages start with: 'file not found'."""
-    return str(exc).removeprefix(f"{path}: ")
+    """The one-line reason without the path it starts with: 'file not found'."""
+    return load_problem(path, exc).removeprefix(f"{path}: ")
 
 
 class _Queue:
@@ -92,11 +95,8 @@ class _Worker(QRunnable):
             generation, project, sample, size = job
             try:
                 image = make_thumbnail(project, sample, size)
-            except GradiaError as exc:
-                reason = failure_reason(exc, project.image_path(sample))
-                self.relay.failed.emit(generation, sample.id, reason)
             except Exception as exc:  # noqa: BLE001 - a worker must never die on one bad file
-                self.relay.failed.emit(generation, sample.id, f"cannot make a thumbnail ({exc})")
+                self.relay.failed.emit(generation, sample.id, failure_reason(exc, project.image_path(sample)))
             else:
                 self.relay.loaded.emit(generation, sample.id, image)
 

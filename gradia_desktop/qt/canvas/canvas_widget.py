@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ...core.mask_edit import MaskEditor, Rect, mask_from_heatmap
 from .image_view import BACKGROUND, ZOOM_RANGE, ImageView
 from .interaction import CanvasController
+from .problem_banner import ProblemBanner
 from .layers import (
     COLORMAPS,
     HEAT_MAX_SIDE,
@@ -94,15 +95,19 @@ class Canvas(ImageView):
         self._tool = "brush"
         self._radius = 8.0
         self._read_only = False
+        self._problem: str | None = None  # why there is nothing to see or edit; the canvas is read-only meanwhile
+        self.problem_banner = ProblemBanner(self.viewport())
         self._controller = CanvasController(self)
         self._controller.update_cursor()
 
     # ---- content ------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | QImage | None) -> None:
         """Show an (H, W, 3) uint8 RGB image, or a QImage from ``rgb_layer_image`` (shown as it is,
-        never written to), or nothing; drops the heatmap and the editor."""
+        never written to), or nothing; drops the heatmap, the editor and the problem shown."""
         self._controller.finish_drag()
         self._editor = None
+        self._problem = None
+        self.problem_banner.show_text(None, centred=True)
         if isinstance(rgb, QImage):
             self._rgb = None
             self.image_item.adopt(rgb)
@@ -274,7 +279,20 @@ class Canvas(ImageView):
         self.editor_changed.emit()
 
     def is_read_only(self) -> bool:
-        return self._read_only
+        """Read-only for the project, or while a problem is shown."""
+        return self._read_only or self._problem is not None
+
+    def show_problem(self, text: str) -> None:
+        """Say on the canvas why there is nothing to see or edit (one line); the canvas stays
+        read-only until the next ``set_image``."""
+        self._controller.finish_drag()
+        self._problem = text
+        self.problem_banner.show_text(text, centred=self._shape is None)
+        self._controller.update_cursor()
+        self.editor_changed.emit()
+
+    def problem(self) -> str | None:
+        return self._problem
 
     # ---- edits (each emits mask_edited when it changed something) ----------------------------
     def undo(self) -> Rect | None:
@@ -307,6 +325,9 @@ class Canvas(ImageView):
 
     def can_edit(self) -> bool:
         """Whether there is a mask that may be changed; when not, says why (``message``)."""
+        if self._problem is not None:
+            self.message.emit(f"Nothing can be edited: {self._problem}")
+            return False
         if self._editor is None:
             self.message.emit("No image to edit" if self._shape is None else "No mask to edit")
             return False

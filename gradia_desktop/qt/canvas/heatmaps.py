@@ -7,6 +7,8 @@ the worker thread. One worker thread does all of it (the Explainer serialises ca
 The cache holds full-size float32 CAMs, LRU, bounded by entry count AND bytes (so 64 entries of
 64x64 images are kept, but only a handful of 4096x4096 ones): a revisited image shows at once.
 Results carry (sample id, version id, target): whoever paints them checks they are still current.
+A heatmap that cannot be made (no or an unreadable checkpoint, a model error, an image refused)
+arrives as ``failed`` with a one-line reason, so that the window can say why none shows.
 ``prefetch`` queues the neighbours' heatmaps behind every request, so browsing finds them cached.
 """
 
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections import OrderedDict
 
 import cv2
@@ -24,6 +25,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from ...core.records import Sample, Version
 from ...core.store import Project
 from ...errors import GradiaError
+from .load_problem import load_problem, one_line
 
 Target = str | int  # 'predicted' | 'true' | class index
 CACHE_ENTRIES = 64
@@ -81,10 +83,10 @@ class _Worker(QRunnable):
             try:
                 cam = self._compute(project, version, sample, target)
             except GradiaError as exc:
-                self.relay.failed.emit(generation, key, str(exc))
+                self.relay.failed.emit(generation, key, one_line(str(exc), limit=400))
             except Exception as exc:  # noqa: BLE001 - one bad sample must not kill the worker
-                traceback.print_exc()
-                self.relay.failed.emit(generation, key, f"cannot compute the heatmap ({type(exc).__name__}: {exc})")
+                self.relay.failed.emit(generation, key, "cannot compute the heatmap "
+                                                        f"({type(exc).__name__}: {one_line(str(exc))})")
             else:
                 self.relay.done.emit(generation, key, cam)
 
@@ -94,7 +96,12 @@ class _Worker(QRunnable):
             if prediction is not None:
                 return upsample_grid(prediction.cam, sample.width, sample.height)
         index = None if target == "predicted" else sample.class_idx if target == "true" else int(target)
-        cam, _ = self._explainer(project, version).heatmap(project.load_image(sample), index)
+        explainer = self._explainer(project, version)
+        try:
+            rgb = project.load_image(sample)
+        except Exception as exc:  # noqa: BLE001 - an image the decoder refuses, said in one line
+            raise GradiaError(load_problem(project.image_path(sample), exc)) from None
+        cam, _ = explainer.heatmap(rgb, index)
         return np.clip(cam.astype(np.float32, copy=False), 0.0, 1.0)
 
     def _explainer(self, project: Project, version: Version):
@@ -116,7 +123,7 @@ class HeatmapProvider(QObject):
     """Heatmaps of one (project, version); ``ready``/``failed`` arrive in the GUI thread."""
 
     ready = Signal(int, int, object, object)  # sample id, version id, target, cam (H, W) float32 in [0, 1]
-    failed = Signal(int, str)  # sample id, reason
+    failed = Signal(int, object, object, str)  # sample id, version id (None: no version), target, one-line reason
 
     def __init__(self, device: str = "cpu", cache_entries: int = CACHE_ENTRIES, cache_bytes: int = CACHE_BYTES,
                  parent: QObject | None = None):
@@ -163,7 +170,7 @@ class HeatmapProvider(QObject):
             raise ValueError(f"target must be 'predicted', 'true' or a class index, got {target!r}")
         version_id = self.version_id()
         if version_id is None:
-            self.failed.emit(sample.id, "no trained model version")
+            self.failed.emit(sample.id, None, target, "no trained model version")
             return
         cam = self.cached(sample.id, target)
         if cam is not None:
@@ -214,4 +221,4 @@ class HeatmapProvider(QObject):
     @Slot(int, object, str)
     def _on_failed(self, generation: int, key: tuple, reason: str) -> None:
         if generation == self._jobs.generation:
-            self.failed.emit(key[0], reason)
+            self.failed.emit(key[0], key[1], key[2], reason)

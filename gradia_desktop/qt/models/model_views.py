@@ -19,6 +19,7 @@ from ...training.explain import Explainer
 from ..browser.sample_browser import SampleBrowser
 from ..canvas.canvas_widget import Canvas
 from ..canvas.layers import COLORMAPS
+from ..canvas.load_problem import load_problem, one_line
 from ..canvas.tool_panel import ToolPanel
 from .baseline_offer import BaselineOffer
 from .matrix_panel import MatrixPanel
@@ -90,22 +91,33 @@ class ModelViews(QObject):
 
     # ---- the window's project and version -------------------------------------------------------
     def set_project(self) -> None:
+        """Show the host's project (or none)."""
         host = self._host
-        versions = host.project.versions()
+        if host.project is None:
+            self.versions.set_versions([], None)
+            self.training.set_project(None, [], None, read_only=False)
+            self.matrix.set_source(None, None)
+            self.training.plots.clear()
+            return
         selected = host.version.id if host.version else None
-        self.versions.set_versions(versions, selected)
-        self.training.set_project(host.project.root, versions, selected, host.project.readonly)
+        self._list_versions(selected)
+        self.training.set_project(host.project.root, host.project.versions(), selected, host.project.readonly)
         self.matrix.set_source(host.project, host.version, self._browser_rows)
         self._show_history()
 
     def version_changed(self) -> None:
         host = self._host
-        versions = host.project.versions()
         selected = host.version.id if host.version else None
-        self.versions.set_versions(versions, selected)
-        self.training.set_versions(versions, selected)
+        self._list_versions(selected)
+        self.training.set_versions(host.project.versions(), selected)
         if not self.training.is_running():
             self.matrix.set_source(host.project, host.version, self._browser_rows)
+
+    def _list_versions(self, selected: int | None) -> None:
+        """Every version in the versions panel, failed, cancelled and unfinished ones too (greyed,
+        not selectable); the training form offers only finished ones as parents."""
+        self.versions.set_versions(self._host.project.versions(status=None), selected,
+                                   training=self.training.is_running())
 
     def _browser_rows(self) -> list[Assessment]:
         """The selected version's assessed samples, as the browser holds them (no store reads)."""
@@ -173,6 +185,8 @@ class ModelViews(QObject):
     def _on_run_ended(self, status: str, message: str) -> None:
         host = self._host
         self._window.statusBar().showMessage(message, 8000)
+        if host.project is not None:  # a failed or cancelled run is listed too
+            self._list_versions(host.version.id if host.version else None)
         if status != "done" and host.project is not None:  # back to the selected version's columns and heatmap
             host.browser.set_version(host.version.id if host.version else None)
             self.matrix.set_source(host.project, host.version, self._browser_rows)
@@ -184,20 +198,22 @@ class ModelViews(QObject):
         if host.project is None:
             return
         project, sample = host.project, host.current_sample
-        rgb = None
+        rgb, no_image = None, None
         if sample is not None:
             try:
                 rgb = project.load_image(sample)
-            except GradiaError:
-                rgb = None
+            except Exception as exc:  # noqa: BLE001 - whatever the decoder raised: said instead of a heatmap
+                no_image = load_problem(project.image_path(sample), exc)
 
-        def heatmap_for(version_id: int) -> np.ndarray | None:
+        def heatmap_for(version_id: int) -> np.ndarray | str | None:
             if rgb is None:
-                return None
+                return no_image
             try:
                 cam = Explainer(project, project.version(version_id)).heatmap(rgb)[0]
-            except GradiaError:
-                return None
+            except GradiaError as exc:
+                return str(exc)
+            except Exception as exc:  # noqa: BLE001 - a model that fails on this image: said, never raised
+                return f"cannot compute the heatmap ({type(exc).__name__}: {one_line(str(exc))})"
             return _blend(_preview(rgb), cam, host.canvas.colormap())
 
         dialog = VersionCompareDialog(project.version(older), project.version(newer),

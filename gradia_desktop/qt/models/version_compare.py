@@ -1,7 +1,7 @@
 """Two model versions side by side: their Reasonability Matrices, their metrics, and one image's heatmaps.
 
 The dialog computes nothing: the host passes ``matrix_for(version_id, split)`` and
-``heatmap_for(version_id)`` (an RGB uint8 image, already blended, or None).
+``heatmap_for(version_id)`` (an RGB uint8 image, already blended; or why there is none, one line; or None).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ PROBE_SPLITS = ("val", "test")
 HEATMAP_SIZE = 240
 
 MatrixFor = Callable[[int, str], "dict | None"]
-HeatmapFor = Callable[[int], "np.ndarray | None"]
+HeatmapFor = Callable[[int], "np.ndarray | str | None"]
 
 
 def rgb_pixmap(image: np.ndarray) -> QPixmap:
@@ -57,6 +57,7 @@ class ImageLabel(QLabel):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)  # "no heatmap: <reason>"
         self._source = QPixmap()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFrameShape(QLabel.Shape.StyledPanel)
@@ -183,8 +184,12 @@ class VersionCompareDialog(QDialog):
         for v in (self.older, self.newer):
             label = self.heatmaps[v.id]
             image = self._heatmap_for(v.id) if self._heatmap_for is not None else None
-            label.set_image(None if image is None else rgb_pixmap(image), "no heatmap")
-            label.setToolTip(f"{v.name}: Grad-CAM of the predicted class" if image is not None else "")
+            if image is None or isinstance(image, str):
+                label.set_image(None, "no heatmap" if not image else f"no heatmap: {image}")
+                label.setToolTip(image or "")
+            else:
+                label.set_image(rgb_pixmap(image))
+                label.setToolTip(f"{v.name}: Grad-CAM of the predicted class")
 
     # ---- internals ------------------------------------------------------------------------------
     def _metric_rows(self) -> list[tuple[str, str, str, bool]]:

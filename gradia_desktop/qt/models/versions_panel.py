@@ -1,7 +1,9 @@
 """The model versions of a project as a table: lineage, how each was trained, and what it scored.
 
 Selecting one row tells the host which version to show (``version_selected``, user actions only);
-selecting two enables Compare (``compare_requested(older, newer)``).
+selecting two enables Compare (``compare_requested(older, newer)``). Versions that did not finish -
+failed (a run the store found interrupted is marked failed), cancelled, or still running - are listed
+greyed with their status and note, and cannot be selected.
 """
 
 from __future__ import annotations
@@ -74,15 +76,30 @@ def metrics_tooltip(v: Version) -> str:
     return "<br>".join(lines)
 
 
-def row_values(v: Version) -> tuple[str, ...]:
+def status_text(v: Version, training: bool = False) -> str:
+    """The Status cell: 'done', 'failed: <note>', 'cancelled', 'running' (this window's run), or
+    'unfinished' (a 'running' row while this window trains nothing: another process runs it, or
+    its process ended and the store has not marked it failed yet)."""
+    if v.status == "done":
+        return "done \u26a0" if v.note else "done"
+    status = "unfinished" if v.status == "running" and not training else v.status
+    return f"{status}: {v.note}" if v.note else status
+
+
+def status_tooltip(v: Version, training: bool = False) -> str:
+    text = f"<b>{v.name}</b> did not finish: {escape(status_text(v, training))}"
+    if v.status == "running" and not training:
+        text += "<br>Another process is training it, or its process ended before the run finished."
+    return text + "<br>It cannot be selected: it has no model to show."
+
+
+def row_values(v: Version, training: bool = False) -> tuple[str, ...]:
     epochs = (v.config or {}).get("epochs")
     if v.best_epoch is None:
         epochs_text = "\u2013"
     else:
         epochs_text = f"{v.best_epoch}/{epochs}" if epochs is not None else str(v.best_epoch)
-    status = v.status if v.status != "done" else ("done \u26a0" if v.note else "done")
-    if v.status in ("failed", "cancelled") and v.note:
-        status = f"{v.status}: {v.note}"
+    status = status_text(v, training)
     created = datetime.fromtimestamp(v.created).strftime("%Y-%m-%d %H:%M") if v.created else "\u2013"
     return (v.name, f"v{v.parent_id}" if v.parent_id is not None else "\u2013", mode_text(v), v.arch, epochs_text,
             fmt(metric(v, "val", "accuracy")), fmt(metric(v, "val", "iou")),
@@ -133,29 +150,31 @@ class VersionsPanel(QWidget):
         self.set_versions([], None)
 
     # ---- API ------------------------------------------------------------------------------------
-    def set_versions(self, versions: list[Version], selected: int | None) -> None:
-        """Show ``versions`` (newest first) and select ``selected``; emits nothing."""
+    def set_versions(self, versions: list[Version], selected: int | None, training: bool = False) -> None:
+        """Show ``versions`` (newest first) and select ``selected``; emits nothing. ``training``:
+        a run of this window is under way (its version is 'running', not interrupted)."""
         self._quiet = True
         try:
             self._versions = {v.id: v for v in versions}
             self.table.clearSelection()
             self.table.setRowCount(len(versions))
             for row, v in enumerate(sorted(versions, key=lambda v: -v.id)):
-                tooltip = metrics_tooltip(v)
-                for column, text in enumerate(row_values(v)):
+                tooltip = metrics_tooltip(v) if v.status == "done" else status_tooltip(v, training)
+                for column, text in enumerate(row_values(v, training)):
                     item = QTableWidgetItem(text)
                     item.setData(ID_ROLE, v.id)
                     item.setToolTip(tooltip)
                     if COLUMNS[column] in NUMERIC:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     if v.status != "done":
+                        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)  # no model to show
                         item.setForeground(QColor("#c62828") if v.status == "failed" else QColor(128, 128, 128))
                         font = QFont(item.font())
                         font.setItalic(True)
                         item.setFont(font)
                     self.table.setItem(row, column, item)
             row = self._row_of(selected)
-            if row is not None:
+            if row is not None and self._versions[selected].status == "done":
                 self.table.setCurrentCell(row, 0)
                 self.table.selectRow(row)
         finally:
@@ -204,10 +223,13 @@ class VersionsPanel(QWidget):
 
     def _update_compare(self) -> None:
         self.compare_button.setEnabled(self.selected_pair() is not None)
+        finished = sum(v.status == "done" for v in self._versions.values())
         if not self._versions:
             self.hint.setText("No model versions yet.")
+        elif not finished:
+            self.hint.setText("No finished model version yet (hover over a row to see why it stopped).")
         else:
-            self.hint.setText("Ctrl+click a second version to compare." if len(self._versions) > 1 else "")
+            self.hint.setText("Ctrl+click a second version to compare." if finished > 1 else "")
 
     def _compare(self) -> None:
         pair = self.selected_pair()

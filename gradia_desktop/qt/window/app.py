@@ -11,7 +11,6 @@ from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QIcon, QImageWriter
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ...core.store import Project
 from ...errors import Cancelled, GradiaError
 
 ORGANIZATION = "GRADIA"
@@ -67,18 +66,39 @@ def _save_problem(out: Path) -> str:
     return f"{out}: cannot save the screenshot (not writable)"
 
 
+def open_start_project(window, folder: str | Path, scripted: bool) -> bool:
+    """Show ``folder`` in ``window`` at start-up. A project another process holds is offered
+    read-only (a ``scripted`` run - a screenshot - opens it read-only without asking). When it cannot
+    be shown, the reason goes to stderr as one line and the window stays on the welcome page, which
+    says it too; returns False then."""
+    from .project_opening import open_project
+
+    try:
+        project = open_project(window, folder, ask=not scripted)
+    except Cancelled:
+        return False
+    except GradiaError as exc:
+        window.welcome.show_error(str(exc))
+        _say(str(exc))
+        return False
+    if not window.set_project(project, dialog=False):
+        _say(window.welcome.error())
+        return False
+    return True
+
+
+def _say(message: str) -> None:
+    """One line on stderr, when there is one (the window shows the message anyway)."""
+    if sys.stderr is not None and message:
+        print(f"gradia-desktop: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.project and args.demo:
         _error("give a project folder or --demo, not both")
         return 2
-    project = None
-    if args.project:
-        try:  # before any window exists, so a bad path fails fast and quietly
-            project = Project.open(args.project)
-        except GradiaError as exc:
-            _error(str(exc))
-            return 2
+    scripted = args.screenshot is not None or args.screenshot_training is not None
 
     app = _application()
     if app.platformName() == "offscreen" and sys.stderr is not None:
@@ -86,16 +106,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .main_window import MainWindow  # after QApplication: widgets need it
     from .progress_dialog import ensure_demo_project
 
+    folder = args.project
     if args.demo:
         try:
-            project = Project.open(ensure_demo_project())
+            folder = ensure_demo_project()
         except Cancelled:
             return 1
         except GradiaError as exc:
             _error(str(exc))
             return 2
 
-    window = MainWindow(project)
+    window = MainWindow()
+    if folder and not open_start_project(window, folder, scripted) and scripted:
+        window.close()
+        return 2  # a scripted run has nobody to read the welcome page
     window.resize(*WINDOW_SIZE)
     window.show()
     if args.screenshot is not None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
@@ -12,27 +11,29 @@ from PySide6.QtWidgets import (QMainWindow, QMessageBox, QSplitter, QStackedWidg
                                QVBoxLayout, QWidget)
 
 from ...core.autosave import MaskAutosaver
-from ...core.mask_edit import MaskEditor
 from ...core.records import Prediction, Sample, Version
 from ...core.store import Project
 from ...errors import Cancelled, GradiaError
-from ..browser.prefetch import Prefetcher, Prepared
+from ..browser.prefetch import Prefetcher
 from ..browser.sample_browser import SampleBrowser
 from ..canvas.canvas_widget import Canvas
 from ..canvas.heatmaps import HeatmapProvider
+from ..canvas.load_problem import load_problem, one_line
 from ..canvas.tool_panel import ToolPanel
 from ..models.baseline_offer import BaselineOffer
 from ..models.model_views import ModelViews
 from . import dialogs, progress_dialog, project_dialogs
+from .heatmap_display import HeatmapDisplay
+from .mask_editing import MaskEditing
 from .menus import WindowMenus
+from .project_opening import open_project
 from .recent_projects import RecentProjects
 from .status import WindowStatus, model_text
-from .welcome_page import welcome_page
+from .welcome_page import WelcomePage
 
 APP_TITLE = "GRADIA Desktop"
 WELCOME, BROWSER = 0, 1
 DECODE_IN_BACKGROUND_PIXELS = 2048 * 2048  # larger images take over 50 ms to decode
-EDITORS_KEPT = 16  # recently visited images keep their undo history
 
 
 class _SavedRelay(QObject):
@@ -49,19 +50,19 @@ class MainWindow(QMainWindow):
         self.predictions: dict[int, Prediction] = {}
         self.current_sample: Sample | None = None
         self.autosaver: MaskAutosaver | None = None
-        self.editors: OrderedDict[int, MaskEditor] = OrderedDict()
         self.tools: ToolPanel | None = None
         self.saved_relay = _SavedRelay()
         self.saved_relay.saved.connect(self._on_mask_saved)
         self.prefetcher = Prefetcher()  # decodes the neighbouring images off the GUI thread
         self.heatmaps = HeatmapProvider()
-        self.heatmaps.ready.connect(self._on_heatmap_ready)
         self.recent = RecentProjects()
         self.setWindowTitle(APP_TITLE)
         self._build_central()
         self.models = ModelViews(self, host=self)
         self.menus = WindowMenus(self, host=self)
         self.status = WindowStatus(self.statusBar(), self.canvas)
+        self.heatmap_display = HeatmapDisplay(self.heatmaps, self.canvas, self.status, self._wanted_heatmap)
+        self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self._restore_window_state()
         if project is not None:
             self.set_project(project)
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.browser.status_message.connect(lambda text: self.statusBar().showMessage(text, 3000))
         self.canvas = Canvas()
         self.canvas.mask_edited.connect(self._on_mask_edited)
+        self.editing = MaskEditing(self, self.canvas, self.browser.refresh_samples)
         self.offer = BaselineOffer()
         self.offer.trained.connect(self.select_version)
         self.offer.hide()
@@ -102,9 +104,10 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
 
         self.stack = QStackedWidget()
-        self.stack.addWidget(welcome_page(APP_TITLE, [("Open project\u2026", self.choose_project),
-                                                      ("New project from images\u2026", self.new_project),
-                                                      ("Open demo project", self.open_demo)]))
+        self.welcome = WelcomePage(APP_TITLE, [("Open project\u2026", self.choose_project),
+                                               ("New project from images\u2026", self.new_project),
+                                               ("Open demo project", self.open_demo)])
+        self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.splitter)
         self.setCentralWidget(self.stack)
 
@@ -149,31 +152,53 @@ class MainWindow(QMainWindow):
             return
         self.open_project_path(folder)
 
-    def open_project_path(self, folder: str | Path) -> bool:
+    def open_project_path(self, folder: str | Path, dialog: bool = True) -> bool:
+        """Open and show ``folder`` (one held by another process: read-only if the user agrees).
+        When it cannot be opened, say why (in a dialog unless ``dialog`` is False, and on the
+        welcome page while no project is shown) and return False."""
         try:
-            project = Project.open(folder)
-        except GradiaError as exc:
-            QMessageBox.critical(self, APP_TITLE, str(exc))
+            project = open_project(self, folder)
+        except Cancelled:
             return False
-        self.set_project(project)
-        return True
+        except GradiaError as exc:
+            self._say_cannot_open(str(exc), dialog)
+            return False
+        return self.set_project(project, dialog)
 
-    def set_project(self, project: Project) -> None:
-        """Show ``project`` (the window takes ownership and closes it later)."""
+    def _say_cannot_open(self, reason: str, dialog: bool) -> None:
+        if self.project is None:
+            self.welcome.show_error(reason)
+        if dialog:
+            QMessageBox.critical(self, APP_TITLE, reason)
+
+    def set_project(self, project: Project, dialog: bool = True) -> bool:
+        """Show ``project`` (the window takes ownership and closes it later). False when it is not
+        shown: training goes on, or its database could not be read (then it is closed and the
+        welcome page says why)."""
         if self.models.is_training():
             if not dialogs.confirm_stop_training(self):
                 project.close()
-                return
+                return False
             self.models.shutdown()
         self._close_project()
         self.project = project
+        try:
+            self._show_project(project)
+        except Exception as exc:  # noqa: BLE001 - a damaged database found while reading it: never a traceback
+            reason = str(exc) if isinstance(exc, GradiaError) else \
+                f"{project.root}: cannot read the project ({type(exc).__name__}: {one_line(str(exc))})"
+            self._show_no_project()
+            self._say_cannot_open(reason, dialog)
+            return False
+        return True
+
+    def _show_project(self, project: Project) -> None:
         self.autosaver = None if project.readonly else MaskAutosaver(project, self.saved_relay.saved.emit)
-        self.recent.add(project.root)
+        self.editing.use(project, self.autosaver)
         self.version = project.latest_version()
         self._load_predictions()
         self.setWindowTitle(f"{APP_TITLE} \u2014 {project.root.name}" + (" (read-only)" if project.readonly else ""))
         self.status.show_project(project.root, project.readonly)
-        self.stack.setCurrentIndex(BROWSER)
         self._install_tools(project.classes)
         self.canvas.set_read_only(project.readonly)
         self.heatmaps.set_source(project, self.version)
@@ -181,6 +206,9 @@ class MainWindow(QMainWindow):
         self.current_sample = None
         self.browser.set_project(project, self.version.id if self.version else None)
         self.models.set_project()
+        self.recent.add(project.root)
+        self.welcome.show_error(None)
+        self.stack.setCurrentIndex(BROWSER)
         last = project.setting("last_sample")
         if last is not None:
             self.browser.select_sample(int(last))  # reopen where the expert left off
@@ -188,14 +216,31 @@ class MainWindow(QMainWindow):
             self.show_sample(None)
         self.browser.table.setFocus()
 
+    def _show_no_project(self) -> None:
+        """The welcome page, with the project (if any) closed and every view emptied."""
+        self._close_project()
+        self.version, self.predictions, self.current_sample = None, {}, None
+        self.heatmaps.set_source(None, None)
+        self.prefetcher.clear()
+        self.browser.set_project(None)
+        self.models.set_project()
+        self.offer.hide()
+        self.status.show_project(None, False)
+        self.status.show_sample(None, "")
+        self.setWindowTitle(APP_TITLE)
+        self.stack.setCurrentIndex(WELCOME)
+
     def _load_predictions(self) -> None:
         # One query for all predictions up front: the CAM grids are small (8x8 to 14x14 floats).
         self.predictions = self.project.predictions(self.version.id) if self.version else {}
 
     def _close_project(self) -> None:
-        self.editors.clear()
+        self.editing.use(None, None)  # an open stroke is saved first, to its own sample
         if self.project is not None and self.current_sample is not None and not self.project.readonly:
-            self.project.set_setting("last_sample", self.current_sample.id)  # reopen here next time
+            try:
+                self.project.set_setting("last_sample", self.current_sample.id)  # reopen here next time
+            except Exception:  # noqa: BLE001 - a damaged or vanished database: only the place is lost
+                pass
         if self.autosaver is not None:
             self.autosaver.close()  # waits for the last strokes to reach the disk
             self.autosaver = None
@@ -225,101 +270,74 @@ class MainWindow(QMainWindow):
     # ---- showing a sample -------------------------------------------------------------------
     def show_sample(self, sample: Sample | None, wait: bool = False) -> None:
         """Show ``sample``; a large image not prefetched is decoded in the background first (the
-        canvas is blank meanwhile) unless ``wait``."""
+        canvas is blank meanwhile) unless ``wait``. One that cannot be loaded leaves the canvas
+        empty and read-only, saying why."""
+        self.editing.release()  # from here on no edit reaches any sample until this one's editor is bound
         self.current_sample = sample
         self.models.sample_shown()
+        self.status.show_heatmap_problem(None)
         if sample is None or self.project is None:
-            self.canvas.set_image(None)
             self.status.show_sample(None, self._model_text(None))
             return
         self.status.show_sample(sample, self._model_text(sample))
         self._show_judgement(sample)
-        prefetcher = self.prefetcher
-        prepared = prefetcher.take(self.project, sample, self.autosaver)  # decoded off the GUI thread
-        image = prepared.image if prepared is not None and prepared.error is None else None
-        if image is None and not wait and sample.width * sample.height >= DECODE_IN_BACKGROUND_PIXELS:
-            self.canvas.set_image(None)
-            self.status.path_label.setText(f"{sample.path} — loading…")
-            prefetcher.load_now(self.project, sample, self.editors.get(sample.id), self.autosaver,
-                                self.canvas.mask_lut(), lambda: self._on_loaded(sample))
+        large = sample.width * sample.height >= DECODE_IN_BACKGROUND_PIXELS
+        prepared = self.prefetcher.take(self.project, sample, self.autosaver, block=wait or not large)
+        if prepared is not None and prepared.error is not None:
+            self._show_unloadable(sample, prepared.error)
             return
-        if image is None:
-            try:
+        image = None if prepared is None else prepared.image
+        if image is None and not wait and large:
+            self.status.path_label.setText(f"{sample.path} — loading…")
+            self.prefetcher.load_now(self.project, sample, self.editing.editors.get(sample.id), self.autosaver,
+                                     self.canvas.mask_lut(), lambda: self._on_loaded(sample))
+            return
+        try:
+            if image is None:
                 image = self.project.load_image(sample)
-            except GradiaError as exc:  # a moved or corrupt file: say so where the path is shown; its mask is kept
-                self.canvas.set_image(None)
-                self.status.show_path(str(exc), problem=True)
-                return
-        self.canvas.set_image(image)
-        editor = self._editor_for(sample, self.canvas.image_shape(), prepared)
-        self.canvas.set_editor(editor, None if prepared is None else prepared.mask)
+            self.canvas.set_image(image)
+        except Exception as exc:  # noqa: BLE001 - whatever the decoder raised (cv2.error, MemoryError, ...)
+            self._show_unloadable(sample, load_problem(self.project.image_path(sample), exc))
+            return
+        self.editing.bind(sample, prepared)
         self.request_heatmap()
+        self._prefetch_around(sample)
+
+    def _show_unloadable(self, sample: Sample, reason: str) -> None:
+        """A moved, corrupt or oversized image: say so on the canvas and where the path is shown;
+        its mask is kept, untouched."""
+        self.editing.release()
+        self.canvas.show_problem(reason)
+        self.status.show_path(reason, problem=True)
+        self._prefetch_around(sample)
+
+    def _prefetch_around(self, sample: Sample) -> None:
         target = self.tools.target() if self.version is not None and self.tools is not None else None
-        prefetcher.prefetch_around(self.project, sample, self.browser, self.editors, self.autosaver,
-                                   self.canvas.mask_lut(),
-                                   also=None if target is None else lambda s: self.heatmaps.prefetch(s, target))
+        self.prefetcher.prefetch_around(self.project, sample, self.browser, self.editing.editors, self.autosaver,
+                                        self.canvas.mask_lut(),
+                                        also=None if target is None else lambda s: self.heatmaps.prefetch(s, target))
 
     def _on_loaded(self, sample: Sample) -> None:
         if self.current_sample is not None and self.current_sample.id == sample.id:  # still wanted
             self.show_sample(sample, wait=True)
 
-    def _editor_for(self, sample: Sample, shape: tuple[int, int], prepared: Prepared | None = None) -> MaskEditor:
-        """The sample's editor: kept with its undo history for recently visited images (else the
-        one the prefetcher read from disk, if still valid, else read now)."""
-        editor = self.editors.pop(sample.id, None)
-        if editor is None and prepared is not None and prepared.mask is not None and prepared.mask_from_disk:
-            editor = prepared.mask.editor
-        if editor is None or editor.mask.shape != shape:
-            editor = MaskEditor(shape, self._read_mask(sample, shape))
-        self.editors[sample.id] = editor
-        while len(self.editors) > EDITORS_KEPT:
-            self.editors.popitem(last=False)
-        return editor
-
-    def _read_mask(self, sample: Sample, shape: tuple[int, int]):
-        if self.autosaver is not None and self.autosaver.state(sample.id) == "saving":
-            self.autosaver.flush()  # a stroke still being written is part of the mask
-        try:
-            mask = self.project.read_mask(sample)
-        except GradiaError as exc:
-            self.statusBar().showMessage(f"mask not shown: {exc}", 8000)
-            return None
-        if mask is not None and mask.shape != shape:
-            if self.project.readonly:
-                self.statusBar().showMessage(f"{sample.path}: the mask's size differs from the image; not shown", 8000)
-                return None
-            mask = project_dialogs.settle_mask_size(self, self.project, sample, mask, shape)
-            self.browser.refresh_samples([sample.id])
-        return mask
-
     # ---- heatmaps and autosave ----------------------------------------------------------------
     def request_heatmap(self) -> None:
         """Show the selected version's heatmap of the current sample: cached, or asked for."""
-        sample = self.current_sample
-        if sample is None or self.version is None or self.tools is None:
-            self.canvas.set_heatmap(None)
-            return
-        cached = self.heatmaps.cached(sample.id, self.tools.target())
-        self.canvas.set_heatmap(cached)
-        if cached is None:
-            self.heatmaps.request(sample, self.tools.target())
+        self.heatmap_display.show()
+
+    def _wanted_heatmap(self) -> tuple[Sample, int, object] | None:
+        if self.current_sample is None or self.version is None or self.tools is None:
+            return None
+        return self.current_sample, self.version.id, self.tools.target()
 
     def _on_target_changed(self, _target: object) -> None:
         self.models.sample_shown()  # a run in progress computes this target's heatmap after each epoch
         self.request_heatmap()
 
-    def _on_heatmap_ready(self, sample_id: int, version_id: int, target, cam) -> None:
-        current = self.current_sample
-        if (current is not None and current.id == sample_id and self.version is not None
-                and self.version.id == version_id and self.tools is not None and self.tools.target() == target):
-            self.canvas.set_heatmap(cam)
-
     def _on_mask_edited(self, edit_version: int) -> None:
-        editor, sample = self.canvas.editor(), self.current_sample
-        if editor is None or sample is None or self.autosaver is None:
-            return
-        self.autosaver.save(sample, editor.mask, edit_version)
-        self.status.status_line.set_save_state("saving…")
+        if self.editing.save_edit(edit_version):
+            self.status.status_line.set_save_state("saving…")
 
     def _on_mask_saved(self, sample_id: int, edit_version: int, error) -> None:
         if self.project is None:  # delivered after the project was closed; the write itself finished
@@ -346,6 +364,9 @@ class MainWindow(QMainWindow):
         if self.version is None:
             self.statusBar().showMessage("Judgements belong to a model version: train a baseline first", 4000)
             return
+        if self.project.readonly:
+            self.statusBar().showMessage("The project is open read-only: judgements cannot be stored", 4000)
+            return
         try:
             self.project.set_judgement(self.version.id, sample.id, reasonable)
         except GradiaError as exc:
@@ -357,7 +378,7 @@ class MainWindow(QMainWindow):
 
     def reload_masks(self) -> None:
         """Masks changed on disk (an import): forget the cached editors and show what is stored."""
-        self.editors.clear()
+        self.editing.forget_editors()
         self.browser.reload_samples()
         self.show_sample(self.current_sample)
 

@@ -1,4 +1,5 @@
-"""The main window's status bar: path, save state, judgement, class, size, model, read-only notice."""
+"""The main window's status bar: path, save state, why no heatmap shows, judgement, class, size, model,
+read-only notice."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ class WindowStatus:
         self.class_label = QLabel()
         self.size_label = QLabel()
         self.model_label = QLabel()
+        self.heatmap_label = QLabel()  # why no heatmap shows, when one was asked for and failed
+        self.heatmap_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.heatmap_label.setStyleSheet("color: #c0392b")
+        self.heatmap_label.setMaximumWidth(420)
+        self.heatmap_label.hide()
         self.readonly_label = QLabel("read-only")
         self.readonly_label.setStyleSheet("color: white; background: #c0392b; padding: 1px 6px;")
         self.readonly_label.setToolTip("The project folder cannot be written: masks and judgements are not saved")
@@ -33,14 +39,14 @@ class WindowStatus:
         self.status_line = StatusLine(canvas)
         bar.addWidget(self.path_label, 1)
         bar.addPermanentWidget(self.status_line)
-        for label in (self.judgement_label, self.class_label, self.size_label, self.model_label,
-                      self.readonly_label):
+        for label in (self.heatmap_label, self.judgement_label, self.class_label, self.size_label,
+                      self.model_label, self.readonly_label):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
 
-    def show_project(self, root: Path, readonly: bool) -> None:
+    def show_project(self, root: Path | None, readonly: bool) -> None:
         self.readonly_label.setVisible(readonly)
-        self.model_label.setToolTip(str(root))
+        self.model_label.setToolTip("" if root is None else str(root))
 
     def show_sample(self, sample: Sample | None, model: str) -> None:
         """The sample's path, class and size (nothing when None) and the ``model_text`` for it."""
@@ -52,6 +58,18 @@ class WindowStatus:
             self.class_label.setText(f"class: {sample.class_name}")
             self.size_label.setText(f"{sample.width} \u00d7 {sample.height} px")
         self.model_label.setText(model)
+
+    def show_heatmap_problem(self, reason: str | None) -> None:
+        """'no heatmap: <reason>' (elided; the whole reason as tooltip), or nothing."""
+        text = "" if not reason else f"no heatmap: {reason}"
+        metrics = self.heatmap_label.fontMetrics()
+        self.heatmap_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                      self.heatmap_label.maximumWidth() - 16))
+        self.heatmap_label.setToolTip(text)
+        self.heatmap_label.setVisible(bool(text))
+
+    def heatmap_problem(self) -> str:
+        return self.heatmap_label.toolTip()
 
     def show_path(self, text: str, problem: bool = False) -> None:
         self.path_label.setText(text)

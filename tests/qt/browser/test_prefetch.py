@@ -153,3 +153,32 @@ def test_a_large_image_not_prefetched_is_decoded_off_the_gui_thread(qtbot, tmp_p
     assert np.array_equal(window.canvas.editor().mask, mask)
     assert np.array_equal(window.canvas.image(), read_rgb(window.project.image_path(target)))
     assert layer_shows(window, mask)
+
+
+def test_an_image_that_failed_in_the_background_is_not_decoded_again(window, qtbot, monkeypatch):
+    settle(qtbot, window)
+    broken = next_sample(window)
+    window.prefetcher.clear()
+    calls = []
+    original = window.project.load_image
+
+    def load(sample):
+        if sample.id == broken.id:
+            calls.append(threading.current_thread() is threading.main_thread())
+            raise MemoryError()
+        return original(sample)
+
+    monkeypatch.setattr(window.project, "load_image", load)
+    window.show_sample(window.current_sample)  # prefetches the neighbours again
+    settle(qtbot, window)
+    assert calls == [False]
+    for _ in range(2):
+        window.browser.select_next()
+        assert window.current_sample.id == broken.id and "not enough memory" in window.canvas.problem()
+        window.browser.select_previous()
+        settle(qtbot, window)
+    assert calls == [False]  # the same file would fail the same way: never decoded again, never on the GUI thread
+    window.project.image_path(broken).touch()  # a changed file is tried again
+    window.browser.select_next()
+    settle(qtbot, window)
+    assert len(calls) == 2

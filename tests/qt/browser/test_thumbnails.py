@@ -176,3 +176,39 @@ def test_the_browser_shows_placeholders_thumbnails_and_warnings(project, qtbot):
     browser.select_next()  # the app goes on
     assert browser.current_sample() == corrupt
     browser.shutdown()
+
+
+def test_whatever_a_decoder_raises_becomes_a_one_line_warning(project, qtbot, monkeypatch):
+    cv2_error, memory, other, good = project.samples()[:4]
+    raising = {cv2_error.id: lambda: cv2.error("OpenCV(4.10.0) /io/opencv/modules/imgcodecs/src/loadsave.cpp:79: "
+                                               "error: (-215:Assertion failed) pixels <= CV_IO_MAX_IMAGE_PIXELS "
+                                               "in function 'validateInputImageSize'\n"),
+               memory.id: MemoryError, other.id: lambda: ValueError("bad\nheader")}
+    real, sides = thumbnails.read_rgb, []
+
+    def read_rgb(path, max_side=None):
+        sides.append(max_side)
+        for sample_id, make in raising.items():
+            if path == project.image_path(project.sample(sample_id)):
+                raise make()
+        return real(path, max_side)
+
+    monkeypatch.setattr(thumbnails, "read_rgb", read_rgb)
+    browser = SampleBrowser()
+    qtbot.addWidget(browser)
+    browser.resize(600, 260)
+    browser.set_project(project, None)
+    with qtbot.waitExposed(browser):
+        browser.show()
+    model, loader = browser.model, browser.thumbnails
+    qtbot.waitUntil(lambda: all(loader.error(i) is not None for i in raising) and loader.pixmap(good.id) is not None)
+    assert "CV_IO_MAX_IMAGE_PIXELS" in loader.error(cv2_error.id) and "loadsave.cpp" not in loader.error(cv2_error.id)
+    assert loader.error(memory.id) == "not enough memory to load the image"
+    assert loader.error(other.id) == "cannot load the image (ValueError: bad header)"
+    for sample_id in raising:
+        index = model.index(model.row_of(sample_id), NAME)
+        assert index.data(DECORATION).cacheKey() == model.warning.cacheKey()
+        path, reason = index.data(TOOLTIP).split("\n")
+        assert reason == f"thumbnail: {loader.error(sample_id)}"
+    assert set(sides) == {round(loader.size * loader.ratio)}  # large JPEGs are decoded at a fraction
+    browser.shutdown()

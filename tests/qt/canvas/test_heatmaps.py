@@ -119,7 +119,7 @@ def test_no_version_and_stale_results(qtbot, provider, monkeypatch):
     with qtbot.waitSignal(p.failed, timeout=2000) as blocker:
         p.set_source(project, None)
         p.request(sample, "predicted")
-    assert blocker.args[0] == sample.id and "no trained" in blocker.args[1]
+    assert blocker.args[:3] == [sample.id, None, "predicted"] and "no trained" in blocker.args[3]
     p.set_source(project, project.latest_version())
     started, release = threading.Event(), threading.Event()
     upsample = heatmaps.upsample_grid

@@ -143,3 +143,11 @@ def test_unchanged_reliance_is_not_coloured(qtbot):
     newer = make_version(2, parent=1, val_probe=(40, 0.9, 0.8, 0.1))
     rows = metric_rows(compare(qtbot, older, newer).metrics_table)
     assert rows["val shortcut reliance"] == (["0.100", "0.100", "\u00b10"], None)
+
+
+def test_a_heatmap_that_cannot_be_made_says_why(qtbot):
+    reasons = {1: "model v1 has no checkpoint (its run ended failed)", 2: None}
+    d = VersionCompareDialog(OLDER, NEWER, lambda vid, split: None, lambda vid: reasons[vid])
+    qtbot.addWidget(d)
+    assert d.heatmaps[1].text() == f"no heatmap: {reasons[1]}" and d.heatmaps[1].toolTip() == reasons[1]
+    assert d.heatmaps[2].text() == "no heatmap"

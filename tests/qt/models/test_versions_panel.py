@@ -99,7 +99,11 @@ def test_compare_needs_two_rows_and_sends_older_first(panel, qtbot):
         qtbot.mouseClick(panel.compare_button, Qt.MouseButton.LeftButton)
     assert blocker.args == [1, 2]
     flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-    panel.table.selectionModel().select(panel.table.model().index(0, 0), flags)
+    panel.table.selectionModel().select(panel.table.model().index(0, 0), flags)  # v3 failed: not selectable
+    assert panel.compare_button.isEnabled() and panel.selected_pair() == (1, 2)
+    panel.set_versions([*VERSIONS, make_version(4, parent=2)], 2)
+    for row in (0, 3):  # v4 and v1
+        panel.table.selectionModel().select(panel.table.model().index(row, 0), flags)
     assert not panel.compare_button.isEnabled()  # three rows
 
 
@@ -145,3 +149,35 @@ def test_tooltip_carries_the_probe_and_the_selection_rule(panel):
     assert "train shortcut probe" not in tip
     old_tip = panel.table.item(3, 0).toolTip()  # v1
     assert "shortcut probe" not in old_tip and "chosen by" not in old_tip
+
+
+UNFINISHED = [make_version(1), make_version(2, parent=1, status="failed", note="loss became NaN at epoch 2"),
+              make_version(3, parent=1, status="cancelled", note="cancelled by the user"),
+              make_version(4, parent=1, status="running")]
+
+
+def test_unfinished_versions_are_listed_greyed_with_their_reason_and_cannot_be_selected(panel, qtbot):
+    panel.set_versions(UNFINISHED, 1)
+    assert [cell(panel, r, "Version") for r in range(4)] == ["v4", "v3", "v2", "v1"]
+    assert cell(panel, 0, "Status") == "unfinished"
+    assert cell(panel, 1, "Status") == "cancelled: cancelled by the user"
+    assert cell(panel, 2, "Status") == "failed: loss became NaN at epoch 2"
+    assert "loss became NaN at epoch 2" in panel.table.item(2, 0).toolTip()
+    assert "Another process is training it" in panel.table.item(0, 0).toolTip()
+    for row in range(3):
+        item = panel.table.item(row, 0)
+        assert not item.flags() & Qt.ItemFlag.ItemIsSelectable and item.font().italic()
+    with qtbot.assertNotEmitted(panel.version_selected):
+        for row in range(3):
+            rect = panel.table.visualItemRect(panel.table.item(row, 0))
+            qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert panel.selected_version() in (None, 1)
+    panel.set_versions(UNFINISHED, 4)  # never shown as the selected one
+    assert panel.selected_version() is None
+    panel.set_versions(UNFINISHED, 1, training=True)
+    assert cell(panel, 0, "Status") == "running"
+
+
+def test_only_unfinished_versions_say_so(panel):
+    panel.set_versions(UNFINISHED[1:3], None)
+    assert "No finished model version" in panel.hint.text()

@@ -32,9 +32,10 @@ def test_project_screenshot(tmp_path, app_env, small_project_dir):
     assert result.stderr == ""
 
 
-def test_bad_project_path_exits_2_with_one_line(tmp_path, app_env):
+def test_bad_project_path_in_a_scripted_run_exits_2_with_one_line(tmp_path, app_env):
+    # Without --screenshot the window would open on the welcome page saying why (test_project_opening.py).
     missing = tmp_path / "no-such-project"
-    result = run_app(str(missing), env=app_env)
+    result = run_app(str(missing), "--screenshot", str(tmp_path / "shot.png"), env=app_env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

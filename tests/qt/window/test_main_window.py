@@ -216,3 +216,35 @@ def test_a_project_reopens_at_the_last_sample(qtbot, small_project_dir):
     again = MainWindow(Project.open(small_project_dir))
     qtbot.addWidget(again)
     assert again.current_sample.id == third.id
+
+
+def test_failed_and_cancelled_runs_are_listed_but_never_the_active_model(qtbot, small_project_dir):
+    done = add_finished_version(small_project_dir)
+    with Project.open(small_project_dir) as project:
+        failed = project.create_version(done, "guided", "resnet18", "layer4", 64, {})
+        project.finish_version(failed, "failed", note="loss became NaN at epoch 2")
+        cancelled = project.create_version(done, "gradia", "resnet18", "layer4", 64, {})
+        project.finish_version(cancelled, "cancelled", note="cancelled")
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    panel = window.models.versions
+    assert panel.table.rowCount() == 3 and window.version.id == done
+    assert panel.version(failed).status == "failed" and panel.version(cancelled).status == "cancelled"
+    row = next(r for r in range(3) if panel.table.item(r, 0).text() == f"v{failed}")
+    assert "loss became NaN" in panel.table.item(row, 0).toolTip()
+    assert not panel.table.item(row, 0).flags() & Qt.ItemFlag.ItemIsSelectable
+    assert panel.selected_version() == done
+
+
+def test_a_heatmap_that_cannot_be_made_says_why(qtbot, small_project_dir):
+    add_finished_version(small_project_dir)  # stored CAM grids, but no checkpoint for other targets
+    window = open_main_window(qtbot, small_project_dir)
+    qtbot.waitUntil(lambda: window.canvas.heatmap() is not None, timeout=10_000)
+    assert window.status.heatmap_label.isHidden()
+    window.tools.target_combo.setCurrentIndex(window.tools.target_combo.findData("true"))
+    qtbot.waitUntil(lambda: window.status.heatmap_problem() != "", timeout=10_000)
+    problem = window.status.heatmap_problem()
+    assert problem.startswith("no heatmap: ") and "checkpoint" in problem and "\n" not in problem
+    assert window.canvas.heatmap() is None and not window.status.heatmap_label.isHidden()
+    window.tools.target_combo.setCurrentIndex(window.tools.target_combo.findData("predicted"))
+    assert window.status.heatmap_problem() == "" and window.canvas.heatmap() is not None

@@ -72,5 +72,9 @@ def test_a_mask_of_the_wrong_size_is_flagged_and_can_be_resized_or_discarded(qtb
         assert np.array_equal(window.canvas.editor().mask, stored)
     elif choice == "discard":
         assert stored is None and not window.canvas.editor().mask.any()
-    else:
-        assert stored.shape == (10, 12) and not window.canvas.editor().mask.any()
+    else:  # left as it is: hidden, and painting is off so that no stroke overwrites it
+        assert stored.shape == (10, 12) and window.canvas.editor() is None
+        assert window.canvas.is_read_only() and "left as it is" in window.canvas.problem()
+        window.canvas.invert_mask()
+        window.autosaver.flush()
+        assert window.project.read_mask(sample).shape == (10, 12)
