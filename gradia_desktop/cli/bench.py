@@ -35,13 +35,20 @@ def add_bench(sub) -> None:
     p.add_argument("--efficacy", action="store_true",
                    help="instead: the efficacy suite - generated shortcut datasets varied one axis at a time; a "
                         "baseline and each guided recipe per cell and seed; writes a Markdown table (--out)")
+    p.add_argument("--reliability", action="store_true",
+                   help="instead: the reliability harness - random-kill trials of mask saves, training and export, "
+                        "the hostile-image corpus, damaged, read-only and locked projects; writes a Markdown "
+                        "report (--out, e.g. docs/RELIABILITY.md)")
+    p.add_argument("--trials", type=int, default=200,
+                   help="with --reliability: random kills of the mask/judgement writer (training gets one per 20, "
+                        "at least 3; export one per 10, at least 4)")
     p.add_argument("--seeds", type=int, default=3, help="with --efficacy: seeds per cell")
     p.add_argument("--cells", default="all",
                    help="with --efficacy: 'all', or a comma-separated list of cell numbers (1-based, see --list-cells)")
     p.add_argument("--list-cells", action="store_true", help="with --efficacy: print the cells and exit")
     p.add_argument("--quick", action="store_true",
                    help="with --efficacy: a few images and epochs per cell - checks the pipeline, measures nothing")
-    p.add_argument("--out", type=Path, help="with --efficacy: write the Markdown table here")
+    p.add_argument("--out", type=Path, help="with --efficacy or --reliability: write the Markdown here")
     p.add_argument("--jobs", type=int, default=1,
                    help="with --efficacy: run this many cells at once in worker processes (the figures do not "
                         "change; the times do, as the runs share the cores)")
@@ -63,6 +70,8 @@ def run_bench(args, progress):
         return _run_training_gui_bench(args, progress)
     if args.efficacy:
         return _run_efficacy(args, progress)
+    if args.reliability:
+        return _run_reliability(args, progress)
     if args.steps < 1 or args.batch_size < 1:
         raise GradiaError("--steps and --batch-size must be at least 1")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
@@ -135,3 +144,23 @@ def _run_efficacy(args, progress):
     if args.out:
         atomic_write_text(args.out, table)
     return {"summary": summary, "runs": [dataclasses.asdict(r) for r in rows]}, table
+
+
+def _run_reliability(args, progress):
+    import tempfile
+
+    from ..bench.reliability.report import markdown, run_reliability
+
+    if args.trials < 1:
+        raise GradiaError("--trials must be at least 1")
+    command = f"gradia bench --reliability --trials {args.trials}" \
+        + (f" --out {shlex.quote(args.out.as_posix())}" if args.out else "")
+    with tempfile.TemporaryDirectory(prefix="gradia-reliability-") as work:
+        result = run_reliability(args.trials, Path(work), progress)
+    text = markdown(result, command)
+    if args.out:
+        atomic_write_text(args.out, text)
+    summary = {"trials": args.trials, "seconds": round(result.seconds, 1), "failures": result.failures,
+               "kill_trials": {s.fault: {"trials": len(s.trials), "failed": len(s.failed)} for s in result.crash},
+               "probes": {s.name: {"checks": len(s.rows), "failed": len(s.failed)} for s in result.probes}}
+    return summary, text

@@ -1,0 +1,164 @@
+"""The hostile-image corpus sent through ``gradia init``, ``train``, ``eval`` and ``export`` (issue items 2, 5, 6, 12).
+
+For each kind of file two paths are tried, all steps in one child process (see ``step_runner``):
+
+* **init**: a tree of a few good images plus the hostile file goes through ``gradia init``; where it
+  is taken, the file is loaded back from the project and compared with what a correct reader shows.
+* **swapped in later**: a trained project over good images has one image replaced by the hostile
+  file (images stay where they are, so this happens); then ``train``, ``eval --recompute``, the
+  load the GUI does and ``export --with-images`` run on it.
+
+Every step must be handled or refused in one line (exit 2, one ``gradia <cmd>: error:`` line, no
+traceback), never a traceback, a hang or a memory blow-up. An RGB photo given as a mask must be
+refused by ``init --masks`` and by ``import``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ...core.images import is_image_name
+from .probe_rows import ProbeRow, ProbeSummary
+from .corpus import KINDS, REFUSAL, HostileKind, rgb_photo_as_mask, skip_reason
+from .step_runner import GOOD, HANDLED, StepOutcome, run_steps
+from .tiny_projects import TRAIN_LAYOUT, draw_image, write_image_tree
+
+HOSTILE_CLASS_DIR = ("train", "alpha")
+TRAIN = ("--arch", "tiny", "--epochs", "1", "--image-size", "32", "--device", "cpu", "--batch-size", "8", "--quiet")
+MASK_KIND = "RGB photo given as a mask"
+
+
+def placeholder_bytes(file_name: str, rng: np.random.Generator, height: int = 32, width: int = 32) -> bytes:
+    """A good image in the format its name promises (what the hostile file later replaces)."""
+    rgb = draw_image(rng, width, height, 0)
+    suffix = Path(file_name).suffix.lower()
+    if suffix == ".gif":
+        import io
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "GIF")
+        return buf.getvalue()
+    ok, buf = cv2.imencode(suffix if suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp") else ".png",
+                           cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    return buf.tobytes()
+
+
+def _cli(*argv, timeout: int = 60) -> dict:
+    return {"op": "cli", "argv": [str(a) for a in argv], "timeout": timeout}
+
+
+def _kind_steps(kind: HostileKind, k: int, work: Path, base_images: Path, template: Path,
+                template_images: Path, placeholder: Path | None) -> list[tuple[str, dict]]:
+    """(stage name, step) pairs for one kind; stages named "-" are set-up, not judged."""
+    init_images = work / f"init-tree-{k}"
+    shutil.copytree(base_images, init_images)
+    in_tree = init_images.joinpath(*HOSTILE_CLASS_DIR, kind.file_name)
+    rel = "/".join((*HOSTILE_CLASS_DIR, kind.file_name))
+    expected = work / f"expected-{k}.npz"
+    init_project = work / f"init-project-{k}"
+    steps = [("-", {"op": "place", "kind": kind.name, "path": str(in_tree), "expected": str(expected), "seed": k}),
+             ("init", _cli("init", init_project, "--images", init_images, "--quiet")),
+             ("load after init", {"op": "load", "project": str(init_project), "path": rel, "expected": str(expected),
+                                  "skip_unless_exists": str(init_project)})]
+    if placeholder is None:  # init does not take this suffix at all: nothing to swap
+        return steps
+    project, export = work / f"swapped-project-{k}", work / f"export-{k}"
+    swapped = template_images.joinpath(*HOSTILE_CLASS_DIR, kind.file_name)
+    steps += [
+        ("-", {"op": "place", "kind": kind.name, "path": str(swapped), "expected": str(expected), "seed": k}),
+        ("-", {"op": "copy", "from": str(template), "to": str(project)}),
+        ("train", _cli("train", project, *TRAIN, timeout=120)),
+        ("eval", _cli("eval", project, "--version", "1", "--split", "train", "--recompute", "--device", "cpu",
+                      "--quiet", timeout=60)),
+        ("load (as the GUI does)", {"op": "load", "project": str(project), "path": rel, "expected": str(expected)}),
+        ("export", _cli("export", project, "--format", "png,coco,manifest", "--with-images", "--has-mask", "any",
+                        "--version", "1", "--out", export, "--quiet")),
+        ("-", {"op": "restore", "path": str(swapped), "from": str(placeholder)}),
+    ]
+    return steps
+
+
+def _mask_steps(work: Path, base_images: Path, template: Path, rng) -> list[tuple[str, dict]]:
+    masks = work / "rgb-masks"
+    split, cls = HOSTILE_CLASS_DIR
+    stem, width, height = next((s, w, h) for sp, c, s, w, h in TRAIN_LAYOUT if (sp, c) == (split, cls))
+    rgb_photo_as_mask(masks / split / cls / f"{stem}.png", height, width, rng)
+    project = work / "rgb-mask-import"
+    return [("init --masks", _cli("init", work / "rgb-mask-init", "--images", base_images, "--masks", masks, "--quiet")),
+            ("-", {"op": "copy", "from": str(template), "to": str(project)}),
+            ("import", _cli("import", project, "--format", "png", "--from", masks, "--quiet"))]
+
+
+def _judge(kind_name: str, item: str, stage: str, outcome: StepOutcome, refusal_only: bool) -> ProbeRow:
+    ok = outcome.status in GOOD or outcome.status == "skipped"
+    detail = outcome.detail
+    if stage in ("init", "init --masks", "import") and refusal_only and outcome.status == HANDLED:
+        ok, detail = False, "taken where only a refusal is right"
+    return ProbeRow(kind_name, item, stage, outcome.status, detail, ok, outcome.seconds)
+
+
+def shown_size(kind: HostileKind, scratch: Path) -> tuple[int, int]:
+    """(height, width) a correct reader shows for this kind (32x32 where only a refusal is right): the
+    placeholder gets it, so that the project's recorded size fits and train and eval read the content."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    expected = kind.write(scratch / kind.file_name, np.random.default_rng(0))
+    if expected is None or expected.shape is None:
+        return 32, 32
+    return expected.shape[0], expected.shape[1]
+
+
+def run_hostile_corpus(workdir: Path, progress=None) -> ProbeSummary:
+    """Every kind of the corpus through init, train, eval, export and the GUI's load; see the module docstring."""
+    from ...core.progress import report
+
+    started = time.monotonic()
+    rng = np.random.default_rng(0)
+    base = workdir / "base"
+    base_images, _ = write_image_tree(base, TRAIN_LAYOUT, seed=1, masked=0)
+    template_images, template_masks = write_image_tree(workdir / "template-tree", TRAIN_LAYOUT, seed=1, masked=2)
+    template = workdir / "template-project"
+    summary = ProbeSummary("hostile images")
+    kinds = []
+    for kind in KINDS:
+        reason = skip_reason(kind)
+        if reason:
+            summary.skipped[kind.name] = reason
+            continue
+        placeholder = None
+        if is_image_name(kind.file_name):
+            placeholder = workdir / "placeholders" / f"{len(kinds)}{Path(kind.file_name).suffix}"
+            placeholder.parent.mkdir(parents=True, exist_ok=True)
+            height, width = shown_size(kind, workdir / "scratch" / str(len(kinds)))
+            placeholder.write_bytes(placeholder_bytes(kind.file_name, rng, height, width))
+            shutil.copyfile(placeholder, template_images.joinpath(*HOSTILE_CLASS_DIR, kind.file_name))
+        kinds.append((kind, placeholder))
+    staged: list[tuple[str, str, str, dict, bool]] = [
+        ("template", "-", "-", _cli("init", template, "--images", template_images, "--masks", template_masks,
+                                    "--quiet"), False),
+        ("template", "-", "-", _cli("train", template, *TRAIN, timeout=180), False)]
+    for k, (kind, placeholder) in enumerate(kinds):
+        for stage, step in _kind_steps(kind, k, workdir, base_images, template, template_images, placeholder):
+            staged.append((kind.name, kind.item, stage, step, kind.outcomes == REFUSAL))
+    for stage, step in _mask_steps(workdir, base_images, template, rng):
+        staged.append((MASK_KIND, "2", stage, step, True))
+    report(progress, "hostile corpus", 0, 1)
+    outcomes = run_steps([s[3] for s in staged], workdir / "steps")
+    report(progress, "hostile corpus", 1, 1)
+    for (kind_name, item, stage, _step, refusal_only), outcome in zip(staged, outcomes):
+        if stage == "-":
+            if outcome.status not in (HANDLED, "skipped"):
+                summary.rows.append(ProbeRow(kind_name, item, "set-up", outcome.status, outcome.detail, False))
+            continue
+        summary.rows.append(_judge(kind_name, item, stage, outcome, refusal_only))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
