@@ -10,7 +10,8 @@ from ..core.records import QUADRANTS, UNASSESSED
 from ..errors import GradiaError
 from .options import add_output_flags
 from .bench import add_bench
-from .transfer import add_export, add_import
+from .check import add_check
+from .transfer import add_export, add_import, add_mask_flags, mask_rule
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
 # The shortcut probe's figures (training/shortcut_probe.py): null where the split has < 2 masked images.
@@ -61,7 +62,9 @@ def add_init(sub) -> None:
                        description="Create a project folder. Images stay where they are; masks are copied in.")
     p.add_argument("project", type=Path)
     p.add_argument("--images", type=Path, required=True, help="IMAGES folder with train/ (and val/, test/)")
-    p.add_argument("--masks", type=Path, help="MASKS/{split}/<class>/<image stem>.png, nonzero = attention")
+    p.add_argument("--masks", type=Path, help="MASKS/{split}/<class>/<image stem>.png: binary masks (0 and one "
+                   "value, or a few label colours on black); anything else needs --mask-threshold")
+    add_mask_flags(p)
     add_output_flags(p)
     p.set_defaults(handler=run_init)
 
@@ -69,7 +72,8 @@ def add_init(sub) -> None:
 def run_init(args, progress):
     from ..core.project_init import create_project
 
-    with create_project(args.project, args.images, args.masks, progress=progress) as project:
+    with create_project(args.project, args.images, args.masks, progress=progress,
+                        mask_rule=mask_rule(args)) as project:
         samples = project.samples()
         splits = {s: sum(1 for x in samples if x.split == s) for s in ("train", "val", "test")}
         result = {"project": str(project.root), "samples": len(samples), "classes": project.classes,
@@ -178,6 +182,19 @@ def run_train(args, progress):
 
 
 # ---- eval -------------------------------------------------------------------------------------
+def _open_for_eval(path: Path, progress):
+    """Writable when possible (fresh predictions are stored); read-only, storing nothing, when the
+    project is in use by another process or cannot be written."""
+    from ..core.project_lock import ProjectInUse
+    from ..core.store import Project
+
+    try:
+        return Project.open(path)
+    except ProjectInUse as exc:
+        progress.message(f"gradia eval: {exc}; evaluating read-only, nothing will be stored")
+        return Project.open(path, readonly=True)
+
+
 def add_eval(sub) -> None:
     p = sub.add_parser("eval", help="accuracy, attention metrics and the Reasonability Matrix of a version",
                        description="Report a version's metrics on a split (stored predictions; computed if missing).")
@@ -194,13 +211,14 @@ def run_eval(args, progress):
     from ..core.assessment import assess, split_summary
     from ..core.store import Project
 
-    with Project.open(args.project) as project:
+    with _open_for_eval(args.project, progress) as project:
         version = project.resolve_version(args.version)
         samples = project.samples(split=args.split)
         if not samples:
             raise GradiaError(f"{project.root}: the {args.split} split has no images")
         stored = project.predictions(version.id, args.split)
         probe = {k: ((version.metrics or {}).get(args.split) or {}).get(k) for k in PROBE_KEYS}
+        unstored = None
         if args.recompute or len(stored) < len(samples):
             from ..training.checkpoint import load_checkpoint
             from ..training.device import pick_device
@@ -209,12 +227,15 @@ def run_eval(args, progress):
             device = pick_device(args.device)
             model, layer, spec = load_checkpoint(project.root / version.checkpoint, device)
             fresh = evaluate_and_store(project, version.id, model, layer, spec.image_size, device, (args.split,),
-                                       progress=progress, probe_splits=(args.split,))
+                                       progress=progress, probe_splits=(args.split,), store=not project.readonly)
             probe = {k: (fresh.get(args.split) or {}).get(k) for k in PROBE_KEYS}
-        summary = {**split_summary(assess(project, version.id, samples)), **probe}
+            if project.readonly:  # nothing was stored: the fresh summary is the only one
+                unstored = fresh.get(args.split)
+        base = unstored or split_summary(assess(project, version.id, samples))
+        summary = {**base, **probe}
     out = {"version": version.id, "split": args.split, **{k: v for k, v in summary.items() if k != "matrix"},
            "matrix": {k: summary["matrix"][k] for k in EVAL_MATRIX_COUNTS}}
     return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench, add_export, add_import)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench, add_export, add_import, add_check)

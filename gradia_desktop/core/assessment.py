@@ -38,9 +38,11 @@ def assessment_of(sample: Sample, prediction: Prediction | None, human: dict[int
     return Assessment(sample, prediction, suggestion, None if suggestion is None else "suggestion")
 
 
-def assess(project: Project, version_id: int, samples: list[Sample] | None = None) -> list[Assessment]:
+def assess(project: Project, version_id: int, samples: list[Sample] | None = None,
+           predictions: dict[int, Prediction] | None = None) -> list[Assessment]:
+    """``predictions``: the version's predictions when they were not stored (a read-only project)."""
     samples = project.samples() if samples is None else samples
-    predictions = project.predictions(version_id)
+    predictions = project.predictions(version_id) if predictions is None else predictions
     human = project.judgements(version_id)
     return [assessment_of(s, predictions.get(s.id), human) for s in samples]
 

@@ -87,8 +87,10 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
                        image_size: int, device: torch.device, splits=SPLITS, batch_size: int = 64,
                        progress: Progress = None, loaded: dict[str, SplitData] | None = None,
                        cancelled: CancelCheck = None, probes: dict[str, ProbeSet | None] | None = None,
-                       probe_splits=("val", "test")) -> dict[str, dict]:
+                       probe_splits=("val", "test"), store: bool = True) -> dict[str, dict]:
     """Predict every sample of ``splits``, store the predictions, return each split's summary.
+
+    ``store=False`` (a read-only project) summarises the fresh predictions without writing them.
 
     The summaries of ``probe_splits`` also carry the shortcut probe's figures (shortcut_probe.py)
     where the split has masked images; ``probes`` holds probes already made. ``cancelled`` is asked
@@ -100,8 +102,11 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
         if len(data) == 0:
             continue
         result = predict_split(model, layer, data, device, batch_size, progress, f"evaluating {split}", cancelled)
-        project.save_predictions(version_id, to_predictions(data, result))
-        summaries[split] = split_summary(assess(project, version_id, data.samples))
+        predictions = to_predictions(data, result)
+        if store:
+            project.save_predictions(version_id, predictions)
+        fresh = None if store else {p.sample_id: p for p in predictions}
+        summaries[split] = split_summary(assess(project, version_id, data.samples, fresh))
         if split in probe_splits:
             probe = probes[split] if split in probes else build_probe(data, progress, cancelled)
             if probe is not None:

@@ -160,6 +160,10 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     parent = project.resolve_version(config.parent) if config.parent is not None else None
     generator = _seed_everything(config.seed)
     model, layer_name, arch, size, notes = _prepare_model(project, config, device, parent)
+    missing = project.missing_mask_files()
+    if missing:  # a damaged project still trains: those samples count as unmasked
+        notes.append(f"{len(missing)} mask file{'s are' if len(missing) > 1 else ' is'} missing (e.g. sample "
+                     f"{missing[0]}); trained as unmasked; `gradia check --repair` drops their rows")
     for note in notes:
         cb.log(note)
     layer = get_layer(model, layer_name)
@@ -210,14 +214,38 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
                                " ".join(warnings) or None)
         return TrainResult(version, best, selection.rule, summaries, epochs, metrics["seconds"], notes + warnings)
     except NonFiniteLoss as exc:
-        message = _keep_last_good(project, out_dir, exc)
-        project.finish_version(version, "failed", note=message[:500])
+        try:
+            message = _keep_last_good(project, out_dir, exc)
+        except OSError as err:
+            message = (f"training stopped: {exc}; no version was made, and the checkpoints could not be tidied "
+                       f"({err.filename or out_dir}: {err.strerror or err})")
+        _mark_ended(project, version, "failed", message)
         raise GradiaError(message) from exc
     except BaseException as exc:
         shutil.rmtree(out_dir, ignore_errors=True)
         status = "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else "failed"
-        project.finish_version(version, status, note=str(exc)[:500])
+        error = _disk_error(exc, out_dir) if isinstance(exc, OSError) else None
+        _mark_ended(project, version, status, str(error or exc))
+        if error is not None:
+            raise error from exc
         raise
+
+
+def _disk_error(exc: OSError, out_dir) -> GradiaError:
+    """A file operation that failed mid-run (disk full, read-only, no permission), in one line."""
+    return GradiaError(f"{exc.filename or out_dir}: {exc.strerror or exc} (training stopped, no version was made)")
+
+
+def _mark_ended(project: Project, version: int, status: str, note: str) -> None:
+    """Record how the run ended, if the project can still be written.
+
+    On a full disk it often cannot; the error that stopped the run matters more than this one,
+    and the row left 'running' is marked failed the next time the project is opened.
+    """
+    try:
+        project.finish_version(version, status, note=note[:500])
+    except (GradiaError, OSError):
+        pass
 
 
 def _keep_last_good(project: Project, out_dir, exc: NonFiniteLoss) -> str:

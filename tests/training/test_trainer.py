@@ -167,3 +167,11 @@ def test_training_on_cuda_with_mixed_precision(small_project):
                                               device="cuda"))
     assert small_project.version(result.version).status == "done"
     assert np.isfinite([e.loss for e in result.epochs]).all()
+
+
+def test_a_missing_mask_file_trains_as_unmasked_and_says_so(small_project):
+    masked = small_project.samples(split="train", has_mask=True)
+    small_project.mask_path(masked[0].id).unlink()  # damage from outside the app
+    result = train(small_project, TrainConfig(mode="gradia-all", epochs=1, batch_size=8, image_size=32, device="cpu"))
+    assert small_project.version(result.version).status == "done"
+    assert any("1 mask file is missing" in w and "gradia check --repair" in w for w in result.warnings)
