@@ -158,3 +158,33 @@ def test_init_rejects_a_bad_mask_threshold(tmp_path, capsys):
     images, masks = _two_class_tree(tmp_path)
     code, _, err = run(capsys, "init", tmp_path / "p", "--images", images, "--masks", masks, "--mask-threshold", 300)
     assert code == 2 and "mask threshold 300.0: must be at least 0 and below 255" in one_error_line(err)
+
+
+def test_eval_of_a_project_in_use_evaluates_read_only_and_stores_nothing(small_project, capsys, monkeypatch):
+    from gradia_desktop.core.project_lock import Holder, ProjectInUse
+    from gradia_desktop.core.store import Project
+
+    root = small_project.root
+    code, _, err = run(capsys, "train", root, "--epochs", 1, "--image-size", 32, "--batch-size", 8,
+                       "--device", "cpu", "--quiet")
+    assert code == 0, err
+    code, out, _ = run(capsys, "eval", root, "--split", "val", "--json", "--quiet")
+    stored = json.loads(out)
+    real_open = Project.open.__func__
+
+    def open_elsewhere_held(cls, path, readonly=False):
+        if not readonly:
+            raise ProjectInUse(root, Holder(4242, "elsewhere", "2026-12-02 10:00"))
+        return real_open(cls, path, readonly=True)
+
+    def no_store(*_a, **_k):
+        raise AssertionError("a read-only evaluation stored predictions")
+
+    monkeypatch.setattr(Project, "open", classmethod(open_elsewhere_held))
+    monkeypatch.setattr(Project, "save_predictions", no_store)
+    code, out, err = run(capsys, "eval", root, "--split", "val", "--recompute", "--json")
+    assert code == 0, err
+    assert "in use by PID 4242 on elsewhere" in err and "nothing will be stored" in err
+    fresh = json.loads(out)
+    assert fresh["accuracy"] == stored["accuracy"] and fresh["n"] == stored["n"]
+    assert fresh["matrix"] == stored["matrix"]
