@@ -22,7 +22,7 @@ from gradia_desktop.bench.reliability.crash_trials import (
     run_mask_trials,
 )
 from gradia_desktop.bench.reliability.damage import DAMAGES, HOSTILE_IMPORTS
-from gradia_desktop.bench.reliability.damage_probes import run_damage_probes
+from gradia_desktop.bench.reliability.damage_probes import permission_bound_prefix, run_damage_probes
 from gradia_desktop.bench.reliability.hostile_runs import MASK_KIND, run_hostile_corpus
 from gradia_desktop.bench.reliability.probe_rows import ProbeRow, ProbeSummary
 from gradia_desktop.bench.reliability.process_kills import run_export_trials, run_training_trials
@@ -145,3 +145,5 @@ def test_damaged_locked_and_full_projects_and_hostile_imports(tmp_path):
     subjects = {r.subject for r in summary.rows}
     assert set(DAMAGES) <= subjects and {f"COCO import: {name}" for name in HOSTILE_IMPORTS} <= subjects
     assert {"8", "10"} <= {r.item for r in summary.rows}
+    if permission_bound_prefix() is not None:  # as root, only where setpriv can take root's bypass away
+        assert {r.stage for r in summary.rows if r.item == "4"} == {"open", "eval", "export", "check"}

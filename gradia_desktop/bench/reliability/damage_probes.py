@@ -5,7 +5,8 @@
   line, and ``check`` must find something.
 * **hostile imports** (9): ``gradia import --format coco`` of deep JSON, a 5000-digit id, a 20 MB RLE
   string: refused in one line.
-* **read-only** (4): after ``chmod -R a-w`` (skipped as root) the project opens read-only and
+* **read-only** (4): after ``chmod -R a-w`` (as root: in a child without root's permission bypass,
+  through setpriv) the project opens read-only and
   ``eval``, ``export`` and ``check`` work.
 * **full disk** (10): ``gradia train`` with every file capped at 64 KB (RLIMIT_FSIZE): refused in one
   line, and the project opens and checks clean afterwards.
@@ -83,11 +84,20 @@ def _import_steps(work: Path, template: Path) -> list[tuple[str, str, str, dict]
     return staged
 
 
-def _read_only_steps(work: Path, template: Path, skipped: dict) -> list[tuple[str, str, str, dict]]:
-    subject = "read-only project (chmod -R a-w)"
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        skipped[subject] = "running as root: permissions do not apply"
-        return []
+READ_ONLY = "read-only project (chmod -R a-w)"
+# Root writes through file modes; setpriv takes that bypass away from the child, so the probe still means something.
+DROP_ROOT_BYPASS = ("setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search")
+
+
+def permission_bound_prefix() -> tuple[str, ...] | None:
+    """The command prefix under which file permissions bind the child; None where none can be had."""
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return ()
+    return DROP_ROOT_BYPASS if shutil.which("setpriv") else None
+
+
+def _read_only_steps(work: Path, template: Path) -> list[tuple[str, str, str, dict]]:
+    subject = READ_ONLY
     project = work / "read-only"
     return [(subject, "4", "-", {"op": "copy", "from": str(template), "to": str(project)}),
             (subject, "4", "-", _call("make_read_only", project)),
@@ -171,9 +181,14 @@ def run_damage_probes(workdir: Path, progress: Progress = None) -> ProbeSummary:
     template, staged = _template_steps(workdir)
     staged += _damage_steps(workdir, template) + _import_steps(workdir, template)
     staged += _full_disk_steps(workdir, template) + _alteration_steps(workdir, template)
-    staged += _read_only_steps(workdir, template, summary.skipped)
     report(progress, "damaged projects", 0, 2)
     _collect(summary, staged, run_steps([s[3] for s in staged], workdir / "steps"))
+    prefix = permission_bound_prefix()
+    if prefix is None:
+        summary.skipped[READ_ONLY] = "running as root without setpriv: permissions do not apply"
+    elif template.is_dir():
+        staged = _read_only_steps(workdir, template)
+        _collect(summary, staged, run_steps([s[3] for s in staged], workdir / "read-only-steps", prefix=prefix))
     report(progress, "damaged projects", 1, 2)
     if template.is_dir():  # the lock probes need this process to hold a project while a child tries it
         locked = workdir / "locked"

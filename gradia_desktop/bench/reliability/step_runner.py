@@ -78,21 +78,23 @@ def _drain(stream, sink: list[str]) -> None:
 
 
 def run_steps(steps: list[dict], workdir: Path, memory_bytes: int = MEMORY_CAP,
-              env: dict[str, str] | None = None) -> list[StepOutcome]:
-    """Run ``steps`` (dicts for step_child.run_step); one outcome per step, in order."""
+              env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()) -> list[StepOutcome]:
+    """Run ``steps`` (dicts for step_child.run_step); one outcome per step, in order.
+
+    ``prefix``: a command the child runs under (e.g. ``setpriv`` dropping root's file-permission bypass)."""
     workdir.mkdir(parents=True, exist_ok=True)
     steps_file = workdir / f"steps-{time.monotonic_ns()}.json"
     steps_file.write_text(json.dumps(steps))
     outcomes: dict[int, StepOutcome] = {}
     first = 0
     while first < len(steps):
-        first = _one_child(steps, steps_file, first, memory_bytes, env, outcomes)
+        first = _one_child(steps, steps_file, first, memory_bytes, env, outcomes, prefix)
     return [outcomes[i] for i in range(len(steps))]
 
 
-def _one_child(steps, steps_file, first, memory_bytes, env, outcomes) -> int:
+def _one_child(steps, steps_file, first, memory_bytes, env, outcomes, prefix=()) -> int:
     """Run one child from step ``first``; returns the step to start the next child at."""
-    proc = subprocess.Popen(module_command(CHILD, steps_file, first, memory_bytes), stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*prefix, *module_command(CHILD, steps_file, first, memory_bytes)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env or child_env(SINGLE_THREADED),
                             errors="replace")
     lines: queue.Queue = queue.Queue()
