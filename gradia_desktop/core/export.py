@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -172,6 +173,17 @@ def _read_stored(path: Path) -> tuple[np.ndarray, bytes | None]:
     return images.read_mask(path).astype(np.uint8), None  # other depths and channel counts
 
 
+def _image_problem(path: Path) -> str | None:
+    """Why the image file cannot be copied byte for byte, or None (only regular files are read)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "image file not found"
+    except OSError as exc:
+        return f"cannot read the image file ({exc.strerror or exc})"
+    return None if stat.S_ISREG(info.st_mode) else "not a regular file (a pipe, device or folder), not copied"
+
+
 def _export_one(project: Project, sample: Sample, stage: Path, png_name: str | None, want_rle: bool,
                 with_images: bool) -> _Done:
     done = _Done(sample)
@@ -250,10 +262,10 @@ def export_masks(project: Project, out: str | os.PathLike, formats: str | Sequen
     if not samples:
         raise GradiaError("nothing to export: no sample passes the filters")
     if with_images:
-        missing = [s.path for s in samples if not project.image_path(s).is_file()]
-        if missing:
-            raise GradiaError(f"{project.images_root / missing[0]}: image file not found"
-                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        problems = [(s.path, why) for s in samples if (why := _image_problem(project.image_path(s)))]
+        if problems:
+            raise GradiaError(f"{project.images_root / problems[0][0]}: {problems[0][1]}"
+                              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
                               + "; export without the images or restore them")
     png_names, skipped = _png_names(samples) if "png" in formats else ({}, [])
     try:

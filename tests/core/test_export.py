@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -205,6 +206,18 @@ def test_missing_images_stop_an_export_with_images(project, tmp_path, shared_tre
     assert not (tmp_path / "out").exists()
     summary = export_masks(project, tmp_path / "out", "png")  # masks alone do not need the images
     assert summary.masks == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_in_place_of_an_image_is_named_as_such_not_copied(project, tmp_path):
+    shutil.copytree(project.images_root, tmp_path / "images")  # the shared tree stays whole
+    project.images_root = tmp_path / "images"
+    path = project.image_path(project.samples()[0])
+    path.unlink()
+    os.mkfifo(path)  # copying it would wait for a writer forever
+    with pytest.raises(GradiaError, match="not a regular file"):
+        export_masks(project, tmp_path / "out", "png", ExportFilter(has_mask=None), with_images=True)
+    assert not (tmp_path / "out").exists()
 
 
 def test_two_images_with_one_stem_are_not_exported_as_png(tree, tmp_path):
