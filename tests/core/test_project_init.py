@@ -386,25 +386,17 @@ def test_build_tree_sanity(tmp_path):
 # ---- hostile images and masks (issue 11): refused in one line, or read upright ---------------------
 
 @needs_fifo
-def test_a_named_pipe_among_the_images_is_refused_not_waited_on(tree, tmp_path):
-    pipe = tree.images / "train" / "cat" / "pipe.png"
+@pytest.mark.parametrize("folder,name,expected", [("images", "pipe.png", "named pipe, not an image file"),
+                                                  ("masks", "c1.png", "named pipe")])
+def test_a_named_pipe_among_images_or_masks_is_refused_not_waited_on_or_skipped(tree, tmp_path, folder, name,
+                                                                               expected):
+    pipe = getattr(tree, folder) / "train" / "cat" / name
     os.mkfifo(pipe)
     try:
         msg = call_with_timeout(expect_failure, tmp_path, tree.images, tree.masks, pipe)
     finally:
         release_fifo(pipe)
-    assert "named pipe, not an image file" in msg
-
-
-@needs_fifo
-def test_a_named_pipe_among_the_masks_is_refused_not_skipped(tree, tmp_path):
-    pipe = tree.masks / "train" / "cat" / "c1.png"
-    os.mkfifo(pipe)
-    try:
-        msg = call_with_timeout(expect_failure, tmp_path, tree.images, tree.masks, pipe)
-    finally:
-        release_fifo(pipe)
-    assert "named pipe" in msg
+    assert expected in msg
 
 
 def test_a_symlink_loop_among_the_masks_is_refused(tree, tmp_path):
