@@ -32,7 +32,7 @@ from ..errors import GradiaError
 from . import coco, images
 from .assessment import assess, filter_assessed
 from .atomic import staged_directory
-from .image_file import read_file_bytes
+from .image_file import open_regular, read_file_bytes
 from .manifest import manifest_rows, write_manifest
 from .parallel import ordered_map
 from .progress import Progress, report
@@ -212,7 +212,8 @@ def _export_one(project: Project, sample: Sample, stage: Path, png_name: str | N
         target = stage / "images" / clean_relative(sample.path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            with open_regular(source) as (image, _size), open(target, "wb") as copy:  # a pipe swapped in is refused
+                shutil.copyfileobj(image, copy, 1 << 20)
         except OSError as exc:
             raise GradiaError(f"{source}: cannot copy the image ({exc.strerror or exc})") from None
         done.image = True
