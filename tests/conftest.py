@@ -27,3 +27,19 @@ def small_project(small_dataset, tmp_path):
     project = create_project(tmp_path / "project", small_dataset / "images", small_dataset / "masks")
     yield project
     project.close()
+
+
+@pytest.fixture
+def decode_flags(monkeypatch):
+    """The flags of every cv2.imdecode call the image reader makes during the test, in order."""
+    from gradia_desktop.core import images
+
+    flags = []
+    real = images.cv2.imdecode
+
+    def spy(data, flag):
+        flags.append(flag)
+        return real(data, flag)
+
+    monkeypatch.setattr(images.cv2, "imdecode", spy)
+    return flags

@@ -446,17 +446,10 @@ def test_an_exif_rotated_photo_is_recorded_upright_and_its_mask_lives_upright(tr
     expect_failure(tmp_path, tree.images, tree.masks, f"{W}x{H}", f"is {H}x{W}")
 
 
-def test_jpegs_are_checked_at_reduced_size(tree, tmp_path, monkeypatch):
+def test_jpegs_are_checked_at_reduced_size(tree, tmp_path, decode_flags):
     big = tree.images / "train" / "dog" / "big.jpg"
     big.write_bytes(encode(".jpg", np.zeros((64, 96, 3), np.uint8)))
-    flags = []
-    real = images_module.cv2.imdecode
-
-    def spy(data, flag):
-        flags.append(flag)
-        return real(data, flag)
-
-    monkeypatch.setattr(images_module.cv2, "imdecode", spy)
+    flags = decode_flags
     with create_project(tmp_path / "p", tree.images) as p:
         assert [(s.width, s.height) for s in p.samples() if s.path.endswith("big.jpg")] == [(96, 64)]
     assert cv2.IMREAD_REDUCED_COLOR_8 | cv2.IMREAD_IGNORE_ORIENTATION in flags

@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-from gradia_desktop.core import images as images_module
 from gradia_desktop.core.project_init import create_project
 from gradia_desktop.errors import GradiaError
 from gradia_desktop.training.data import load_split
@@ -35,15 +34,8 @@ def jpeg_project(tmp_path):
     project.close()
 
 
-def test_jpegs_are_decoded_at_the_training_size_and_upright(jpeg_project, monkeypatch):
-    flags = []
-    real = images_module.cv2.imdecode
-
-    def spy(data, flag):
-        flags.append(flag)
-        return real(data, flag)
-
-    monkeypatch.setattr(images_module.cv2, "imdecode", spy)
+def test_jpegs_are_decoded_at_the_training_size_and_upright(jpeg_project, decode_flags):
+    flags = decode_flags
     data = load_split(jpeg_project, "train", 16)
     # 64 px on the shorter side: 1/4 keeps 16 px, so nothing larger is ever decoded
     assert flags == [cv2.IMREAD_REDUCED_COLOR_4 | cv2.IMREAD_IGNORE_ORIENTATION] * 2
