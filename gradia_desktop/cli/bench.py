@@ -46,6 +46,9 @@ def add_bench(sub) -> None:
     p.add_argument("--cells", default="all",
                    help="with --efficacy: 'all', or a comma-separated list of cell numbers (1-based, see --list-cells)")
     p.add_argument("--list-cells", action="store_true", help="with --efficacy: print the cells and exit")
+    p.add_argument("--selection-study", action="store_true",
+                   help="with --efficacy: instead of the suite, the recommended recipe on the chosen cells with "
+                        "test accuracy after every epoch, and the test accuracy of each epoch-selection rule's pick")
     p.add_argument("--quick", action="store_true",
                    help="with --efficacy: a few images and epochs per cell - checks the pipeline, measures nothing")
     p.add_argument("--out", type=Path, help="with --efficacy or --reliability: write the Markdown here")
@@ -135,6 +138,8 @@ def _run_efficacy(args, progress):
         raise GradiaError("--seeds must be at least 1")
     if args.jobs < 1:
         raise GradiaError("--jobs must be at least 1")
+    if args.selection_study:
+        return _run_selection_study(args, cells, progress)
     rows = run_suite(cells, args.seeds, args.device, progress, quick=args.quick, jobs=args.jobs)
     summary = summarise(rows)
     command = f"gradia bench --efficacy --seeds {args.seeds} --cells {args.cells}" + (" --quick" if args.quick else "") \
@@ -144,6 +149,22 @@ def _run_efficacy(args, progress):
     if args.out:
         atomic_write_text(args.out, table)
     return {"summary": summary, "runs": [dataclasses.asdict(r) for r in rows]}, table
+
+
+def _run_selection_study(args, cells, progress):
+    from ..bench.efficacy.selection_study import markdown, run_study
+    from ..bench.efficacy.suite import QUICK
+
+    lengths = {k: v for k, v in QUICK.items() if k != "counts"} if args.quick else {}
+    if args.quick:
+        cells = [c.with_(counts=QUICK["counts"]) for c in cells]
+    results = run_study(cells, args.seeds, progress, **lengths)
+    command = f"gradia bench --efficacy --selection-study --seeds {args.seeds} --cells {args.cells}" \
+        + (" --quick" if args.quick else "") + (f" --out {shlex.quote(args.out.as_posix())}" if args.out else "")
+    text = markdown(results, command)
+    if args.out:
+        atomic_write_text(args.out, text)
+    return {"runs": results}, text
 
 
 def _run_reliability(args, progress):

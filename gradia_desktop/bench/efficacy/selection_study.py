@@ -1,0 +1,100 @@
+"""How much does the choice of epoch cost? Paired comparison of selection rules on suite runs.
+
+For each cell and seed: the baseline, then the recommended recipe with the test split scored after
+every epoch (for this study only; products never look at test). Each rule picks an epoch from the
+run's validation figures alone, and the table shows the test accuracy of each pick beside the
+last epoch's and the best epoch's (what a perfect rule would get). Same run, so the differences
+are the rules' alone.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from ...core.progress import Progress, report
+from ...core.project_init import create_project
+from ...core.training_metrics import EpochMetrics
+from ...training.config import RECOMMENDED_MODE, TrainConfig
+from ...training.data import load_split
+from ...training.selection import select_best_epoch
+from ...training.trainer import Callbacks, train
+from .datasets import Cell, generate_cell
+from .suite import BASELINE_EPOCHS, GUIDED_EPOCHS
+
+
+def _guard_rule(epochs: list[EpochMetrics], guard: float = 0.05) -> int:
+    """The rule before 2026-12: best counterfactual accuracy among epochs within ``guard`` of the best validation accuracy."""
+    best = max(e.val_accuracy for e in epochs)
+    candidates = [e for e in epochs if e.val_accuracy >= best - guard]
+    return max(candidates, key=lambda e: (e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0,
+                                          e.val_accuracy, e.epoch)).epoch
+
+
+RULES: dict[str, Callable[[list[EpochMetrics]], int]] = {
+    "current rule": lambda epochs: select_best_epoch(epochs, TrainConfig().select_tolerance).epoch,
+    "guard rule (before 2026-12)": _guard_rule,
+    "validation accuracy": lambda epochs: max(epochs, key=lambda e: (e.val_accuracy, e.epoch)).epoch,
+    "last epoch": lambda epochs: epochs[-1].epoch,
+}
+
+
+def study_run(cell: Cell, seed: int, workdir: Path, baseline_epochs: int = BASELINE_EPOCHS,
+              guided_epochs: int = GUIDED_EPOCHS) -> dict:
+    """{"cell", "seed", "test_by_epoch": {epoch: accuracy}, "picks": {rule: epoch}} for one run."""
+    data = generate_cell(workdir / "data", cell, seed)
+    project = create_project(workdir / "project", data / "images", data / "masks")
+    try:
+        common = dict(device="cpu", seed=seed, image_size=64)
+        base = train(project, TrainConfig(mode="baseline", arch="tiny", epochs=baseline_epochs, **common))
+        test = load_split(project, "test", 64)
+        scores: dict[int, float] = {}
+
+        class ScoreTest(Callbacks):
+            def epoch_state(self, state) -> None:
+                model, was = state.model, state.model.training
+                model.eval()
+                with torch.no_grad():
+                    logits = model(state.normalise(test.images))
+                model.train(was)
+                scores[state.epoch] = float((logits.argmax(1).cpu() == test.labels).float().mean())
+
+        run = train(project, TrainConfig(mode=RECOMMENDED_MODE, parent=base.version, epochs=guided_epochs, **common),
+                    ScoreTest())
+    finally:
+        project.close()
+    return {"cell": cell.name, "seed": seed, "test_by_epoch": scores,
+            "picks": {name: rule(run.epochs) for name, rule in RULES.items()}}
+
+
+def run_study(cells: list[Cell], seeds: int, progress: Progress = None, **lengths) -> list[dict]:
+    tasks = [(c, s) for c in cells for s in range(seeds)]
+    out = []
+    for k, (cell, seed) in enumerate(tasks, 1):
+        with tempfile.TemporaryDirectory(prefix="gradia-selection-") as tmp:
+            out.append(study_run(cell, seed, Path(tmp), **lengths))
+        report(progress, "selection study (cells x seeds)", k, len(tasks))
+    return out
+
+
+def markdown(results: list[dict], command: str) -> str:
+    names = list(RULES)
+    lines = ["# Epoch selection: test accuracy of each rule's pick, on the same runs", "",
+             f"Produced by `{command}`. Recommended recipe, fine-tuned from the suite's baseline; test "
+             "accuracy after every epoch is recorded for this study only.", "",
+             "| cell | seed | " + " | ".join(names) + " | best epoch |", "|---|---|" + "---|" * (len(names) + 1)]
+    for r in results:
+        scores = r["test_by_epoch"]
+        cells = [f"{scores[r['picks'][n]]:.3f} (ep {r['picks'][n]})" for n in names]
+        best = max(scores, key=lambda e: (scores[e], e))
+        lines.append(f"| {r['cell']} | {r['seed']} | " + " | ".join(cells) + f" | {scores[best]:.3f} (ep {best}) |")
+    lines += ["", "| rule | mean test accuracy of its picks | mean shortfall from the best epoch | worst pick |",
+              "|---|---|---|---|"]
+    for n in names:
+        picked = [r["test_by_epoch"][r["picks"][n]] for r in results]
+        short = [max(r["test_by_epoch"].values()) - p for r, p in zip(results, picked)]
+        lines.append(f"| {n} | {sum(picked) / len(picked):.3f} | {sum(short) / len(short):.3f} | {min(picked):.3f} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,45 @@
+"""The selection study: per-epoch test accuracy of one run, and what each rule's pick scores on it."""
+
+from __future__ import annotations
+
+import json
+
+from gradia_desktop.bench.efficacy.selection_study import RULES, _guard_rule, markdown
+from gradia_desktop.cli import main
+from gradia_desktop.core.training_metrics import EpochMetrics
+
+
+def _epoch(epoch: int, val: float, cf: float) -> EpochMetrics:
+    return EpochMetrics(epoch=epoch, loss=1.0, ce=1.0, attention=0.0, train_accuracy=0.5, val_accuracy=val,
+                        val_iou=None, val_energy=0.3, val_pointing=None, seconds=1.0, val_masked_accuracy=val,
+                        val_counterfactual_accuracy=cf)
+
+
+def test_the_rules_differ_where_an_early_epoch_reads_the_shortcut():
+    epochs = [_epoch(1, 1.00, 0.10), _epoch(2, 0.99, 0.40), _epoch(3, 0.85, 0.90), _epoch(4, 0.80, 0.80)]
+    assert _guard_rule(epochs) == 2  # anchored on the shortcut's perfect validation accuracy
+    assert RULES["current rule"](epochs) == 3
+    assert RULES["validation accuracy"](epochs) == 1 and RULES["last epoch"](epochs) == 4
+
+
+def test_the_table_scores_each_pick_on_the_same_run():
+    results = [{"cell": "tint/x", "seed": 0, "test_by_epoch": {1: 0.5, 2: 0.6, 3: 0.9, 4: 0.8},
+                "picks": {"current rule": 3, "guard rule (before 2026-12)": 2, "validation accuracy": 1,
+                          "last epoch": 4}}]
+    text = markdown(results, "gradia bench --efficacy --selection-study")
+    assert "| tint/x | 0 | 0.900 (ep 3) | 0.600 (ep 2) | 0.500 (ep 1) | 0.800 (ep 4) | 0.900 (ep 3) |" in text
+    assert "| current rule | 0.900 | 0.000 | 0.900 |" in text
+    assert "| guard rule (before 2026-12) | 0.600 | 0.300 | 0.600 |" in text
+
+
+def test_gradia_bench_runs_the_study_on_a_small_cell(tmp_path, capsys):
+    out = tmp_path / "selection.md"
+    code = main(["bench", "--efficacy", "--selection-study", "--cells", "1", "--seeds", "1", "--quick",
+                 "--out", str(out), "--json", "--quiet"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(result["runs"]) == 1
+    run = result["runs"][0]
+    assert sorted(int(e) for e in run["test_by_epoch"]) == [1, 2, 3]  # the quick cut's three guided epochs
+    assert all(0.0 <= a <= 1.0 for a in run["test_by_epoch"].values())
+    assert set(run["picks"]) == set(RULES) and all(1 <= e <= 3 for e in run["picks"].values())
+    assert "gradia bench --efficacy --selection-study --seeds 1 --cells 1 --quick" in out.read_text()
