@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gradia_desktop.bench.efficacy.selection_study import RULES, _guard_rule, markdown
+from gradia_desktop.bench.efficacy.selection_study import RULES, markdown
 from gradia_desktop.cli import main
 from gradia_desktop.core.training_metrics import EpochMetrics
 
@@ -17,19 +17,19 @@ def _epoch(epoch: int, val: float, cf: float) -> EpochMetrics:
 
 def test_the_rules_differ_where_an_early_epoch_reads_the_shortcut():
     epochs = [_epoch(1, 1.00, 0.10), _epoch(2, 0.99, 0.40), _epoch(3, 0.85, 0.90), _epoch(4, 0.80, 0.80)]
-    assert _guard_rule(epochs) == 2  # anchored on the shortcut's perfect validation accuracy
-    assert RULES["current rule"](epochs) == 3
+    assert RULES["current rule"](epochs) == 2  # the best copies among epochs within 0.05 of the best validation
+    assert RULES["worse of val and CF val"](epochs) == 3
     assert RULES["validation accuracy"](epochs) == 1 and RULES["last epoch"](epochs) == 4
 
 
 def test_the_table_scores_each_pick_on_the_same_run():
     results = [{"cell": "tint/x", "seed": 0, "test_by_epoch": {1: 0.5, 2: 0.6, 3: 0.9, 4: 0.8},
-                "picks": {"current rule": 3, "guard rule (before 2026-12)": 2, "validation accuracy": 1,
+                "picks": {"current rule": 3, "worse of val and CF val": 2, "validation accuracy": 1,
                           "last epoch": 4}}]
     text = markdown(results, "gradia bench --efficacy --selection-study")
     assert "| tint/x | 0 | 0.900 (ep 3) | 0.600 (ep 2) | 0.500 (ep 1) | 0.800 (ep 4) | 0.900 (ep 3) |" in text
     assert "| current rule | 0.900 | 0.000 | 0.900 |" in text
-    assert "| guard rule (before 2026-12) | 0.600 | 0.300 | 0.600 |" in text
+    assert "| worse of val and CF val | 0.600 | 0.300 | 0.600 |" in text
 
 
 def test_gradia_bench_runs_the_study_on_a_small_cell(tmp_path, capsys):

@@ -26,17 +26,15 @@ from .datasets import Cell, generate_cell
 from .suite import BASELINE_EPOCHS, GUIDED_EPOCHS
 
 
-def _guard_rule(epochs: list[EpochMetrics], guard: float = 0.05) -> int:
-    """The rule before 2026-12: best counterfactual accuracy among epochs within ``guard`` of the best validation accuracy."""
-    best = max(e.val_accuracy for e in epochs)
-    candidates = [e for e in epochs if e.val_accuracy >= best - guard]
-    return max(candidates, key=lambda e: (e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0,
-                                          e.val_accuracy, e.epoch)).epoch
+def _worse_of_two(epochs: list[EpochMetrics]) -> int:
+    """A candidate tried in 2026-12: the lower of counterfactual and ordinary validation accuracy decides."""
+    return max(epochs, key=lambda e: (min(e.val_accuracy, e.val_counterfactual_accuracy or 0.0),
+                                      e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0, e.epoch)).epoch
 
 
 RULES: dict[str, Callable[[list[EpochMetrics]], int]] = {
     "current rule": lambda epochs: select_best_epoch(epochs, TrainConfig().select_tolerance).epoch,
-    "guard rule (before 2026-12)": _guard_rule,
+    "worse of val and CF val": _worse_of_two,
     "validation accuracy": lambda epochs: max(epochs, key=lambda e: (e.val_accuracy, e.epoch)).epoch,
     "last epoch": lambda epochs: epochs[-1].epoch,
 }

@@ -113,7 +113,7 @@ def test_empty(panel):
     assert panel.selected_version() is None and not panel.compare_button.isEnabled()
 
 
-RULE = "counterfactual validation accuracy or validation accuracy, whichever is lower"
+RULE = "counterfactual validation accuracy, among epochs within 0.05 of the best validation accuracy"
 PROBED = make_version(4, parent=2, mode="gradia", val=(0.97, 0.41), test_acc=0.93, val_probe=(40, 0.975, 0.825, 0.15),
                       test_probe=(38, 0.947, 0.684, 0.263), selection_rule=RULE)
 
