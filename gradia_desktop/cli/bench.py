@@ -158,7 +158,7 @@ def _run_selection_study(args, cells, progress):
     lengths = {k: v for k, v in QUICK.items() if k != "counts"} if args.quick else {}
     if args.quick:
         cells = [c.with_(counts=QUICK["counts"]) for c in cells]
-    results = run_study(cells, args.seeds, progress, **lengths)
+    results = run_study(cells, args.seeds, progress, args.device, **lengths)
     command = f"gradia bench --efficacy --selection-study --seeds {args.seeds} --cells {args.cells}" \
         + (" --quick" if args.quick else "") + (f" --out {shlex.quote(args.out.as_posix())}" if args.out else "")
     text = markdown(results, command)

@@ -40,13 +40,13 @@ RULES: dict[str, Callable[[list[EpochMetrics]], int]] = {
 }
 
 
-def study_run(cell: Cell, seed: int, workdir: Path, baseline_epochs: int = BASELINE_EPOCHS,
+def study_run(cell: Cell, seed: int, workdir: Path, device: str = "cpu", baseline_epochs: int = BASELINE_EPOCHS,
               guided_epochs: int = GUIDED_EPOCHS) -> dict:
     """{"cell", "seed", "test_by_epoch": {epoch: accuracy}, "picks": {rule: epoch}} for one run."""
     data = generate_cell(workdir / "data", cell, seed)
     project = create_project(workdir / "project", data / "images", data / "masks")
     try:
-        common = dict(device="cpu", seed=seed, image_size=64)
+        common = dict(device=device, seed=seed, image_size=64)
         base = train(project, TrainConfig(mode="baseline", arch="tiny", epochs=baseline_epochs, **common))
         test = load_split(project, "test", 64)
         scores: dict[int, float] = {}
@@ -56,9 +56,9 @@ def study_run(cell: Cell, seed: int, workdir: Path, baseline_epochs: int = BASEL
                 model, was = state.model, state.model.training
                 model.eval()
                 with torch.no_grad():
-                    logits = model(state.normalise(test.images))
+                    logits = model(state.normalise(test.images)).cpu()
                 model.train(was)
-                scores[state.epoch] = float((logits.argmax(1).cpu() == test.labels).float().mean())
+                scores[state.epoch] = float((logits.argmax(1) == test.labels).float().mean())
 
         run = train(project, TrainConfig(mode=RECOMMENDED_MODE, parent=base.version, epochs=guided_epochs, **common),
                     ScoreTest())
@@ -68,12 +68,14 @@ def study_run(cell: Cell, seed: int, workdir: Path, baseline_epochs: int = BASEL
             "picks": {name: rule(run.epochs) for name, rule in RULES.items()}}
 
 
-def run_study(cells: list[Cell], seeds: int, progress: Progress = None, **lengths) -> list[dict]:
+def run_study(cells: list[Cell], seeds: int, progress: Progress = None, device: str = "cpu",
+              **lengths) -> list[dict]:
+    """``study_run`` for every cell and seed, one after another (per-epoch test scoring is cheap)."""
     tasks = [(c, s) for c in cells for s in range(seeds)]
     out = []
     for k, (cell, seed) in enumerate(tasks, 1):
         with tempfile.TemporaryDirectory(prefix="gradia-selection-") as tmp:
-            out.append(study_run(cell, seed, Path(tmp), **lengths))
+            out.append(study_run(cell, seed, Path(tmp), device, **lengths))
         report(progress, "selection study (cells x seeds)", k, len(tasks))
     return out
 
