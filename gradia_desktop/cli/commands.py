@@ -94,7 +94,8 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 
 def add_train(sub) -> None:
-    from ..training.config import GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, MODES, PLAIN_SHARE, RECOMMENDED_MODE, TrainConfig
+    from ..training.config import (GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES, PLAIN_SHARE,
+                                   RECOMMENDED_MODE, STARTS, TrainConfig)
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a new model version (baseline, guided, GRADIA, GRADIA on all masks)",
@@ -107,7 +108,12 @@ def add_train(sub) -> None:
                         "backgrounds behind the masked objects, GRADIA's attention loss and a penalty on evidence "
                         "outside the masks), baseline without it; gradia and gradia-all are the paper's losses, "
                         "exactly")
-    p.add_argument("--from", dest="parent", metavar="VERSION", help="fine-tune this version (e.g. 1 or v1)")
+    p.add_argument("--from", dest="parent", metavar="VERSION",
+                   help="start from this version (e.g. 1 or v1): its architecture, layer and image size")
+    p.add_argument("--start", choices=STARTS,
+                   help="with --from: 'parent' fine-tunes its learned weights, 'initial' starts again from the "
+                        "weights its lineage began with (random, ImageNet or --weights-file), so no shortcut it "
+                        f"learned is carried over (default: {GUIDED_START} in mode guided, parent otherwise)")
     p.add_argument("--arch", help="tiny (default) or any torchvision classifier: resnet18, resnet50, "
                                   "mobilenet_v3_small, efficientnet_b0, convnext_tiny, ...")
     p.add_argument("--cam-layer", help="dotted module path for Grad-CAM (default: the last convolutional block)")
@@ -143,13 +149,15 @@ def run_train(args, progress):
     from ..training.config import RECOMMENDED_MODE, TrainConfig
     from ..training.trainer import Callbacks, train
 
+    if args.start and args.parent is None:
+        raise GradiaError(f"--start {args.start} needs --from VERSION: a first run starts from its own weights")
     mode = args.mode or (RECOMMENDED_MODE if args.parent is not None else "baseline")
     config = TrainConfig(mode=mode, arch=args.arch, cam_layer=args.cam_layer, image_size=args.image_size,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lam=args.lam,
                          device=args.device, seed=args.seed, counterfactual=args.counterfactual,
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
-                         outside_weight=args.outside_weight)
+                         outside_weight=args.outside_weight, start=args.start)
     for key, pair in args.weights:
         if key not in config.weights:
             raise GradiaError(f"--weight {key}: unknown row (expected one of {', '.join(config.weights)})")
@@ -172,7 +180,9 @@ def run_train(args, progress):
         if args.parent is not None:
             config.parent = project.resolve_version(args.parent).id
         result = train(project, config, Report())
-    out = {"version": result.version, "mode": mode, "parent": config.parent, "best_epoch": result.best_epoch,
+    start = config.resolved().start
+    out = {"version": result.version, "mode": mode, "parent": config.parent, "start": start,
+           "best_epoch": result.best_epoch,
            "selection_rule": result.selection_rule, "seconds": result.seconds, "warnings": result.warnings,
            **result.summaries}
     lines = [f"model version v{result.version} ({mode}), best epoch {result.best_epoch} "

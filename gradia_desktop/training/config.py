@@ -13,12 +13,18 @@ RECOMMENDED_MODE = "guided"  # what a fine-tune does unless told otherwise (docs
 # counterfactual composites, and a penalty on the decision evidence outside the expert's mask.
 GUIDED_SHARE, GUIDED_OUTSIDE_WEIGHT = 0.8, 1.0
 PLAIN_SHARE = 0.5  # the share when counterfactuals are switched on for another mode
+# Where a run with a parent starts: 'parent' fine-tunes the parent's learned weights; 'initial'
+# keeps its architecture, layer and image size but starts again from the weights its lineage began
+# with (random, ImageNet or a weights file), so no shortcut the parent learned is carried over.
+STARTS = ("parent", "initial")
+GUIDED_START = "initial"
 
 
 @dataclass
 class TrainConfig:
     mode: str = "baseline"
-    parent: int | None = None  # fine-tune this version (its arch, layer and image size are kept)
+    parent: int | None = None  # start from this version (its arch, layer and image size are kept)
+    start: str | None = None  # with a parent: 'parent' or 'initial' weights (STARTS); None: by mode
     arch: str | None = None  # None: the parent's, or tiny
     cam_layer: str | None = None  # dotted path; None finds the last convolutional block
     image_size: int | None = None  # None: 64 for tiny, 224 otherwise
@@ -41,6 +47,8 @@ class TrainConfig:
     def validate(self) -> None:
         if self.mode not in MODES:
             raise GradiaError(f"unknown mode {self.mode!r} (expected one of {', '.join(MODES)})")
+        if self.start is not None and self.start not in STARTS:
+            raise GradiaError(f"unknown start {self.start!r} (expected one of {', '.join(STARTS)})")
         if self.mode == "gradia" and self.parent is None:
             raise GradiaError("mode 'gradia' weighs samples by the parent version's quadrants: pass --from VERSION")
         for name in ("epochs", "batch_size"):
@@ -70,8 +78,10 @@ class TrainConfig:
         outside = self.outside_weight
         if outside is None:
             outside = GUIDED_OUTSIDE_WEIGHT if guided else 0.0
+        start = self.start or (GUIDED_START if guided else "parent")
         return replace(self, counterfactual=self.counterfactual or guided, counterfactual_share=share,
-                       outside_weight=outside, weights=dict(self.weights))
+                       outside_weight=outside, start=start if self.parent is not None else None,
+                       weights=dict(self.weights))
 
     def to_dict(self) -> dict:
         return asdict(self)

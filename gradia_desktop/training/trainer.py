@@ -12,6 +12,7 @@ import random
 import shutil
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from ..core.records import Version
 from ..core.store import Project
 from ..core.training_metrics import BatchLosses, EpochMetrics
 from ..errors import Cancelled, GradiaError
-from .checkpoint import ModelSpec, load_checkpoint, save_checkpoint
+from .checkpoint import ModelSpec, load_checkpoint, read_spec, save_checkpoint
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
 from .data import SplitData, load_split
@@ -78,10 +79,16 @@ def _seed_everything(seed: int) -> torch.Generator:
 
 
 def _prepare_model(project: Project, config: TrainConfig, device: torch.device, parent: Version | None):
-    """(model, layer name, arch, image size, notes) for a fresh or fine-tuned run."""
+    """(model, layer name, arch, image size, notes) for a fresh run, a fine-tune or a restart."""
     notes = []
     if parent is not None:
-        model, _, spec = load_checkpoint(project.root / parent.checkpoint, "cpu")
+        checkpoint = project.root / parent.checkpoint
+        if config.start == "initial":  # the parent's description only: building its model would draw random numbers
+            spec = read_spec(checkpoint)
+            model, start_notes = _initial_model(project, parent, spec.arch)
+            notes += start_notes
+        else:
+            model, _, spec = load_checkpoint(checkpoint, "cpu")
         if config.arch and config.arch != spec.arch:
             raise GradiaError(f"--arch {config.arch} differs from the parent v{parent.id}'s {spec.arch}")
         if spec.classes != project.classes:
@@ -92,16 +99,44 @@ def _prepare_model(project: Project, config: TrainConfig, device: torch.device, 
     else:
         arch = config.arch or "tiny"
         size = config.image_size or (64 if arch == "tiny" else 224)
-        model = build_model(arch, len(project.classes))
-        if config.pretrained:
-            skipped = load_weights(model, imagenet_weights_path(arch))
-            notes.append(f"ImageNet weights loaded; new: {', '.join(skipped) or 'nothing'}")
-        if config.init_weights:
-            skipped = load_weights(model, config.init_weights)
-            notes.append(f"weights from {config.init_weights}; left initial: {', '.join(skipped) or 'nothing'}")
+        model, notes = _fresh_model(arch, len(project.classes), config.pretrained, config.init_weights)
         layer_name = config.cam_layer or find_cam_layer(model, size)
     get_layer(model, layer_name)  # a bad path fails here, before anything is written
     return model.to(device), layer_name, arch, size, notes
+
+
+def _fresh_model(arch: str, classes: int, pretrained: bool, init_weights: str | None):
+    model = build_model(arch, classes)
+    notes = []
+    if pretrained:
+        skipped = load_weights(model, imagenet_weights_path(arch))
+        notes.append(f"ImageNet weights loaded; new: {', '.join(skipped) or 'nothing'}")
+    if init_weights:
+        skipped = load_weights(model, init_weights)
+        notes.append(f"weights from {init_weights}; left initial: {', '.join(skipped) or 'nothing'}")
+    return model, notes
+
+
+def _initial_model(project: Project, parent: Version, arch: str):
+    """The weights the parent's lineage started from (random, ImageNet or a file), for a restart.
+
+    The lineage is followed back to its first version, whose config says how it began; layers that
+    began random are drawn again from this run's seed.
+    """
+    root = parent
+    while root.parent_id is not None:
+        root = project.version(root.parent_id)
+    pretrained, init_weights = bool(root.config.get("pretrained")), root.config.get("init_weights")
+    if init_weights and not Path(init_weights).is_file():
+        raise GradiaError(f"{init_weights}: the weights file v{root.id} started from is gone, so v{parent.id}'s "
+                          f"starting point cannot be rebuilt; restore it, or start from v{parent.id}'s own "
+                          "weights (--start parent)")
+    model, notes = _fresh_model(arch, len(project.classes), pretrained, init_weights)
+    began = "ImageNet weights" if pretrained else (f"{init_weights}" if init_weights else "random weights")
+    if pretrained and init_weights:
+        began = f"ImageNet weights and {init_weights}"
+    return model, notes + [f"restarted from the weights v{root.id} began with ({began}), keeping v{parent.id}'s "
+                           "architecture, layer and image size; its learned weights are not used"]
 
 
 def _sample_weights(project: Project, config: TrainConfig, data: SplitData, parent: Version | None):

@@ -75,7 +75,8 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
     code, out, err = run(capsys, "train", project, "--from", "v1", "--epochs", 1, "--json")  # no --mode
     assert code == 0, err
     third = json.loads(out)
-    assert third["mode"] == "guided" and third["parent"] == 1
+    assert third["mode"] == "guided" and third["parent"] == 1 and third["start"] == "initial"
+    assert any("restarted from the weights v1 began with" in w for w in third["warnings"])
     code, out, _ = run(capsys, "eval", project, "--split", "train", "--json")  # no probe stored for train
     assert code == 0 and json.loads(out)["counterfactual_accuracy"] is None
 
@@ -88,6 +89,7 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
     (["train", "{project}", "--cam-layer", "layer4.9"], "layer4.9"),
     (["train", "{project}", "--mode", "gradia"], "--from"),
     (["train", "{project}", "--from", "v9"], "no model version v9"),
+    (["train", "{project}", "--start", "initial"], "--start initial needs --from VERSION"),
     (["train", "{project}", "--weights-file", "{tmp}/none.pt"], "weights file not found"),
     (["train", "{project}", "--device", "quantum"], "unknown device"),
     (["train", "{project}", "--weight", "XX=1,1"], "unknown row"),

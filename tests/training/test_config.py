@@ -8,6 +8,7 @@ from gradia_desktop.errors import GradiaError
 from gradia_desktop.training.config import (
     GUIDED_OUTSIDE_WEIGHT,
     GUIDED_SHARE,
+    GUIDED_START,
     MODES,
     PLAIN_SHARE,
     RECOMMENDED_MODE,
@@ -35,6 +36,16 @@ def test_the_other_modes_stay_as_they_were(mode):
     assert with_cf.counterfactual_share == PLAIN_SHARE and with_cf.outside_weight == 0.0
 
 
+def test_a_guided_run_from_a_parent_restarts_and_the_paper_modes_fine_tune():
+    assert GUIDED_START == "initial"
+    assert TrainConfig(mode="guided", parent=1).resolved().start == "initial"
+    for mode in ("baseline", "gradia", "gradia-all"):
+        assert TrainConfig(mode=mode, parent=1).resolved().start == "parent"
+    assert TrainConfig(mode="guided", parent=1, start="parent").resolved().start == "parent"
+    assert TrainConfig(mode="gradia", parent=1, start="initial").resolved().start == "initial"
+    assert TrainConfig(mode="guided").resolved().start is None  # nothing to start from but the arch's own init
+
+
 def test_resolving_copies_the_weight_table():
     config = TrainConfig(mode="guided")
     config.resolved().weights["UA"] = (9.0, 9.0)
@@ -42,7 +53,8 @@ def test_resolving_copies_the_weight_table():
 
 
 @pytest.mark.parametrize("field,value,fragment", [("counterfactual_share", 1.0, "counterfactual share"),
-                                                  ("outside_weight", -1.0, "outside-evidence weight")])
+                                                  ("outside_weight", -1.0, "outside-evidence weight"),
+                                                  ("start", "pretrained", "unknown start")])
 def test_bad_recipe_settings_are_one_line_errors(field, value, fragment):
     with pytest.raises(GradiaError, match=fragment):
         TrainConfig(mode="guided", **{field: value}).validate()

@@ -1,5 +1,5 @@
-"""Run the efficacy suite: for every cell and seed, a baseline, then each guided recipe fine-tuned
-from it; write a Markdown table of the medians over seeds (and the worst seed) per cell and recipe.
+"""Run the efficacy suite: for every cell and seed, a baseline, then each guided recipe trained
+from it (as its parent); write a Markdown table of the medians over seeds (and the worst seed) per cell and recipe.
 
 The cells vary one axis at a time around a reference cell (a background tint, shapes at high
 contrast, loose masks on 10% of training images); see ``datasets``. Nothing here is tuned to the
@@ -23,7 +23,7 @@ from ...training.trainer import train
 from .datasets import CONTRASTS, MASK_STYLES, OBJECTS, SHORTCUTS, Cell, generate_cell
 
 REFERENCE = Cell()
-RECIPES = {  # name: (mode, counterfactual) of a fine-tune from the baseline
+RECIPES = {  # name: (mode, counterfactual) of a run with the baseline as its parent, started as the mode does
     "gradia (paper-exact)": ("gradia", False),
     "guided (recommended)": ("guided", True),
 }
@@ -64,7 +64,7 @@ def _figures(cell: Cell, seed: int, recipe: str, summaries: dict, seconds: float
 
 def run_cell(cell: Cell, seed: int, workdir: Path, device: str = "cpu", baseline_epochs: int = BASELINE_EPOCHS,
              guided_epochs: int = GUIDED_EPOCHS, recipes: dict = RECIPES) -> list[RunFigures]:
-    """The baseline, every recipe fine-tuned from it, and the ceiling, on one cell and seed (under ``workdir``).
+    """The baseline, every recipe run from it, and the ceiling, on one cell and seed (under ``workdir``).
 
     The ceiling is the same model trained from scratch for as many epochs as a recipe, on the same
     cell generated with the cue random in every split: what was learnable had the shortcut never
@@ -259,7 +259,9 @@ class in train and val and random in test; one axis at a time differs from the r
 `{REFERENCE.name}`. The cell name reads shortcut / objects-contrast / masks: share of training
 images with a mask and its style (validation carries masks of the same style on at least a fifth
 of its images, test exact masks on all, for the metrics only). Per cell and seed: a baseline
-(`tiny`, {BASELINE_EPOCHS} epochs), then each recipe fine-tuned from it for {GUIDED_EPOCHS} epochs.
+(`tiny`, {BASELINE_EPOCHS} epochs), then each recipe from it for {GUIDED_EPOCHS} epochs, as
+`gradia train --from` runs it: the paper-exact mode fine-tunes the baseline's weights, the guided
+recipe keeps its architecture but starts again from its initial weights (`--start initial`).
 The *ceiling* is the same model trained from scratch for {GUIDED_EPOCHS} epochs on the same cell
 generated with the cue random in every split: what was learnable had the shortcut never been
 there. Where the ceiling itself is low, the objects are too hard for this model and budget, and

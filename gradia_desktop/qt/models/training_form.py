@@ -27,14 +27,14 @@ from PySide6.QtWidgets import (
 
 from ...core.records import Version
 from ...errors import GradiaError
-from ...training.config import RECOMMENDED_MODE, TrainConfig
+from ...training.config import GUIDED_START, RECOMMENDED_MODE, TrainConfig
 from ...training.device import describe_devices
 from ...training.loss import DEFAULT_WEIGHTS
 from .weight_table import WeightTable
 
 MODE_ITEMS = (
     ("guided", "Guided (recommended)",
-     "Fine-tune on the expert's masks: most of each epoch shows the masked objects on other images' "
+     "Retrain on the expert's masks: most of each epoch shows the masked objects on other images' "
      "backgrounds, with GRADIA's attention loss and a penalty on evidence outside the masks"),
     ("baseline", "Baseline (cross-entropy only)",
      "Plain cross-entropy: no attention loss (masks still feed counterfactuals when those are on)"),
@@ -46,8 +46,8 @@ MODE_ITEMS = (
 USED_WEIGHTS = {"baseline": (), "gradia": ("UA", "UI", "RI", "RA", "masked", "unmasked"),
                 "gradia-all": ("masked", "unmasked"), "guided": ("masked", "unmasked")}
 MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
-    "guided": "Shows the masked objects on other backgrounds and penalises evidence outside the masks, so the "
-              "model must decide by what the expert marked.",
+    "guided": "Retrains from the parent's starting weights, showing the masked objects on other backgrounds and "
+              "penalising evidence outside the masks, so the model must decide by what the expert marked.",
     "baseline": "Cross-entropy only: learns whatever predicts the labels, shortcuts included.",
     "gradia": "The paper's GRADIA: attention loss weighted by the parent's quadrants (paper-exact).",
     "gradia-all": "The paper's attention loss on every masked image (paper-exact).",
@@ -55,13 +55,21 @@ MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
 ARCHS = ("tiny", "resnet18", "resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny")
 LEARNING_RATES = ("1e-2", "3e-3", "1e-3", "3e-4", "1e-4", "3e-5", "1e-5")
 NO_PARENT = "none (train from scratch)"
+START_ITEMS = (  # (TrainConfig.start, label, tooltip)
+    (None, "By mode", f"Guided mode starts again from the parent's starting weights ({GUIDED_START}); the other "
+                      "modes fine-tune the parent's learned weights"),
+    ("parent", "The parent's learned weights (fine-tune)", "Continue from the parent's weights, shortcuts included"),
+    ("initial", "The parent's starting weights (retrain)",
+     "Start again from the weights the parent's lineage began with (random, ImageNet or a weights file), "
+     "keeping its architecture, layer and image size: nothing it learned is carried over"),
+)
 COUNTERFACTUAL_TIP = ("Counterfactual augmentation: on masked training images, the background outside the mask is "
                       "replaced by another image's background, so a cue in the background stops predicting the class.")
 SETTINGS_KEY = "training/config"
 
 
 def demo_defaults() -> TrainConfig:
-    """The README's recommended run: a guided fine-tune, 20 epochs."""
+    """The README's recommended run: guided from a parent, 20 epochs."""
     return TrainConfig(mode=RECOMMENDED_MODE, epochs=20)
 
 
@@ -98,8 +106,12 @@ class TrainingPanel(QWidget):
         self.mode_summary = QLabel(wordWrap=True)
         self.mode_summary.setStyleSheet("color: palette(placeholder-text)")
         self.counterfactual = QCheckBox("Counterfactual backgrounds", toolTip=COUNTERFACTUAL_TIP)
-        self.parent_combo = QComboBox(toolTip="Fine-tune this version (keeps its architecture and image size), "
-                                              "or train a new model from scratch")
+        self.parent_combo = QComboBox(toolTip="Train from this version (keeps its architecture, layer and image "
+                                              "size), or a new model from scratch")
+        self.start = QComboBox(toolTip="Which weights a run with a parent starts from")
+        for i, (value, text, tip) in enumerate(START_ITEMS):
+            self.start.addItem(text, value)
+            self.start.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         self.lam = QDoubleSpinBox(decimals=3, maximum=1000.0, singleStep=0.1,
                                   toolTip="\u03bb: the weight of the attention loss against cross-entropy")
         self.epochs = QSpinBox(minimum=1, maximum=10000, toolTip="Passes over the training split; the best epoch "
@@ -138,7 +150,7 @@ class TrainingPanel(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for title, rows in (
                 ("Run", (("&Mode", self.mode), ("", self.mode_summary), ("", self.counterfactual),
-                         ("&Parent", self.parent_combo))),
+                         ("&Parent", self.parent_combo), ("Start &from", self.start))),
                 ("Optimisation", (("&\u03bb (attention)", self.lam), ("&Epochs", self.epochs),
                                   ("&Learning rate", self.lr), ("&Batch size", self.batch_size),
                                   ("See&d", self.seed), ("De&vice", self.device))),
@@ -175,7 +187,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(buttons)
         self.setMinimumWidth(280)
 
-        for combo in (self.mode, self.parent_combo, self.lr, self.arch, self.device):
+        for combo in (self.mode, self.parent_combo, self.start, self.lr, self.arch, self.device):
             combo.currentIndexChanged.connect(self._changed)
         for combo in (self.lr, self.arch):
             combo.editTextChanged.connect(self._changed)
@@ -218,6 +230,7 @@ class TrainingPanel(QWidget):
                 self.device.addItem(f"{config.device} (not found here)", config.device)
             self.device.setCurrentIndex(self.device.findData(config.device))
             self.weights.set_weights(config.weights)
+            self.start.setCurrentIndex(max(0, self.start.findData(config.start)) if config.start else 0)
             index = self.parent_combo.findData(config.parent) if config.parent is not None else 0
             self.parent_combo.setCurrentIndex(max(0, index))
         finally:
@@ -280,7 +293,8 @@ class TrainingPanel(QWidget):
         parent = self.parent_combo.currentData()
         weights = self.weights.weights()
         return replace(self._base, mode=self.mode.currentData(), counterfactual=self.counterfactual.isChecked(),
-                       parent=parent, lam=self.lam.value(), epochs=self.epochs.value(), lr=lr,
+                       parent=parent, start=self.start.currentData() if parent is not None else None,
+                       lam=self.lam.value(), epochs=self.epochs.value(), lr=lr,
                        batch_size=self.batch_size.value(),
                        arch=None if parent is not None else (self.arch.currentText().strip() or None),
                        image_size=None if parent is not None else (self.image_size.value() or None),
@@ -320,6 +334,7 @@ class TrainingPanel(QWidget):
         self._showing_parent = fine_tune
         for widget in (self.arch, self.image_size, self.pretrained):
             widget.setEnabled(not fine_tune)
+        self.start.setEnabled(fine_tune)
         self.cam_layer.setPlaceholderText(f"the parent's ({parent.cam_layer})" if fine_tune else "automatic")
         mode = self.mode.currentData()
         self.mode_summary.setText(MODE_SUMMARY[mode])

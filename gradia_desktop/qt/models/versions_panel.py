@@ -30,7 +30,7 @@ from ...core.records import SPLITS, Version
 COLUMNS = ("Version", "Parent", "Mode", "Arch", "Epochs", "Val acc", "Val IoU", "Val CF acc", "Val reliance",
            "Test acc", "Created", "Status")
 COLUMN_TIPS = {
-    "Parent": "The version it was fine-tuned from",
+    "Parent": "The version it was trained from (fine-tuned, or retrained from its starting weights)",
     "Mode": "guided (recommended), baseline, gradia or gradia-all; +cf: with counterfactual backgrounds",
     "Epochs": "The epoch kept (chosen on the validation split) / epochs run",
     "Val acc": "Accuracy on the validation split",

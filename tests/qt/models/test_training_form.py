@@ -33,7 +33,21 @@ def test_defaults_follow_the_readme(panel):
     assert (c.mode, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == ("guided", 1, 20, 1e-3, 32, 1.0)
     assert c.weights == DEFAULT_WEIGHTS and c.device == "auto"
     assert panel.mode.currentText() == "Guided (recommended)"
-    assert "penalises evidence outside the masks" in panel.mode_summary.text()
+    assert "penalising evidence outside the masks" in panel.mode_summary.text()
+    assert "starting weights" in panel.mode_summary.text()
+    assert c.start is None and panel.start.isEnabled() and panel.start.currentText() == "By mode"
+
+
+def test_start_choice_reaches_the_config_only_with_a_parent(panel):
+    panel.set_versions([version(1)], 1)
+    panel.start.setCurrentIndex(panel.start.findData("parent"))
+    assert panel.config().start == "parent"
+    panel.start.setCurrentIndex(panel.start.findData("initial"))
+    assert panel.config().start == "initial"
+    panel.parent_combo.setCurrentIndex(0)
+    assert not panel.start.isEnabled() and panel.config().start is None
+    panel.set_config(TrainConfig(mode="gradia-all", parent=1, start="initial"))
+    assert panel.start.currentData() == "initial" and panel.config().start == "initial"
 
 
 def test_guided_always_uses_counterfactuals_and_gives_the_box_back_when_left(panel):
@@ -52,7 +66,7 @@ def test_guided_always_uses_counterfactuals_and_gives_the_box_back_when_left(pan
 
 def test_config_round_trips(panel):
     panel.set_versions([version(1), version(2, mode="gradia", counterfactual=True)], None)
-    config = TrainConfig(mode="gradia", parent=2, epochs=7, batch_size=16, lr=3e-4, lam=0.5, device="cpu", seed=5,
+    config = TrainConfig(mode="gradia", parent=2, start="parent", epochs=7, batch_size=16, lr=3e-4, lam=0.5, device="cpu", seed=5,
                          counterfactual=False, cam_layer="layer3", counterfactual_share=0.3,
                          weights={**DEFAULT_WEIGHTS, "UA": (0.5, 2.0)})
     panel.set_config(config)
