@@ -83,8 +83,8 @@ def run_study(cells: list[Cell], seeds: int, progress: Progress = None, device: 
 def markdown(results: list[dict], command: str) -> str:
     names = list(RULES)
     lines = ["# Epoch selection: test accuracy of each rule's pick, on the same runs", "",
-             f"Produced by `{command}`. Recommended recipe, fine-tuned from the suite's baseline; test "
-             "accuracy after every epoch is recorded for this study only.", "",
+             f"Produced by `{command}`. The recommended recipe with the suite's baseline as its parent, as "
+             "`gradia train --from` runs it; test accuracy after every epoch is recorded for this study only.", "",
              "| cell | seed | " + " | ".join(names) + " | best epoch |", "|---|---|" + "---|" * (len(names) + 1)]
     for r in results:
         scores = r["test_by_epoch"]

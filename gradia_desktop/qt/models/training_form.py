@@ -46,8 +46,9 @@ MODE_ITEMS = (
 USED_WEIGHTS = {"baseline": (), "gradia": ("UA", "UI", "RI", "RA", "masked", "unmasked"),
                 "gradia-all": ("masked", "unmasked"), "guided": ("masked", "unmasked")}
 MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
-    "guided": "Retrains from the parent's starting weights, showing the masked objects on other backgrounds and "
-              "penalising evidence outside the masks, so the model must decide by what the expert marked.",
+    "guided": "Shows the masked objects on other backgrounds and penalises evidence outside the masks, so the "
+              "model must decide by what the expert marked; from a parent, it starts again from the parent's "
+              "starting weights, leaving its shortcuts behind.",
     "baseline": "Cross-entropy only: learns whatever predicts the labels, shortcuts included.",
     "gradia": "The paper's GRADIA: attention loss weighted by the parent's quadrants (paper-exact).",
     "gradia-all": "The paper's attention loss on every masked image (paper-exact).",
@@ -335,6 +336,8 @@ class TrainingPanel(QWidget):
         for widget in (self.arch, self.image_size, self.pretrained):
             widget.setEnabled(not fine_tune)
         self.start.setEnabled(fine_tune)
+        by_mode = "starting" if self.mode.currentData() == "guided" and GUIDED_START == "initial" else "learned"
+        self.start.setItemText(0, f"By mode: the parent's {by_mode} weights")
         self.cam_layer.setPlaceholderText(f"the parent's ({parent.cam_layer})" if fine_tune else "automatic")
         mode = self.mode.currentData()
         self.mode_summary.setText(MODE_SUMMARY[mode])

@@ -33,9 +33,12 @@ def test_defaults_follow_the_readme(panel):
     assert (c.mode, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == ("guided", 1, 20, 1e-3, 32, 1.0)
     assert c.weights == DEFAULT_WEIGHTS and c.device == "auto"
     assert panel.mode.currentText() == "Guided (recommended)"
-    assert "penalising evidence outside the masks" in panel.mode_summary.text()
+    assert "penalises evidence outside the masks" in panel.mode_summary.text()
     assert "starting weights" in panel.mode_summary.text()
-    assert c.start is None and panel.start.isEnabled() and panel.start.currentText() == "By mode"
+    assert c.start is None and panel.start.isEnabled()
+    assert panel.start.currentText() == "By mode: the parent's starting weights"
+    panel.mode.setCurrentIndex(panel.mode.findData("gradia-all"))
+    assert panel.start.currentText() == "By mode: the parent's learned weights"
 
 
 def test_start_choice_reaches_the_config_only_with_a_parent(panel):
