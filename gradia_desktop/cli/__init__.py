@@ -13,13 +13,14 @@ import sys
 from .. import __version__
 from ..errors import Cancelled, GradiaError
 from . import commands
+from .options import CommandParser
 from .progress_line import ProgressLine
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradia", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"gradia {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
     for register in commands.REGISTRY:
         register(sub)
     return parser
@@ -27,18 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # a typo belongs to the sub-command: its usage, and the flag it was probably meant to be
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subparsers.choices[args.command].reject_unknown(extras)
     progress = ProgressLine(quiet=getattr(args, "quiet", False))
     try:
         result, text, *status = args.handler(args, progress)  # a handler may add an exit status
     except GradiaError as exc:
-        progress.message(f"gradia {args.command}: error: {exc}")
+        progress.warn(f"gradia {args.command}: error: {exc}")
         return 2
     except Cancelled as exc:
-        progress.message(f"gradia {args.command}: {exc}")
+        progress.warn(f"gradia {args.command}: {exc}")
         return 130
     except KeyboardInterrupt:
-        progress.message(f"gradia {args.command}: interrupted")
+        progress.warn(f"gradia {args.command}: interrupted")
         return 130
     if getattr(args, "json", False):
         print(json.dumps(result, default=str))

@@ -18,11 +18,11 @@ def add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time a GRADIA training step against a plain one, and Grad-CAM throughput",
                        description="Median seconds per training step, plain cross-entropy vs GRADIA (attention "
                                    "loss on every sample), on the same model and batch; Grad-CAM images/s.")
-    p.add_argument("--arch", default="resnet18")
-    p.add_argument("--image-size", type=int, default=224)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--arch", default="resnet18", help="model to time (`gradia models` lists all)")
+    p.add_argument("--image-size", type=int, default=224, help="input size in px")
+    p.add_argument("--batch-size", type=int, default=16, help="images per timed step")
+    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--steps", type=int, default=10, help="timed steps per variant (the median is reported)")
     p.add_argument("--reference", action="store_true", help="also time a per-sample loop like the authors' code")
     p.add_argument("--gui", action="store_true",
                    help="instead: the GUI's figures (brush latency on a 4096x4096 image, image switch, "

@@ -18,6 +18,10 @@ EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gr
 PROBE_KEYS = ("n_counterfactual", "masked_accuracy", "counterfactual_accuracy", "shortcut_reliance")
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
@@ -37,7 +41,7 @@ def add_demo(sub) -> None:
     p = sub.add_parser("demo", help="write the demo dataset (images + masks) with a planted background shortcut",
                        description="Write OUT/images/{train,val,test}/<class>/*.png and OUT/masks/... .")
     p.add_argument("out", type=Path, help="output folder (must not exist or be empty)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same images")
     p.add_argument("--mask-fraction", type=float, default=0.15, help="share of training images with a mask")
     add_output_flags(p)
     p.set_defaults(handler=run_demo)
@@ -53,7 +57,7 @@ def run_demo(args, progress):
     n_masks = sum(1 for _ in (out / "masks").rglob("*.png"))
     result = {"out": str(out), "images": n_images, "masks": n_masks,
               "init": f"gradia init PROJECT --images {out / 'images'} --masks {out / 'masks'}"}
-    return result, f"wrote {n_images} images and {n_masks} masks to {out}\nnext: {result['init']}"
+    return result, f"wrote {plural(n_images, 'image')} and {plural(n_masks, 'mask')} to {out}\nnext: {result['init']}"
 
 
 # ---- init -------------------------------------------------------------------------------------
@@ -78,9 +82,32 @@ def run_init(args, progress):
         splits = {s: sum(1 for x in samples if x.split == s) for s in ("train", "val", "test")}
         result = {"project": str(project.root), "samples": len(samples), "classes": project.classes,
                   "splits": splits, "masks": sum(x.has_mask for x in samples)}
-    text = (f"created {result['project']}: {result['samples']} samples ({splits['train']} train, {splits['val']} val, "
-            f"{splits['test']} test), classes {', '.join(result['classes'])}, {result['masks']} masks")
+    root = result["project"]
+    result["next"] = [f"gradia train {root} --mode baseline", f"gradia-desktop {root}"]
+    text = (f"created {root}: {plural(result['samples'], 'sample')} ({splits['train']} train, {splits['val']} val, "
+            f"{splits['test']} test), classes {', '.join(result['classes'])}, {plural(result['masks'], 'mask')}\n"
+            f"next: {result['next'][0]}   (a first model; or open it: {result['next'][1]})")
     return result, text
+
+
+# ---- models -----------------------------------------------------------------------------------
+def add_models(sub) -> None:
+    p = sub.add_parser("models", help="list the architectures --arch takes",
+                       description="Every architecture `gradia train --arch` and `gradia bench --arch` take: tiny "
+                                   "(a small CNN, 64 px, the default) and torchvision's classifiers (random "
+                                   "weights, or ImageNet weights from its local cache with --pretrained).")
+    add_output_flags(p)
+    p.set_defaults(handler=run_models)
+
+
+def run_models(args, progress):
+    import textwrap
+
+    from ..training.models import available_architectures
+
+    names = available_architectures()
+    text = f"{len(names)} architectures:\n" + textwrap.fill(", ".join(names), width=100)
+    return {"architectures": names}, text
 
 
 # ---- train ------------------------------------------------------------------------------------
@@ -104,7 +131,7 @@ def add_train(sub) -> None:
                                    "images exist); the test split is only reported.")
     p.add_argument("project", type=Path)
     p.add_argument("--mode", choices=MODES,
-                   help=f"default: {RECOMMENDED_MODE} with --from (the recommended fine-tune: counterfactual "
+                   help=f"default: {RECOMMENDED_MODE} with --from (the recommended recipe: counterfactual "
                         "backgrounds behind the masked objects, GRADIA's attention loss and a penalty on evidence "
                         "outside the masks), baseline without it; gradia and gradia-all are the paper's losses, "
                         "exactly")
@@ -114,16 +141,19 @@ def add_train(sub) -> None:
                    help="with --from: 'parent' fine-tunes its learned weights, 'initial' starts again from the "
                         "weights its lineage began with (random, ImageNet or --weights-file), so no shortcut it "
                         f"learned is carried over (default: {GUIDED_START} in mode guided, parent otherwise)")
-    p.add_argument("--arch", help="tiny (default) or any torchvision classifier: resnet18, resnet50, "
-                                  "mobilenet_v3_small, efficientnet_b0, convnext_tiny, ...")
+    p.add_argument("--arch", help="tiny (default; with --from: the parent's) or any torchvision "
+                                  "classifier, e.g. resnet18, resnet50, efficientnet_b0; `gradia models` lists all")
     p.add_argument("--cam-layer", help="dotted module path for Grad-CAM (default: the last convolutional block)")
     p.add_argument("--image-size", type=int, help="input size in px (default 64 for tiny, 224 otherwise)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--epochs", type=int, default=d.epochs,
+                   help="passes over the training split; the best epoch is kept")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per optimisation step")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--lambda", dest="lam", type=float, default=d.lam, help="weight of the attention loss")
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="random seed for initial weights, shuffling, augmentation and counterfactuals: the same "
+                        "seed, data and settings give the same model")
     p.add_argument("--counterfactual", action="store_true",
                    help="swap the background outside each expert mask for another masked image's background "
                         "(always on in mode guided)")
@@ -201,7 +231,7 @@ def _open_for_eval(path: Path, progress):
     try:
         return Project.open(path)
     except ProjectInUse as exc:
-        progress.message(f"gradia eval: {exc}; evaluating read-only, nothing will be stored")
+        progress.warn(f"gradia eval: {exc}; evaluating read-only, nothing will be stored")
         return Project.open(path, readonly=True)
 
 
@@ -210,8 +240,8 @@ def add_eval(sub) -> None:
                        description="Report a version's metrics on a split (stored predictions; computed if missing).")
     p.add_argument("project", type=Path)
     p.add_argument("--version", help="model version (default: the latest)")
-    p.add_argument("--split", choices=("train", "val", "test"), default="val")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--split", choices=("train", "val", "test"), default="val", help="the split to report")
+    p.add_argument("--device", default="auto", help="where to run the model when results must be computed")
     p.add_argument("--recompute", action="store_true", help="run the model again instead of using stored results")
     add_output_flags(p)
     p.set_defaults(handler=run_eval)
@@ -248,4 +278,4 @@ def run_eval(args, progress):
     return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_bench, add_export, add_import, add_check)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_models, add_bench, add_export, add_import, add_check)

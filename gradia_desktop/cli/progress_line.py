@@ -38,6 +38,12 @@ class ProgressLine:
         self.stream.flush()
 
     def message(self, text: str) -> None:
+        """An informational line (per-epoch figures, notes); --quiet silences it."""
+        if not self.quiet:
+            self.warn(text)
+
+    def warn(self, text: str) -> None:
+        """A line the user must see whatever the verbosity: a warning, a skipped input, an error."""
         self._end_line()
         self.stream.write(text + "\n")
         self.stream.flush()

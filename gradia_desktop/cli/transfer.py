@@ -25,9 +25,9 @@ def _yes_no_any(text: str):
 
 def _list_skipped(progress, command: str, skipped: list[tuple[str, str]], shown: int = 10) -> None:
     for entry, reason in skipped[:shown]:
-        progress.message(f"gradia {command}: skipped {entry}: {reason}")
+        progress.warn(f"gradia {command}: skipped {entry}: {reason}")
     if len(skipped) > shown:
-        progress.message(f"gradia {command}: ... and {len(skipped) - shown} more skipped (--json lists them all)")
+        progress.warn(f"gradia {command}: ... and {len(skipped) - shown} more skipped (--json lists them all)")
 
 
 def add_mask_flags(p) -> None:
@@ -112,7 +112,7 @@ def run_import(args, progress):
                                    mask_rule=mask_rule(args))
         except ImportRejected as exc:
             for problem in exc.problems[3:]:  # the first ones are in the error line
-                progress.message(f"gradia import: problem: {problem}")
+                progress.warn(f"gradia import: problem: {problem}")
             raise
     _list_skipped(progress, "import", summary.skipped)
     return summary.to_dict(), summary.text()

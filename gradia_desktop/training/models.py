@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -53,9 +54,11 @@ def build_model(arch: str, num_classes: int) -> nn.Module:
         return TinyCNN(num_classes)
     import torchvision
 
-    if arch not in torchvision.models.list_models(module=torchvision.models):
-        raise GradiaError(f"unknown architecture {arch!r} (try tiny, resnet18, resnet50, mobilenet_v3_small, "
-                          "efficientnet_b0, convnext_tiny; `gradia train --help` lists all)")
+    known = torchvision.models.list_models(module=torchvision.models)
+    if arch not in known:
+        close = difflib.get_close_matches(arch, ["tiny", *known], n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise GradiaError(f"unknown architecture {arch!r} ({hint}`gradia models` lists all {len(known) + 1})")
     kwargs = {"num_classes": num_classes}
     if arch.startswith("inception") or arch.startswith("googlenet"):
         kwargs["aux_logits"] = False
