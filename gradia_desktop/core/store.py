@@ -239,6 +239,11 @@ class Project:
             if old is not None:
                 mask_files.remove(self._masks_dir, [old])
 
+    def count_masked(self, split: str) -> int:
+        """How many of a split's samples carry a mask (one query: cheap enough after every stroke)."""
+        return self._query("SELECT COUNT(*) FROM samples s JOIN masks m ON m.sample_id = s.id WHERE s.split = ?",
+                           (split,))[0][0]
+
     def mask_pixels(self) -> dict[int, int]:
         return dict(self._query("SELECT sample_id, pixels FROM masks"))
 
@@ -254,6 +259,10 @@ class Project:
             else:
                 conn.execute("INSERT OR REPLACE INTO judgements VALUES (?, ?, ?, ?)",
                              (version_id, sample_id, int(bool(reasonable)), time.time()))
+
+    def judgement_counts(self) -> dict[int, int]:
+        """Per version id, how many samples the expert has judged."""
+        return dict(self._query("SELECT version_id, COUNT(*) FROM judgements GROUP BY version_id"))
 
     def judgements(self, version_id: int) -> dict[int, bool]:
         return {s: bool(r) for s, r in self._query(

@@ -206,9 +206,9 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     val_data = load_split(project, "val", size, cb.progress, cb.cancelled)
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
-    if config.mode == "guided" and not bool(train_data.has_mask.any()):
-        raise GradiaError(f"{project.root}: mode 'guided' learns from masked training images and there are none: "
-                          "paint masks on some training images, or train with --mode baseline")
+    if config.mode != "baseline" and not bool(train_data.has_mask.any()):  # the attention loss would be zero
+        raise GradiaError(f"{project.root}: mode '{config.mode}' learns from masked training images and there are "
+                          "none: paint masks on some training images, or train with --mode baseline")
     w_pred, w_att = _sample_weights(project, config, train_data, parent)
     grid_hw = _grid_size(model, layer, size, device)
     grids = torch.zeros((len(train_data), *grid_hw))

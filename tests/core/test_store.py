@@ -492,6 +492,24 @@ def test_judgements_per_version_and_clearing(project):
     assert all(type(v) is bool for v in project.judgements(v1).values())
 
 
+def test_counts_the_training_form_shows(project):
+    v1, v2 = _done_version(project), _done_version(project)
+    for split in ("train", "val", "test"):
+        expected = sum(1 for x in project.samples(split=split) if x.has_mask)
+        assert project.count_masked(split) == expected
+    train = project.samples(split="train")[0]
+    before = project.count_masked("train")
+    project.write_mask(train.id, np.ones((train.height, train.width), np.uint8))
+    assert project.count_masked("train") == before + (0 if train.has_mask else 1)
+    project.delete_mask(train.id)
+    assert project.count_masked("train") == before - (1 if train.has_mask else 0)
+    assert project.judgement_counts() == {}
+    project.set_judgement(v1, 1, True)
+    project.set_judgement(v1, 2, False)
+    project.set_judgement(v2, 1, False)
+    assert project.judgement_counts() == {v1: 2, v2: 1}
+
+
 def test_judgement_truthiness_is_stored_as_bool(project):
     v = _done_version(project)
     project.set_judgement(v, 3, 1)

@@ -130,15 +130,17 @@ def test_a_guided_run_stores_the_recipe_it_used(small_project):
     assert result.selection_rule.startswith("counterfactual validation accuracy")
 
 
-def test_guided_without_masked_training_images_says_what_to_do(tmp_path):
+def test_attention_modes_without_masked_training_images_say_what_to_do(tmp_path):
     from gradia_desktop.core.demo import generate_demo
     from gradia_desktop.core.project_init import create_project
 
     data = generate_demo(tmp_path / "d", seed=1, counts={"train": 4, "val": 2, "test": 2})
     with create_project(tmp_path / "p", data / "images") as project:
-        with pytest.raises(GradiaError, match="mode 'guided' learns from masked training images.*--mode baseline"):
-            train(project, TrainConfig(mode="guided", **FAST))
-        assert project.versions(status=None) == []
+        parent = train(project, TrainConfig(mode="baseline", **FAST)).version
+        for mode in ("guided", "gradia", "gradia-all"):
+            with pytest.raises(GradiaError, match=f"mode '{mode}' learns from masked training images.*--mode baseline"):
+                train(project, TrainConfig(mode=mode, parent=parent, **FAST))
+        assert [v.id for v in project.versions(status=None)] == [parent]
 
 
 def test_a_run_below_its_parents_validation_accuracy_says_so():

@@ -341,8 +341,10 @@ class Canvas(ImageView):
         self.mask_item.render(self._editor.mask, rect)
 
     def commit_edit(self) -> None:
-        """Announce the editor's current version as one finished edit (``mask_edited``)."""
+        """Announce the editor's current version as one finished edit (``mask_edited``); the pixel
+        read-out under a still pointer follows it (undo, redo, fill)."""
         self.mask_edited.emit(self._editor.version)
+        self._refresh_cursor_readout()
 
     # ---- what the input controller shows ------------------------------------------------------
     def set_cursor_shape(self, shape: Qt.CursorShape) -> None:

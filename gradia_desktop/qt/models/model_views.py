@@ -96,12 +96,14 @@ class ModelViews(QObject):
         if host.project is None:
             self.versions.set_versions([], None)
             self.training.set_project(None, [], None, read_only=False)
+            self.masks_changed()
             self.matrix.set_source(None, None)
             self.training.plots.clear()
             return
         selected = host.version.id if host.version else None
         self._list_versions(selected)
         self.training.set_project(host.project.root, host.project.versions(), selected, host.project.readonly)
+        self.masks_changed()
         self.matrix.set_source(host.project, host.version, self._browser_rows)
         self._show_history()
 
@@ -110,6 +112,7 @@ class ModelViews(QObject):
         selected = host.version.id if host.version else None
         self._list_versions(selected)
         self.training.set_versions(host.project.versions(), selected)
+        self.masks_changed()
         if not self.training.is_running():
             self.matrix.set_source(host.project, host.version, self._browser_rows)
 
@@ -125,6 +128,18 @@ class ModelViews(QObject):
 
     def judgements_changed(self) -> None:
         self.matrix.refresh()
+        self.masks_changed()
+
+    def masks_changed(self) -> None:
+        """The training form's count of what a run will use follows every saved stroke and judgement."""
+        project = self._host.project
+        if project is None:
+            self.training.panel.set_inputs(None)
+            return
+        try:
+            self.training.panel.set_inputs(project.count_masked("train"), project.judgement_counts())
+        except GradiaError:  # the project went away underneath; the next action says so
+            self.training.panel.set_inputs(None)
 
     def sample_shown(self) -> None:
         host = self._host

@@ -94,6 +94,7 @@ class TrainingPanel(QWidget):
         self._showing_parent = False  # arch and image size show the parent's, not the user's
         self._quiet = False  # True while the panel itself fills fields (no revalidation per field)
         self._counterfactual_choice = False  # the box's state before guided mode forced it on
+        self._inputs: tuple[int, dict[int, int]] | None = None  # masked training images, judgements per version
         self._build()
         self.set_config(self._base)
         self.set_running(False)
@@ -113,6 +114,8 @@ class TrainingPanel(QWidget):
         for i, (value, text, tip) in enumerate(START_ITEMS):
             self.start.addItem(text, value)
             self.start.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+        self.inputs = QLabel(wordWrap=True, toolTip="What the run will learn from, counted now")
+        self.inputs.setObjectName("training_inputs")
         self.lam = QDoubleSpinBox(decimals=3, maximum=1000.0, singleStep=0.1,
                                   toolTip="\u03bb: the weight of the attention loss against cross-entropy")
         self.epochs = QSpinBox(minimum=1, maximum=10000, toolTip="Passes over the training split; the best epoch "
@@ -151,7 +154,7 @@ class TrainingPanel(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for title, rows in (
                 ("Run", (("&Mode", self.mode), ("", self.mode_summary), ("", self.counterfactual),
-                         ("&Parent", self.parent_combo), ("Start &from", self.start))),
+                         ("&Parent", self.parent_combo), ("Start &from", self.start), ("", self.inputs))),
                 ("Optimisation", (("&\u03bb (attention)", self.lam), ("&Epochs", self.epochs),
                                   ("&Learning rate", self.lr), ("&Batch size", self.batch_size),
                                   ("See&d", self.seed), ("De&vice", self.device))),
@@ -205,6 +208,9 @@ class TrainingPanel(QWidget):
         config = self._collect()
         if config.mode == "gradia" and config.parent is None:
             raise GradiaError("GRADIA weighs samples by the parent version's quadrants: choose a parent version")
+        if self._inputs is not None and self._inputs[0] == 0 and config.mode != "baseline":
+            raise GradiaError("No training image has a mask yet: paint masks on some training images, or choose "
+                              "Baseline")
         config.validate()
         return config
 
@@ -253,6 +259,12 @@ class TrainingPanel(QWidget):
             self.parent_combo.setCurrentIndex(max(0, self.parent_combo.findData(selected)) if selected else 0)
         finally:
             self._quiet = False
+        self._changed()
+
+    def set_inputs(self, masked_train: int | None, judged: dict[int, int] | None = None) -> None:
+        """How many training images carry a mask and how many samples each version has judged (None: no
+        project); the form says what a run will use and refuses an attention run without masks."""
+        self._inputs = None if masked_train is None else (masked_train, dict(judged or {}))
         self._changed()
 
     def set_running(self, running: bool) -> None:
@@ -352,6 +364,22 @@ class TrainingPanel(QWidget):
         self.lam.setEnabled(mode != "baseline")
         self.weights.setEnabled(mode != "baseline")
         self.weights.set_used_rows(USED_WEIGHTS[mode])
+        self.inputs.setText(self._inputs_text(mode, parent))
+        self.inputs.setVisible(bool(self.inputs.text()))
+
+    def _inputs_text(self, mode: str, parent: Version | None) -> str:
+        if self._inputs is None:
+            return ""
+        masked, judged = self._inputs
+        images = f"{masked} masked training image{'' if masked == 1 else 's'}"
+        if mode == "baseline":
+            return f"Uses {images} for counterfactual backgrounds" if self.counterfactual.isChecked() and masked \
+                else "Uses the labels only: no masks"
+        if mode == "gradia" and parent is not None:
+            n = judged.get(parent.id, 0)
+            return (f"Uses {images}, weighted by {parent.name}'s quadrants: {n} judged by you, the rest as "
+                    "suggested")
+        return f"Uses {images}"
 
     def request_start(self) -> None:
         """Emit ``start_requested`` with the form's config, or show why it cannot start."""

@@ -349,6 +349,7 @@ class MainWindow(QMainWindow):
         if self.autosaver is not None and self.autosaver.state(sample_id) == "saved":
             self.status.status_line.set_save_state("saved")
         self.browser.refresh_samples([sample_id])
+        self.models.masks_changed()
 
     def _model_text(self, sample: Sample | None) -> str:
         prediction = self.predictions.get(sample.id) if sample is not None and self.version else None
@@ -381,6 +382,7 @@ class MainWindow(QMainWindow):
         self.editing.forget_editors()
         self.browser.reload_samples()
         self.show_sample(self.current_sample)
+        self.models.masks_changed()
 
     def _show_judgement(self, sample: Sample) -> None:
         self.status.show_judgement(self.browser.assessment(sample.id) if self.version else None,

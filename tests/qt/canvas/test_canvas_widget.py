@@ -265,6 +265,22 @@ def test_cursor_info_follows_new_content_under_a_still_pointer(canvas):
     canvas.set_heatmap(None)
     assert infos[-1] is None
 
+
+def test_cursor_info_follows_undo_and_redo_under_a_still_pointer(canvas):
+    """Ctrl+Z under a still pointer: the read-out says "mask 0" at once, not after the next move."""
+    infos = []
+    canvas.cursor_moved.connect(infos.append)
+    QCursor.setPos(canvas.viewport().mapToGlobal(view_pos(canvas, 7, 9)))
+    if canvas.viewport().mapFromGlobal(QCursor.pos()) != view_pos(canvas, 7, 9):
+        pytest.skip("this platform does not move the pointer")
+    canvas.invert_mask()
+    assert infos[-1]["mask"]
+    canvas.undo()
+    assert (infos[-1]["x"], infos[-1]["y"], infos[-1]["mask"]) == (7, 9, False)
+    canvas.redo()
+    assert infos[-1]["mask"]
+    QCursor.setPos(canvas.viewport().mapToGlobal(QPoint(-50, -50)))
+
 def test_heatmap_layer_colormaps_and_transparency(canvas):
     cam = np.zeros((H, W), np.float32)
     cam[:, W // 2:] = 1.0

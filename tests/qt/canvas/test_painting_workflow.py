@@ -83,3 +83,17 @@ def test_paint_erase_fill_undo_redo_and_come_back(window, qtbot):
     assert np.array_equal(window.canvas.editor().mask, painted)
     qtbot.waitUntil(lambda: window.browser.current_sample().has_mask, timeout=5000)  # refreshed after the save
     assert np.array_equal(window.project.read_mask(sample), painted)
+
+
+def test_the_training_form_counts_a_new_mask_as_soon_as_the_stroke_is_saved(window, qtbot):
+    panel = window.models.training.panel
+    before = window.project.count_masked("train")
+    assert panel.inputs.text().startswith(f"Uses {before} masked training image")
+    sample = window.project.samples(split="train", has_mask=False)[0]
+    window.browser.select_sample(sample.id)
+    qtbot.waitUntil(lambda: window.current_sample is not None and window.current_sample.id == sample.id)
+    window.canvas.set_tool("brush")
+    window.canvas.set_brush_radius(3)
+    _drag(window, [(20, 20), (30, 20)])
+    window.autosaver.flush()
+    qtbot.waitUntil(lambda: panel.inputs.text().startswith(f"Uses {before + 1} masked training images"))

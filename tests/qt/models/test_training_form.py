@@ -208,3 +208,21 @@ def test_running_does_not_lose_the_form(panel):
     panel.set_running(True)
     panel.set_running(False)
     assert (panel.config().arch, panel.config().image_size) == ("resnet18", 96)
+
+
+def test_the_form_says_what_a_run_uses_and_refuses_attention_without_masks(panel):
+    panel.set_versions([version(1, arch="tiny", size=64)], 1)
+    assert not panel.inputs.isVisible()  # no project counted yet
+    panel.set_inputs(0, {})
+    assert not panel.start_button.isEnabled()
+    assert "No training image has a mask yet" in panel.reason.text() and "Baseline" in panel.reason.text()
+    panel.mode.setCurrentIndex(panel.mode.findData("baseline"))
+    assert panel.start_button.isEnabled() and panel.inputs.text() == "Uses the labels only: no masks"
+    panel.set_inputs(1, {1: 7})
+    panel.mode.setCurrentIndex(panel.mode.findData("guided"))
+    assert panel.start_button.isEnabled() and panel.inputs.text() == "Uses 1 masked training image"
+    panel.set_inputs(60, {1: 7})
+    panel.mode.setCurrentIndex(panel.mode.findData("gradia"))
+    assert panel.inputs.text() == "Uses 60 masked training images, weighted by v1's quadrants: 7 judged by you, " \
+                                  "the rest as suggested"
+    assert panel.inputs.isVisible()
