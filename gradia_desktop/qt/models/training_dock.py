@@ -7,6 +7,7 @@ expert keeps annotating).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
@@ -21,6 +22,12 @@ from .training_plots import TrainingPlots
 from .training_worker import TrainingWorker
 
 SETTINGS_TAB, PROGRESS_TAB = 0, 1
+
+
+def form_key(project_root: Path) -> str:
+    """Where a project's training form is remembered: each project keeps its own."""
+    digest = hashlib.sha1(str(Path(project_root).resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"training/projects/{digest}"
 
 
 class TrainingDock(QWidget):
@@ -39,7 +46,6 @@ class TrainingDock(QWidget):
         self._outcome: tuple[str, str] = ("failed", "")
         self._new_version: int | None = None  # set when a run succeeds
         self.panel = TrainingPanel()
-        self.panel.restore_settings(QSettings())  # the last run's form
         self.panel.start_requested.connect(self.start)
         self.panel.cancel_requested.connect(self.cancel)
         self.plots = TrainingPlots()
@@ -60,6 +66,10 @@ class TrainingDock(QWidget):
                     read_only: bool) -> None:
         self.project_root = None if read_only else project_root
         self.panel.set_versions(versions, selected)
+        if project_root is not None:  # the form this project's last run used, or a fresh one that can start
+            parent = self.panel.parent_combo.currentData()
+            if not self.panel.restore_settings(QSettings(), form_key(project_root)):
+                self.panel.start_fresh(parent)
         self.panel.setEnabled(project_root is not None and not read_only)
         if read_only:
             self._say("The project is read-only: no model can be trained here.", error=False)
@@ -89,7 +99,7 @@ class TrainingDock(QWidget):
             self._say(str(exc), error=True)
             return False
         self.config = config
-        self.panel.save_settings(QSettings())
+        self.panel.save_settings(QSettings(), form_key(self.project_root))
         self._outcome = ("failed", "training ended without a result")
         worker = self.worker = TrainingWorker(self.project_root, config)
         worker.set_visible(*self._visible)

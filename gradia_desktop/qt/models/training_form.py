@@ -274,18 +274,19 @@ class TrainingPanel(QWidget):
         self.cancel_button.setEnabled(running)
         self._changed()
 
-    def save_settings(self, settings: QSettings) -> None:
-        """The form under ``training/`` (not the parent: versions belong to a project); skipped if unreadable."""
+    def save_settings(self, settings: QSettings, key: str = SETTINGS_KEY) -> None:
+        """The form under ``key`` (not the parent: the host picks it); skipped if unreadable."""
         try:
             data = replace(self._collect(), parent=None).to_dict()
         except GradiaError:
             return
-        settings.setValue(SETTINGS_KEY, json.dumps(data))
+        settings.setValue(key, json.dumps(data))
 
-    def restore_settings(self, settings: QSettings) -> None:
-        """The last saved form, keeping the current parent; unreadable settings are ignored."""
+    def restore_settings(self, settings: QSettings, key: str = SETTINGS_KEY) -> bool:
+        """The form saved under ``key``, keeping the current parent; False (the form unchanged) when
+        nothing usable was saved there."""
         try:
-            data = json.loads(str(settings.value(SETTINGS_KEY, "") or "{}"))
+            data = json.loads(str(settings.value(key, "") or "{}"))
             known = {f.name for f in fields(TrainConfig)}
             config = TrainConfig(**{k: v for k, v in data.items() if k in known})
             config.weights = {k: (float(a), float(b)) for k, (a, b) in config.weights.items()}
@@ -293,9 +294,15 @@ class TrainingPanel(QWidget):
             if self.device.findData(config.device) < 0:  # saved on another machine
                 config.device = "auto"
         except (TypeError, ValueError, AttributeError):
-            return
+            return False
         if data:
             self.set_config(config)
+        return bool(data)
+
+    def start_fresh(self, parent: int | None) -> None:
+        """The form for a project seen for the first time: a guided run from ``parent``, or a baseline
+        when there is no version to start from - never a form that cannot start."""
+        self.set_config(replace(demo_defaults(), parent=parent) if parent is not None else TrainConfig())
 
     # ---- internals ------------------------------------------------------------------------------
     def _collect(self) -> TrainConfig:
