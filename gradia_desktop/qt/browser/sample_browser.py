@@ -378,8 +378,11 @@ class SampleBrowser(QWidget):
         self._update_count()
 
     def _update_count(self, *_: object) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(f"{shown:,} of {total:,} samples")
+        shown, matching, total = self.proxy.rowCount(), self.proxy.matching_rows(), self.model.rowCount()
+        text = f"{matching:,} of {total:,} samples"
+        if shown > matching:  # the current sample stopped matching and stays in view until the user moves on
+            text += " (+ the current one, no longer matching)"
+        self.count_label.setText(text)
 
     def shutdown(self) -> None:
         """Drop pending thumbnails and wait for the images being read (call from the window's closeEvent)."""

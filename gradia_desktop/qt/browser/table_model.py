@@ -267,6 +267,15 @@ class BrowserFilterProxy(QSortFilterProxyModel):
         for sid in {old, sample_id} - {None}:
             self.sourceModel().touch(sid)  # dataChanged makes the proxy re-filter just that row
 
+    def matching_rows(self) -> int:
+        """Rows that match the filters: the shown ones less a pinned row kept in view after it stopped
+        matching (judged out of the quadrant filtered on, say)."""
+        shown = self.rowCount()
+        if self.pinned_id is None:
+            return shown
+        row = self.sourceModel().row_of(self.pinned_id)
+        return shown - 1 if row >= 0 and not self.filters.accepts(self.sourceModel().assessment(row)) else shown
+
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # noqa: N802
         a = self.sourceModel().assessment(source_row)
         return a.sample.id == self.pinned_id or self.filters.accepts(a)

@@ -322,3 +322,21 @@ def test_live_predictions_replace_the_columns_until_the_version_is_set_again(bro
     assert cell(browser, sample.id, CONFIDENCE) == "51%"
     browser.set_version(version)
     assert cell(browser, sample.id, PREDICTION) == stored
+
+
+def test_the_count_follows_a_judgement_at_once_while_the_judged_row_stays_in_view(browser, small_project, version):
+    browser.set_project(small_project, version)
+    ua = [a.sample.id for a in assess(small_project, version) if a.quadrant == "UA" and a.source != "human"]
+    unjudged_unreasonable = ua or [a.sample.id for a in assess(small_project, version)
+                                   if a.quadrant == "UI" and a.source != "human"]
+    quadrant = "UA" if ua else "UI"
+    browser.set_quadrant_filter(quadrant)
+    before = len(shown_ids(browser))
+    current = browser.current_sample().id
+    assert current in unjudged_unreasonable
+    small_project.set_judgement(version, current, True)  # R: reasonable, so it leaves the quadrant
+    browser.refresh_samples([current])
+    assert current in shown_ids(browser)  # kept under the cursor until the user moves on
+    assert browser.count_label.text() == f"{before - 1} of 48 samples (+ the current one, no longer matching)"
+    browser.select_next()
+    assert current not in shown_ids(browser) and browser.count_label.text() == f"{before - 1} of 48 samples"
