@@ -22,6 +22,12 @@ from .training_plots import TrainingPlots
 from .training_worker import TrainingWorker
 
 SETTINGS_TAB, PROGRESS_TAB = 0, 1
+MESSAGE_STYLES = {  # success, warning and failure must read differently at a glance
+    "info": "padding: 4px",
+    "success": "padding: 4px; color: #1b5e20; background: #e8f5e9; border-radius: 3px",
+    "warning": "padding: 4px; color: #5d4200; background: #fff4ce; border-radius: 3px",
+    "error": "padding: 4px; color: #b71c1c; background: #fdecea; border-radius: 3px; font-weight: bold",
+}
 
 
 def form_key(project_root: Path) -> str:
@@ -72,7 +78,7 @@ class TrainingDock(QWidget):
                 self.panel.start_fresh(parent)
         self.panel.setEnabled(project_root is not None and not read_only)
         if read_only:
-            self._say("The project is read-only: no model can be trained here.", error=False)
+            self._say("The project is read-only: no model can be trained here.", "info")
 
     def set_versions(self, versions: list[Version], selected: int | None) -> None:
         if not self.is_running():
@@ -91,12 +97,12 @@ class TrainingDock(QWidget):
         if self.worker is not None or self.project_root is None:
             return False
         if self.blocked_reason:
-            self._say(self.blocked_reason, error=True)
+            self._say(self.blocked_reason, "error")
             return False
         try:
             where = device_label(config.device)
         except GradiaError as exc:  # e.g. CUDA chosen on a machine without it
-            self._say(str(exc), error=True)
+            self._say(str(exc), "error")
             return False
         self.config = config
         self.panel.save_settings(QSettings(), form_key(self.project_root))
@@ -108,12 +114,12 @@ class TrainingDock(QWidget):
         worker.epoch_finished.connect(self.plots.add_epoch)
         # Signals still queued when a run was ended by shutdown() must not reach a closed project.
         worker.epoch_live.connect(lambda live: self.worker is worker and self.live_epoch.emit(live))
-        worker.message.connect(lambda text: self._say(text, error=text.startswith("warning")))
+        worker.message.connect(lambda text: self._say(text, "warning" if text.startswith("warning") else "info"))
         worker.succeeded.connect(self._on_succeeded)
         worker.failed.connect(lambda reason: self._set_outcome("failed", reason))
         worker.cancelled.connect(lambda: self._set_outcome("cancelled", "training cancelled: no version was made"))
         worker.done.connect(self._on_done)
-        self._say(f"Training on {where}…", error=False)
+        self._say(f"Training on {where}…", "info")
         self.plots.begin(config.epochs)
         self.panel.set_running(True)
         self.tabs.setCurrentIndex(PROGRESS_TAB)
@@ -124,7 +130,7 @@ class TrainingDock(QWidget):
     def cancel(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
-            self._say("Cancelling after the current batch\u2026", error=False)
+            self._say("Cancelling after the current batch\u2026", "info")
 
     def shutdown(self) -> None:
         """Stop a run and wait for its thread (the window is closing); ends the run here and now,
@@ -156,13 +162,16 @@ class TrainingDock(QWidget):
         status, message = self._outcome
         self.panel.set_running(False)
         self.plots.finish(status if status != "failed" else f"failed: {message}")
-        self._say(message, error=status == "failed" or "warning" in message)
+        kind = {"failed": "error", "cancelled": "info"}.get(status) or ("warning" if "warning" in message else "success")
+        self._say(message, kind)
         self.running_changed.emit(False)
         if status == "done":
             self.trained.emit(self._new_version)
         self.run_ended.emit(status, message)
 
-    def _say(self, text: str, error: bool) -> None:
+    def _say(self, text: str, kind: str) -> None:
+        """One line above the tabs, styled by ``kind`` (MESSAGE_STYLES); it wraps, never clips."""
         self.message.setText(text)
-        self.message.setStyleSheet("color: #c0392b; font-weight: bold" if error else "")
+        self.message.setProperty("kind", kind)
+        self.message.setStyleSheet(MESSAGE_STYLES[kind])
         self.message.setVisible(bool(text))

@@ -34,8 +34,11 @@ SERIES = {
     "val_accuracy": ("#2ca02c", "val accuracy", False),
     "val_counterfactual_accuracy": ("#d62728", "val CF accuracy", False),
     "val_iou": ("#9467bd", "val IoU", False),
-    "train_accuracy": ("#2ca02c", "train accuracy", False),
+    "train_accuracy": ("#2ca02c", "train accuracy (epoch's draws)", False),
 }
+TRAIN_ACCURACY_NOTE = ("Training accuracy is measured on what each epoch trains on: with counterfactuals most of it is "
+                       "masked objects on other images' backgrounds, so a model that still reads the background "
+                       "sits near chance there - the line rises as it learns the objects")
 
 
 def format_duration(seconds: float) -> str:
@@ -95,8 +98,11 @@ class TrainingPlots(QWidget):
         self.metric_plot.setYRange(0, 1, padding=0.02)
         self.metric_plot.getPlotItem().getViewBox().setMouseEnabled(y=False)
         self.metric_plot.setXLink(self.loss_plot)
-        self.loss_legend = self._legend(self.loss_plot, (-4, 4))
-        self.metric_legend = self._legend(self.metric_plot, (-4, -4))
+        # Legends sit above their plots, never over the lines (inside, they hid the validation curves).
+        self.loss_legend = self._legend(("ce_epoch", "attention_epoch"))
+        self.metric_legend = self._legend(("val_accuracy", "val_counterfactual_accuracy", "val_iou",
+                                           "train_accuracy"))
+        self.metric_legend.setToolTip(TRAIN_ACCURACY_NOTE)
         self._curves: dict[str, pg.PlotDataItem] = {}
         for name, (colour, label, batch) in SERIES.items():
             plot = self.loss_plot if name.endswith(("_batch", "_epoch")) else self.metric_plot
@@ -107,7 +113,9 @@ class TrainingPlots(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.loss_legend)
         layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.metric_legend)
         layout.addWidget(self.metric_plot, 1)
         self.setMinimumWidth(260)
 
@@ -132,11 +140,17 @@ class TrainingPlots(QWidget):
         item.hideButtons()
         return plot
 
-    def _legend(self, plot: pg.PlotWidget, offset: tuple[int, int]) -> pg.LegendItem:
-        base = QColor(self.palette().color(QPalette.ColorRole.Base))
-        base.setAlpha(200)
-        return plot.getPlotItem().addLegend(offset=offset, brush=pg.mkBrush(base), verSpacing=-6,
-                                            labelTextColor=self.palette().color(QPalette.ColorRole.Text))
+    def _legend(self, names: tuple[str, ...]) -> QLabel:
+        """A wrapped line of coloured keys (solid: per epoch; dashed: training accuracy)."""
+        keys = []
+        for name in names:
+            colour, label, _ = SERIES[name]
+            mark = "\u254c\u254c" if name == "train_accuracy" else "\u2501\u25cf\u2501"
+            keys.append(f"<span style='color:{colour}'>{mark}</span>&nbsp;{label.replace(' ', '&nbsp;')}")  # wraps between keys
+        legend = QLabel(" &nbsp; ".join(keys), wordWrap=True)
+        legend.setTextFormat(Qt.TextFormat.RichText)
+        legend.setProperty("series", list(names))
+        return legend
 
     def _curve(self, plot: pg.PlotWidget, colour: str, label: str | None, batch: bool,
                dashed: bool = False) -> pg.PlotDataItem:

@@ -39,3 +39,35 @@ def test_each_project_keeps_its_own_form_and_a_new_one_starts_valid(dock, tmp_pa
 def test_form_keys_differ_per_project_and_are_stable(tmp_path):
     assert form_key(tmp_path / "a") == form_key(tmp_path / "a" / ".." / "a") != form_key(tmp_path / "b")
     assert form_key(tmp_path / "a").startswith("training/projects/")
+
+
+def test_success_warning_and_failure_read_differently(dock):
+    from gradia_desktop.qt.models.training_dock import MESSAGE_STYLES
+
+    styles = {}
+    for kind, text in (("success", "v2 trained (best epoch 3, validation accuracy 0.950)"),
+                       ("warning", "v2 trained ... warning: validation accuracy fell below the parent v1's"),
+                       ("error", "training stopped: loss is NaN")):
+        dock._say(text, kind)
+        assert dock.message.property("kind") == kind and dock.message.wordWrap()
+        styles[kind] = dock.message.styleSheet()
+    assert len(set(styles.values())) == 3
+    assert "bold" in styles["error"] and "bold" not in styles["success"] and "bold" not in styles["warning"]
+    assert "#b71c1c" not in styles["success"] + styles["warning"]  # red only for failures
+    assert set(MESSAGE_STYLES) == {"info", "success", "warning", "error"}
+
+
+def test_a_finished_run_says_so_in_the_success_style(dock, monkeypatch):
+    class Worker:
+        def wait(self):
+            pass
+
+    dock.worker = Worker()
+    dock._on_succeeded(4, {"val": {"accuracy": 0.95}, "best_epoch": 3, "warnings": []})
+    dock._on_done()
+    assert dock.message.property("kind") == "success" and dock.message.text().startswith("v4 trained")
+    dock.worker = Worker()
+    dock._on_succeeded(5, {"val": {"accuracy": 0.9}, "best_epoch": 2,
+                           "warnings": ["warning: validation accuracy fell below the parent v4's (0.900 < 0.950)"]})
+    dock._on_done()
+    assert dock.message.property("kind") == "warning"

@@ -150,8 +150,18 @@ def test_counterfactual_accuracy_has_its_own_curve_and_legend_entry(plots):
     assert curve in plots.metric_plot.getPlotItem().listDataItems()
     assert curve not in plots.loss_plot.getPlotItem().listDataItems()
     assert curve.opts["pen"].color() != plots.curve("val_accuracy").opts["pen"].color()
-    labels = {label.text: item for item, label in plots.metric_legend.items}
-    assert labels["val CF accuracy"].item is curve and "val accuracy" in labels
+    legend = plots.metric_legend.text()
+    assert "#d62728'>" in legend and "val&nbsp;CF&nbsp;accuracy" in legend and "val&nbsp;accuracy" in legend
+    assert plots.metric_legend.property("series") == ["val_accuracy", "val_counterfactual_accuracy", "val_iou",
+                                                      "train_accuracy"]
+
+
+def test_legends_sit_outside_the_plots_and_train_accuracy_is_explained(plots):
+    for plot in (plots.loss_plot, plots.metric_plot):
+        assert plot.getPlotItem().legend is None  # nothing drawn over the curves
+    layout = plots.layout()
+    assert layout.indexOf(plots.metric_legend) == layout.indexOf(plots.metric_plot) - 1
+    assert "counterfactuals" in plots.metric_legend.toolTip() and "epoch's&nbsp;draws" in plots.metric_legend.text()
 
 
 def test_load_history_draws_the_counterfactual_accuracy(plots):
