@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -51,9 +52,22 @@ def _path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
     return row
 
 
-def default_export_folder(project: Project) -> Path:
-    """``<project>-export`` beside the project, numbered if that is taken."""
-    base = project.root.parent / f"{project.root.name}-export"
+LAST_EXPORT_KEY = "export/last_parent"
+
+
+def export_parent() -> Path:
+    """Where a new export goes: beside the last one, else in the user's documents (never inside the
+    app's hidden data folder, where the demo project lives)."""
+    last = str(QSettings().value(LAST_EXPORT_KEY, "") or "")
+    if last and Path(last).is_dir():
+        return Path(last)
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(documents) if documents else Path.home()
+
+
+def default_export_folder(project: Project, parent: Path | None = None) -> Path:
+    """``<project>-export`` in ``parent`` (default: ``export_parent()``), numbered if that is taken."""
+    base = (parent or export_parent()) / f"{project.root.name}-export"
     candidate, n = base, 2
     while candidate.exists():
         candidate, n = base.with_name(f"{base.name}-{n}"), n + 1
@@ -210,7 +224,7 @@ class ExportDialog(_TaskDialog):
         start = str(Path(self.out_edit.text()).parent) if self.out_edit.text() else str(self.project.root.parent)
         folder = QFileDialog.getExistingDirectory(self, "Folder to create the export in", start)
         if folder:
-            self.out_edit.setText(str(Path(folder) / default_export_folder(self.project).name))
+            self.out_edit.setText(str(default_export_folder(self.project, Path(folder))))
 
     def run(self) -> None:
         out = self.out_edit.text().strip()
@@ -223,6 +237,7 @@ class ExportDialog(_TaskDialog):
             progress=progress))
         if summary is not None:
             self.summary = summary
+            QSettings().setValue(LAST_EXPORT_KEY, str(Path(out).resolve().parent))
             self._show_status(summary.text())
             self.accept()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from gradia_desktop.qt.transfer.dialogs import (
     ExportDialog,
     ImportDialog,
     export_interactively,
+    export_parent,
     import_interactively,
 )
 
@@ -39,6 +41,7 @@ def test_export_dialog_writes_the_chosen_formats_with_the_filters(qtbot, project
     assert dialog.png_check.isChecked() and not dialog.coco_check.isChecked()
     assert not dialog.quadrant_combo.isEnabled()  # no model version yet
     assert dialog.out_edit.text().endswith("small-project-export")
+    assert Path(dialog.out_edit.text()).parent == export_parent() != project.root.parent  # documents, at first
     dialog.coco_check.setChecked(True)
     dialog.manifest_check.setChecked(True)
     dialog.split_combo.setCurrentIndex(dialog.split_combo.findData("val"))
@@ -56,6 +59,9 @@ def test_export_dialog_writes_the_chosen_formats_with_the_filters(qtbot, project
     doc = json.loads((tmp_path / "out/coco.json").read_text())
     assert {i["file_name"] for i in doc["images"]} == {s.path for s in val}
     assert len(doc["annotations"]) == sum(s.has_mask for s in val) == dialog.summary.masks
+    again = ExportDialog(project)  # the next export goes beside this one
+    qtbot.addWidget(again)
+    assert Path(again.out_edit.text()) == tmp_path / "small-project-export"
 
 
 def test_export_errors_and_cancel_keep_the_dialog_open_and_write_nothing(qtbot, project, tmp_path, monkeypatch):
