@@ -6,9 +6,10 @@ settled, in this order of kinds, and within a kind by a score in [0, 1]:
 
 1. ``UA``  - correct but attending elsewhere; score: confidence x (1 - IoU). A confident model
    looking away from the object is the strongest sign of a shortcut.
-2. ``unchecked`` - predicted correctly with no mask and no judgement, so nobody knows where it
+2. ``unjudged`` - predicted correctly with no mask and no judgement, so nobody knows where it
    looks; score: confidence (confident shortcuts hide here).
-3. ``UI`` / ``RI`` - wrong answers; score: (1 - IoU) for UI, confidence for RI.
+3. ``UI`` / ``RI`` - wrong answers; score: (1 - IoU) for UI, confidence for RI; ``wrong`` where the
+   quadrant is unknown (no mask, no judgement), ranked with UI.
 4. ``RA`` suggested - probably fine; score: 1 - confidence (the least sure first).
 Then what a human has settled (judged, and masked unless judged reasonable), then samples
 without a prediction. Training images weigh most (their masks train the model), then validation
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from .assessment import Assessment
 
-KIND_RANK = {"UA": 5, "unchecked": 4, "UI": 3, "RI": 2, "RA": 1, "settled": 0, "no prediction": -1}
+KIND_RANK = {"UA": 5, "unjudged": 4, "UI": 3, "wrong": 3, "RI": 2, "RA": 1, "settled": 0, "no prediction": -1}
 SPLIT_WEIGHT = {"train": 1.0, "val": 0.8, "test": 0.5}
 
 
@@ -51,11 +52,11 @@ def queue_entry(a: Assessment) -> QueueEntry:
         kind, score = "UA", p.confidence * miss
         reason = f"right for the wrong reason? confidence {p.confidence:.0%}, IoU {_iou(p.iou)}"
     elif q is None and a.correct:
-        kind, score = "unchecked", p.confidence
+        kind, score = "unjudged", p.confidence
         reason = f"correct at {p.confidence:.0%} but nobody has checked where it looks: judge it, paint a mask"
     elif q is None:
-        kind, score = "UI", miss  # wrong and unchecked: at least as useful as a known UI
-        reason = f"wrong and unchecked: confidence {p.confidence:.0%}"
+        kind, score = "wrong", miss  # no quadrant to name (the Quadrant column shows none); ranked as UI
+        reason = f"wrong answer, not judged yet (no quadrant): confidence {p.confidence:.0%}"
     elif q in ("UI", "RI"):
         kind, score = q, miss if q == "UI" else p.confidence
         reason = f"wrong answer ({q}): confidence {p.confidence:.0%}, IoU {_iou(p.iou)}"

@@ -31,7 +31,7 @@ def test_order_of_kinds_and_scores():
     ]
     queue = annotation_queue(rows)
     assert [e.assessment.sample.id for e in queue] == [2, 3, 4, 5, 1, 6, 8, 7]
-    assert [e.kind for e in queue] == ["UA", "UA", "unchecked", "UI", "RA", "settled", "settled", "no prediction"]
+    assert [e.kind for e in queue] == ["UA", "UA", "unjudged", "UI", "RA", "settled", "settled", "no prediction"]
     assert "confidence 99%" in queue[0].reason and "IoU 0.05" in queue[0].reason
 
 
@@ -46,3 +46,10 @@ def test_training_images_come_before_test_images_of_the_same_kind():
     weaker = queue_entry(row(3, reasonable=False, source="suggestion", iou=0.9, confidence=0.5, has_mask=True))
     assert train.priority > test.priority > weaker.priority
     assert int(test.priority) == int(train.priority)  # a kind's rank is never crossed by the score
+
+
+def test_a_wrong_answer_without_a_quadrant_is_not_called_ui():
+    entry = queue_entry(row(1, correct=False))  # no mask, no judgement: the Quadrant column shows none
+    assert entry.kind == "wrong" and "no quadrant" in entry.reason
+    ui = queue_entry(row(2, correct=False, reasonable=False, source="suggestion", iou=0.5, has_mask=True))
+    assert ui.kind == "UI" and int(entry.priority) == int(ui.priority)  # ranked together

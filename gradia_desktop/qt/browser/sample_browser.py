@@ -118,7 +118,7 @@ class SampleBrowser(QWidget):
         metrics = self.fontMetrics()
         for column, sample in ((CLASS, "Class"), (SPLIT, "train"), (PREDICTION, "Prediction"),
                                (CONFIDENCE, "Confidence"), (QUADRANT, "Quadrant"), (JUDGED, "Judged"),
-                               (MASK, "Mask"), (IOU, "0.00"), (PRIORITY, "unchecked 100")):
+                               (MASK, "Mask"), (IOU, "0.00"), (PRIORITY, "unjudged 100")):
             table.setColumnWidth(column, max(metrics.horizontalAdvance(sample),
                                              metrics.horizontalAdvance(COLUMNS[column])) + 22)
         table.selectionModel().currentRowChanged.connect(self._sync_current)

@@ -22,6 +22,14 @@ from .thumbnails import ThumbnailLoader, placeholder_pixmap
 COLUMNS = ("Name", "Class", "Split", "Prediction", "Confidence", "Quadrant", "Judged", "Mask", "IoU", "Priority")
 NAME, CLASS, SPLIT, PREDICTION, CONFIDENCE, QUADRANT, JUDGED, MASK, IOU, PRIORITY = range(len(COLUMNS))
 DASH, CHECK = "\u2014", "\u2713"
+COLUMN_TIPS = {
+    PRIORITY: "What to annotate next, most useful first (sort by it, or press Q): the kind of sample - UA, "
+              "unjudged (correct, but nobody has looked where it looks), UI / wrong (a wrong answer; 'wrong' when "
+              "it has no quadrant yet), RI, RA - then a 0-100 score within the kind. Hover over a cell for why.",
+    QUADRANT: "The Reasonability Matrix quadrant: grey with '?' a suggestion from the mask, coloured a human "
+              "judgement; none without a mask or a judgement",
+    IOU: "Grad-CAM against the mask: intersection over union (needs a mask)",
+}
 SAMPLE_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 _DISPLAY, _DECORATION, _TOOLTIP, _FONT, _ALIGN, _FOREGROUND = (int(getattr(Qt.ItemDataRole, r)) for r in (
     "DisplayRole", "DecorationRole", "ToolTipRole", "FontRole", "TextAlignmentRole", "ForegroundRole"))
@@ -155,8 +163,13 @@ class BrowserModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY):  # noqa: N802
-        horizontal = orientation == Qt.Orientation.Horizontal
-        return COLUMNS[section] if role == _DISPLAY and horizontal else None
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == _DISPLAY:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMN_TIPS.get(section)
+        return None
 
     def data(self, index: _Index, role: int = _DISPLAY):
         row, column = index.row(), index.column()

@@ -340,3 +340,17 @@ def test_the_count_follows_a_judgement_at_once_while_the_judged_row_stays_in_vie
     assert browser.count_label.text() == f"{before - 1} of 48 samples (+ the current one, no longer matching)"
     browser.select_next()
     assert current not in shown_ids(browser) and browser.count_label.text() == f"{before - 1} of 48 samples"
+
+
+def test_priority_explains_itself_and_agrees_with_the_quadrant(browser, small_project, version):
+    from gradia_desktop.qt.browser.table_model import PRIORITY, QUADRANT
+
+    browser.set_project(small_project, version)
+    tip = browser.model.headerData(PRIORITY, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "What to annotate next" in tip and "unjudged" in tip
+    for a in assess(small_project, version):
+        priority = cell(browser, a.sample.id, PRIORITY)
+        kind = priority.split(" ")[0]
+        if kind in ("UA", "UI", "RI", "RA"):  # a quadrant named in Priority is the one the Quadrant column shows
+            assert a.quadrant == kind and cell(browser, a.sample.id, QUADRANT).startswith(kind), (priority, a)
+        assert "unchecked" not in priority
