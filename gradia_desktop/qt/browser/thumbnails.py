@@ -28,8 +28,9 @@ MAX_PENDING = 256  # a screenful is ~30 rows; anything older was scrolled past
 
 
 def make_thumbnail(project: Project, sample: Sample, size: int) -> QImage:
-    """The sample's image scaled to fit ``size`` x ``size`` (aspect kept), as an RGB QImage. A
-    large JPEG is decoded at a fraction of its size (never below ``size``)."""
+    """The sample's image scaled to fit ``size`` x ``size`` (aspect kept) and centred on a transparent
+    square, so every row's name starts at the same place. A large JPEG is decoded at a fraction of
+    its size (never below ``size``)."""
     rgb = read_rgb(project.image_path(sample), max_side=size)
     h, w = rgb.shape[:2]
     scale = size / max(h, w)
@@ -37,8 +38,11 @@ def make_thumbnail(project: Project, sample: Sample, size: int) -> QImage:
         w, h = max(1, round(w * scale)), max(1, round(h * scale))
         # Shrink with area averaging; enlarge tiny images with crisp pixels rather than blur.
         rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST)
-    rgb = np.ascontiguousarray(rgb)
-    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+    square = np.zeros((size, size, 4), np.uint8)
+    top, left = (size - h) // 2, (size - w) // 2
+    square[top:top + h, left:left + w, :3] = rgb[:size, :size]
+    square[top:top + h, left:left + w, 3] = 255
+    return QImage(square.data, size, size, square.strides[0], QImage.Format.Format_RGBA8888).copy()
 
 
 def failure_reason(exc: BaseException, path: object) -> str:

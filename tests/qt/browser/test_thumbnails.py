@@ -64,9 +64,9 @@ def test_a_thumbnail_is_made_off_the_gui_thread_and_cached(loader, project, qtbo
     with qtbot.waitSignal(loader.ready) as signal:
         loader.request(sample)
     sample_id, pixmap = signal.args
-    assert sample_id == sample.id and (pixmap.width(), pixmap.height()) == (40, 20)
+    assert sample_id == sample.id and (pixmap.width(), pixmap.height()) == (40, 40)  # 40 x 20, centred
     expected = cv2.resize(project.load_image(sample), (40, 20), interpolation=cv2.INTER_AREA)
-    assert np.array_equal(pixmap_rgb(pixmap), expected)
+    assert np.array_equal(pixmap_rgb(pixmap)[10:30], expected)
     assert threads and threads[0] != QApplication.instance().thread()
     assert loader.pixmap(sample.id).cacheKey() == pixmap.cacheKey() and loader.pending() == 0
 
@@ -212,3 +212,18 @@ def test_whatever_a_decoder_raises_becomes_a_one_line_warning(project, qtbot, mo
         assert reason == f"thumbnail: {loader.error(sample_id)}"
     assert set(sides) == {round(loader.size * loader.ratio)}  # large JPEGs are decoded at a fraction
     browser.shutdown()
+
+
+def test_a_non_square_image_is_centred_on_a_transparent_square(project):
+    """Wide and tall images get the same square icon, so the names beside them line up."""
+    from ..helpers_qt import qimage_array
+
+    sample = project.samples()[0]
+    wide = np.zeros((40, 100, 3), np.uint8)
+    wide[..., 2] = 255  # red, in OpenCV's BGR
+    cv2.imwrite(str(project.image_path(sample)), wide)
+    image = thumbnails.make_thumbnail(project, sample, 32)
+    assert (image.width(), image.height()) == (32, 32)
+    rgba = qimage_array(image.convertToFormat(image.Format.Format_RGBA8888), 4)
+    assert rgba[0, :, 3].max() == 0 and rgba[-1, :, 3].max() == 0  # padding above and below
+    assert (rgba[16, :, 3] == 255).all() and tuple(rgba[16, 16, :3]) == (255, 0, 0)
