@@ -21,6 +21,7 @@ _ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0
 _KEYS = {*_ZOOM_KEYS, Qt.Key.Key_F, Qt.Key.Key_1, Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight,
          Qt.Key.Key_Space, Qt.Key.Key_Escape}
 _BRUSHES = ("brush", "eraser")
+RESIZE_PX_PER_DOUBLING = 80  # Ctrl + right-drag: this many view pixels to the right double the brush
 
 
 @runtime_checkable
@@ -80,8 +81,10 @@ class CanvasController:
 
     def __init__(self, surface: CanvasSurface):
         self._surface = surface
-        self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan'
+        self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan' | 'resize'
         self._last_view_pos = QPointF()
+        self._last_image_pos: QPointF | None = None  # where the brush outline was last drawn
+        self._resize_from: tuple[float, float, QPointF] | None = None  # view x, radius, image point
         self._lasso: list[tuple[float, float]] = []
         self._lasso_path = QPainterPath()
         self._space = False
@@ -105,6 +108,7 @@ class CanvasController:
             surface.actual_size()
         elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
             surface.set_brush_radius(surface.brush_radius() * (0.8 if key == Qt.Key.Key_BracketLeft else 1.25))
+            self.update_cursor()
         elif key == Qt.Key.Key_Escape and self._drag == "lasso":
             self._drag = None
             surface.show_lasso(None)
@@ -141,6 +145,11 @@ class CanvasController:
             self._drag = "pan"
             surface.set_cursor_shape(Qt.CursorShape.ClosedHandCursor)
             return
+        if (button == Qt.MouseButton.RightButton and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+                and tool in _BRUSHES and not surface.is_read_only()):
+            self._drag = "resize"  # the outline stays where the drag began and grows or shrinks there
+            self._resize_from = (pos.x(), surface.brush_radius(), surface.view_to_image(pos))
+            return
         if button != Qt.MouseButton.LeftButton or not surface.can_edit():
             return
         editor = surface.editor()
@@ -164,6 +173,12 @@ class CanvasController:
         p = surface.view_to_image(pos)
         if self._drag == "pan":
             surface.pan_by(pos - self._last_view_pos)
+        elif self._drag == "resize":
+            x0, radius, anchor = self._resize_from
+            surface.set_brush_radius(radius * 2 ** ((pos.x() - x0) / RESIZE_PX_PER_DOUBLING))
+            self._move_brush(anchor)
+            self._last_view_pos = pos
+            return
         elif self._drag == "stroke":
             self._show_change(surface.editor().stroke_to(p.x() - 0.5, p.y() - 0.5), commit=False)
         elif self._drag == "lasso":
@@ -180,6 +195,8 @@ class CanvasController:
         if self._drag == "pan" and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._drag = None
             self.update_cursor()
+        elif self._drag == "resize" and event.button() == Qt.MouseButton.RightButton:
+            self._drag, self._resize_from = None, None
         elif event.button() == Qt.MouseButton.LeftButton and self._drag in ("stroke", "lasso"):
             if self._drag == "lasso":
                 p = self._surface.view_to_image(event.position())
@@ -187,6 +204,7 @@ class CanvasController:
             self.finish_drag()
 
     def leave_event(self, _event: QEvent) -> None:
+        self._last_image_pos = None
         self._surface.show_brush_outline(None)
         self._surface.report_cursor(None)
 
@@ -194,6 +212,7 @@ class CanvasController:
         """Commit an open stroke or lasso (before any other operation, so undo never splits one)."""
         surface = self._surface
         drag, self._drag = self._drag, None
+        self._resize_from = None
         editor = surface.editor()
         if drag == "stroke" and editor is not None:
             if editor.end_stroke() is not None:
@@ -217,6 +236,8 @@ class CanvasController:
         surface.set_cursor_shape(shape)
         if self._space or read_only or tool not in _BRUSHES:
             surface.show_brush_outline(None)
+        elif self._last_image_pos is not None:  # a new size ([ and ]) shows at once, not at the next move
+            self._move_brush(self._last_image_pos)
 
     def _show_change(self, rect: Rect | None, commit: bool) -> None:
         if rect is not None:
@@ -230,6 +251,7 @@ class CanvasController:
                 or self._space or self._drag == "pan"):
             surface.show_brush_outline(None)
             return
+        self._last_image_pos = p
         r = surface.brush_radius() + 0.5  # pixels whose centres lie within the radius reach half a pixel further
         cx, cy = math.floor(p.x()) + 0.5, math.floor(p.y()) + 0.5  # the dab snaps to a pixel centre
         surface.show_brush_outline(QRectF(cx - r, cy - r, 2 * r, 2 * r))

@@ -9,7 +9,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath
 
 from gradia_desktop.core.mask_edit import MaskEditor, Rect
 from gradia_desktop.qt.canvas.canvas_widget import Canvas
-from gradia_desktop.qt.canvas.interaction import CanvasController, CanvasSurface
+from gradia_desktop.qt.canvas.interaction import RESIZE_PX_PER_DOUBLING, CanvasController, CanvasSurface
 
 LEFT, MIDDLE, NO_BUTTON = Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton, Qt.MouseButton.NoButton
 SCALE = 2.0  # view pixels per image pixel
@@ -176,3 +176,30 @@ def test_keys_zoom_fit_and_resize_the_brush(surface):
     assert controller.claims_shortcut(QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_F,
                                                 Qt.KeyboardModifier.NoModifier))
     assert not controller.claims_shortcut(ctrl_f)
+
+
+def test_ctrl_right_drag_resizes_the_brush_around_where_it_began(surface):
+    controller = CanvasController(surface)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    right = Qt.MouseButton.RightButton
+    start = QPointF(10 * SCALE, 8 * SCALE)
+    controller.mouse_press_event(QMouseEvent(QEvent.Type.MouseButtonPress, start, start, right, right, ctrl))
+    farther = QPointF(start.x() + RESIZE_PX_PER_DOUBLING, start.y() + 30)
+    controller.mouse_move_event(QMouseEvent(QEvent.Type.MouseMove, farther, farther, NO_BUTTON, right, ctrl))
+    assert surface.radius == pytest.approx(4.0)  # one doubling to the right
+    assert surface.brush_outline.center() == QPointF(10.5, 8.5)  # the outline stays where the drag began
+    back = QPointF(start.x() - RESIZE_PX_PER_DOUBLING, start.y())
+    controller.mouse_move_event(QMouseEvent(QEvent.Type.MouseMove, back, back, NO_BUTTON, right, ctrl))
+    assert surface.radius == pytest.approx(1.0)
+    controller.mouse_release_event(QMouseEvent(QEvent.Type.MouseButtonRelease, back, back, right, NO_BUTTON, ctrl))
+    assert not surface.mask_editor.mask.any() and surface.commits == []  # resizing paints nothing
+    drag(controller, [(3, 3), (4, 3)])
+    assert surface.mask_editor.mask.any()  # and the next left drag paints again
+
+
+def test_bracket_keys_redraw_the_outline_at_once(surface):
+    controller = CanvasController(surface)
+    controller.mouse_move_event(mouse(QEvent.Type.MouseMove, 10, 8, NO_BUTTON))
+    before = surface.brush_outline.width()
+    assert key(controller, Qt.Key.Key_BracketRight)
+    assert surface.brush_outline.width() > before and surface.brush_outline.center() == QPointF(10.5, 8.5)

@@ -87,6 +87,8 @@ def test_paint_erase_fill_undo_redo_and_come_back(window, qtbot):
 
 def test_the_training_form_counts_a_new_mask_as_soon_as_the_stroke_is_saved(window, qtbot):
     panel = window.models.training.panel
+    assert panel.inputs.text() == "Uses the labels only: no masks"  # no model yet: a baseline form
+    panel.mode.setCurrentIndex(panel.mode.findData("guided"))
     before = window.project.count_masked("train")
     assert panel.inputs.text().startswith(f"Uses {before} masked training image")
     sample = window.project.samples(split="train", has_mask=False)[0]
