@@ -236,6 +236,25 @@ class MaskEditor:
         # ff has a 1-pixel frame (which OpenCV also sets to 1); the fill itself starts at (1, 1).
         return self._apply(rx, ry, ff[ry + 1:ry + 1 + rh, rx + 1:rx + 1 + rw].view(bool), bool(value))
 
+    def wand_fill(self, image: np.ndarray, x: float, y: float, tolerance: int, value: bool) -> Rect | None:
+        """Magic wand: set the 4-connected region of the *image* whose colour lies within ``tolerance``
+        (per channel, 0-255) of the clicked pixel's to ``value`` - the object under the click, where
+        ``flood_fill`` follows the mask."""
+        self.end_stroke()
+        px, py = _snap(x), _snap(y)
+        h, w = self.shape
+        image = np.ascontiguousarray(image)
+        if image.shape[:2] != (h, w):
+            raise ValueError(f"image shape {image.shape[:2]} does not match the mask's {self.shape}")
+        if not (0 <= px < w and 0 <= py < h):
+            return None
+        ff = np.zeros((h + 2, w + 2), np.uint8)
+        t = int(min(max(tolerance, 0), 255))
+        diff = (t,) * (image.shape[2] if image.ndim == 3 else 1)
+        flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
+        _, _, _, (rx, ry, rw, rh) = cv2.floodFill(image, ff, (px, py), 0, diff, diff, flags)
+        return self._apply(rx, ry, ff[ry + 1:ry + 1 + rh, rx + 1:rx + 1 + rw].view(bool), bool(value))
+
     def fill_polygon(self, points: Sequence[tuple[float, float]], value: bool) -> Rect | None:
         """Lasso: set the polygon's inside to ``value`` (True fills, False erases).
 

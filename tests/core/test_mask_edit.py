@@ -488,3 +488,22 @@ def test_bad_calls_raise_value_error():
     with pytest.raises(ValueError, match="2-D"):
         mask_from_heatmap(np.zeros((2, 3, 3)))
     assert not ed.mask.any() and ed.version == 0
+
+
+def test_the_magic_wand_fills_the_object_under_the_click_not_the_whole_background():
+    image = np.full((40, 50, 3), (30, 120, 30), np.uint8)  # green background
+    image[10:30, 15:35] = (200, 40, 40)  # a red object ...
+    image[18:22, 22:28] = (210, 50, 35)  # ... with slightly different shading inside
+    editor = MaskEditor((40, 50))
+    rect = editor.wand_fill(image, 20, 12, tolerance=32, value=True)
+    assert rect == (15, 10, 35, 30)
+    assert editor.mask[10:30, 15:35].all() and editor.mask.sum() == 20 * 20  # the shading joins, the background not
+    editor.undo()
+    assert not editor.mask.any()
+    editor.wand_fill(image, 20, 12, tolerance=5, value=True)  # tight: the shading stays out
+    assert editor.mask.sum() == 20 * 20 - 4 * 6
+    editor.wand_fill(image, 20, 12, tolerance=32, value=False)  # the erasing wand
+    assert not editor.mask.any()
+    assert editor.wand_fill(image, -3, 12, tolerance=32, value=True) is None  # outside the image
+    with pytest.raises(ValueError, match="does not match"):
+        editor.wand_fill(image[:10], 1, 1, tolerance=32, value=True)

@@ -43,7 +43,7 @@ from .layers import (
 
 __all__ = ["BACKGROUND", "COLORMAPS", "HEAT_MAX_SIDE", "RADIUS_RANGE", "TOOLS", "ZOOM_RANGE", "Canvas"]
 
-TOOLS = ("brush", "eraser", "fill", "erase_fill", "lasso", "lasso_erase", "pan")
+TOOLS = ("brush", "eraser", "fill", "erase_fill", "wand", "wand_erase", "lasso", "lasso_erase", "pan")
 RADIUS_RANGE = (0.5, 500.0)
 PIXMAP_CACHE_KB = 256 * 1024  # room for the two layers' screen-sized caches on a 4K display
 
@@ -268,6 +268,9 @@ class Canvas(ImageView):
             self._radius = radius
             self._controller.update_cursor()
             self.brush_radius_changed.emit(radius)
+
+    def set_wand_tolerance(self, tolerance: int) -> None:
+        self._controller.wand_tolerance = int(tolerance)
 
     def brush_radius(self) -> float:
         return self._radius

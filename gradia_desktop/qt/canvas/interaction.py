@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath, QWheelEvent
 
@@ -21,6 +23,7 @@ _ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0
 _KEYS = {*_ZOOM_KEYS, Qt.Key.Key_F, Qt.Key.Key_1, Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight,
          Qt.Key.Key_Space, Qt.Key.Key_Escape}
 _BRUSHES = ("brush", "eraser")
+DEFAULT_WAND_TOLERANCE = 32  # per colour channel, 0-255
 RESIZE_PX_PER_DOUBLING = 80  # Ctrl + right-drag: this many view pixels to the right double the brush
 
 
@@ -31,6 +34,9 @@ class CanvasSurface(Protocol):
     def editor(self) -> MaskEditor | None: ...
 
     def image_shape(self) -> tuple[int, int] | None: ...
+
+    def image(self) -> np.ndarray | None:
+        """The RGB image shown (the magic wand grows its region on it)."""
 
     def tool(self) -> str: ...
 
@@ -88,6 +94,7 @@ class CanvasController:
         self._lasso: list[tuple[float, float]] = []
         self._lasso_path = QPainterPath()
         self._space = False
+        self.wand_tolerance = DEFAULT_WAND_TOLERANCE
 
     def claims_shortcut(self, event: QKeyEvent) -> bool:
         """Whether a ShortcutOverride is one of our single-key commands, which win over window
@@ -161,6 +168,8 @@ class CanvasController:
             self._show_change(editor.stroke_to(x, y), commit=False)
         elif tool in ("fill", "erase_fill"):
             self._show_change(editor.flood_fill(x, y, tool == "fill"), commit=True)
+        elif tool in ("wand", "wand_erase"):
+            self._show_change(editor.wand_fill(surface.image(), x, y, self.wand_tolerance, tool == "wand"), commit=True)
         elif tool in ("lasso", "lasso_erase"):
             self._drag = "lasso"
             self._lasso = [(x, y)]

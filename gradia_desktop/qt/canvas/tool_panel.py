@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QLabel,
     QSlider,
+    QSpinBox,
     QStyle,
     QToolBar,
     QToolButton,
@@ -33,14 +34,19 @@ from PySide6.QtWidgets import (
 )
 
 from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
+from .interaction import DEFAULT_WAND_TOLERANCE
 from .tool_prefs import THRESHOLD_RANGE, ToolPrefs
 
 # name, label, shortcut, tooltip
 TOOL_SPECS = (
     ("brush", "Brush", "B", "Paint attention"),
     ("eraser", "Eraser", "E", "Erase attention"),
-    ("fill", "Fill", "G", "Fill the region under the click"),
-    ("erase_fill", "Erase fill", "Shift+G", "Erase the region under the click"),
+    ("fill", "Fill", "G", "Fill the enclosed mask region under the click (follows the mask: fills inside an "
+                          "outline you painted, or all of the unmasked area)"),
+    ("erase_fill", "Erase fill", "Shift+G", "Erase the connected mask region under the click"),
+    ("wand", "Magic wand", "W", "Fill the object under the click: the connected region of the image whose colour "
+                                "is within the tolerance of the clicked pixel's (follows the image)"),
+    ("wand_erase", "Wand erase", "Shift+W", "Erase the connected region of similar colour under the click"),
     ("lasso", "Lasso", "L", "Fill a freehand outline"),
     ("lasso_erase", "Lasso erase", "Shift+L", "Erase a freehand outline"),
     ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
@@ -70,7 +76,7 @@ def tool_icon(name: str, colour: QColor, size: int = 32) -> QIcon:
     fill = QColor(colour)
     fill.setAlpha(170)
     s = size
-    erase = name in ("eraser", "erase_fill", "lasso_erase")
+    erase = name in ("eraser", "erase_fill", "lasso_erase", "wand_erase")
     p.setBrush(Qt.BrushStyle.NoBrush if erase else fill)
     if name in ("brush", "eraser"):
         p.drawEllipse(QRectF(s * 0.2, s * 0.2, s * 0.6, s * 0.6))
@@ -85,6 +91,15 @@ def tool_icon(name: str, colour: QColor, size: int = 32) -> QIcon:
         p.setPen(pen)
         p.drawEllipse(QRectF(s * 0.12, s * 0.22, s * 0.76, s * 0.5))
         p.drawLine(QPointF(s * 0.3, s * 0.7), QPointF(s * 0.22, s * 0.9))
+    elif name in ("wand", "wand_erase"):
+        p.drawLine(QPointF(s * 0.18, s * 0.85), QPointF(s * 0.6, s * 0.43))  # the wand, a star at its tip
+        star = QPainterPath(QPointF(s * 0.72, s * 0.08))
+        for k in range(1, 10):
+            angle = math.pi / 2 + k * math.pi / 5
+            radius = s * (0.22 if k % 2 == 0 else 0.09)
+            star.lineTo(s * 0.72 + radius * math.cos(angle), s * 0.3 - radius * math.sin(angle))
+        star.closeSubpath()
+        p.drawPath(star)
     elif name == "pan":
         for dx, dy in ((0, -1), (0, 1), (-1, 0), (1, 0)):
             p.drawLine(QPointF(s / 2, s / 2), QPointF(s / 2 + dx * s * 0.36, s / 2 + dy * s * 0.36))
@@ -189,6 +204,17 @@ class ToolPanel(QToolBar):
         self.threshold_spin.setToolTip("Threshold of \u201cMask from heatmap\u201d: the CAM value (0\u20131) "
                                        "from which a pixel becomes attention")
         self.addWidget(self.threshold_spin)
+
+        self.addSeparator()
+        self.addWidget(QLabel(" Wand "))
+        self.wand_spin = QSpinBox()
+        self.wand_spin.setRange(0, 255)
+        self.wand_spin.setValue(DEFAULT_WAND_TOLERANCE)
+        self.wand_spin.setKeyboardTracking(False)
+        self.wand_spin.setToolTip("Magic wand tolerance (W): how far, per colour channel on 0\u2013255, a pixel's "
+                                  "colour may lie from the clicked one's and still join the region")
+        self.wand_spin.valueChanged.connect(canvas.set_wand_tolerance)
+        self.addWidget(self.wand_spin)
 
         self.addSeparator()
         self.show_heatmap = self._toggle("Heatmap", "H", canvas.set_heatmap_visible)

@@ -20,6 +20,7 @@ class FakeSurface:
 
     def __init__(self, shape: tuple[int, int] = (20, 30)):
         self.mask_editor = MaskEditor(shape)
+        self.rgb = np.zeros((*shape, 3), np.uint8)
         self.current_tool = "brush"
         self.radius = 2.0
         self.read_only = False
@@ -37,6 +38,9 @@ class FakeSurface:
 
     def image_shape(self) -> tuple[int, int] | None:
         return self.mask_editor.shape
+
+    def image(self) -> np.ndarray | None:
+        return self.rgb
 
     def tool(self) -> str:
         return self.current_tool
@@ -203,3 +207,24 @@ def test_bracket_keys_redraw_the_outline_at_once(surface):
     before = surface.brush_outline.width()
     assert key(controller, Qt.Key.Key_BracketRight)
     assert surface.brush_outline.width() > before and surface.brush_outline.center() == QPointF(10.5, 8.5)
+
+
+def test_the_magic_wand_fills_the_object_the_plain_fill_the_mask_region(surface):
+    surface.rgb[5:12, 8:20] = (220, 30, 30)  # an object on a black background
+    controller = CanvasController(surface)
+    surface.current_tool = "wand"
+    click = [(10, 8)]
+    drag(controller, click)
+    assert surface.mask_editor.mask.sum() == 7 * 12 and surface.mask_editor.mask[5:12, 8:20].all()
+    assert len(surface.commits) == 1  # one undo step
+    surface.current_tool = "wand_erase"
+    drag(controller, click)
+    assert not surface.mask_editor.mask.any()
+    surface.current_tool = "fill"  # follows the mask: the whole empty mask fills
+    drag(controller, click)
+    assert surface.mask_editor.mask.all()
+    surface.mask_editor.clear()
+    controller.wand_tolerance = 255  # everything is "similar"
+    surface.current_tool = "wand"
+    drag(controller, click)
+    assert surface.mask_editor.mask.all()

@@ -112,3 +112,21 @@ def test_actions_for_menus(setup):
             "Mask from heatmap"} <= set(names)
     assert all(not a.shortcut().isEmpty() for a in panel.actions()[:7])
     assert panel.undo.shortcut() == QKeySequence("Ctrl+Z")
+
+
+def test_the_magic_wand_has_its_keys_and_a_tolerance_that_reaches_the_canvas(setup):
+    _, canvas, panel = setup
+    shortcuts = {name: a.shortcut().toString() for name, a in panel.tool_actions.items()}
+    assert shortcuts["wand"] == "W" and shortcuts["wand_erase"] == "Shift+W"
+    assert "follows the image" in panel.tool_actions["wand"].toolTip()
+    assert "follows the mask" in panel.tool_actions["fill"].toolTip()  # which fill is which, said on each
+    panel.wand_spin.setValue(10)
+    assert canvas._controller.wand_tolerance == 10
+    rgb = np.zeros((32, 40, 3), np.uint8)
+    rgb[4:12, 5:15] = (200, 200, 0)
+    canvas.set_image(rgb)
+    canvas.set_editor(MaskEditor((32, 40)))
+    panel.tool_actions["wand"].trigger()
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     canvas.mapFromScene(8.5, 6.5))
+    assert canvas.editor().mask.sum() == 8 * 10
