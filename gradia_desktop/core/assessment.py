@@ -5,10 +5,12 @@ The human judgement is the truth; the automatic suggestion fills in only where n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .metrics import mean_or_none, quadrant, suggest_reasonable
-from .records import QUADRANTS, UNASSESSED, Prediction, Sample
+import numpy as np
+
+from .metrics import attention_against, mean_or_none, quadrant, suggest_reasonable
+from .records import QUADRANTS, UNASSESSED, Prediction, Sample, Version
 from .store import Project
 
 
@@ -45,6 +47,21 @@ def assess(project: Project, version_id: int, samples: list[Sample] | None = Non
     predictions = project.predictions(version_id) if predictions is None else predictions
     human = project.judgements(version_id)
     return [assessment_of(s, predictions.get(s.id), human) for s in samples]
+
+
+def rescore_mask(project: Project, version: Version, sample_id: int, mask: np.ndarray | None) -> Prediction | None:
+    """After an edit of a sample's mask: its IoU, energy and pointing under ``version`` from the stored
+    heatmap (no model run), stored, so the suggestion and the matrix follow at once. ``mask`` is the
+    mask now saved (None or empty: no mask, no figures). Returns the updated prediction, if any."""
+    prediction = project.prediction(version.id, sample_id)
+    if prediction is None:
+        return None
+    if mask is None or not np.asarray(mask).any():
+        figures = (None, None, None)
+    else:
+        figures = attention_against(prediction.cam, mask, version.image_size)
+    project.set_attention(version.id, sample_id, *figures)
+    return replace(prediction, iou=figures[0], energy=figures[1], pointing=figures[2])
 
 
 def filter_assessed(rows: list[Assessment], quadrant: str | None = None, judged: bool | None = None) -> list[Assessment]:

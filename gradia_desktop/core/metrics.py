@@ -6,6 +6,7 @@ size as the masks they are compared with.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 IOU_THRESHOLD = 0.75  # the reference's binarisation of the CAM
@@ -37,6 +38,22 @@ def attention_scores(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, n
     flat = cams.reshape(len(cams), -1).argmax(axis=1)
     pointing = masks.reshape(len(masks), -1)[np.arange(len(masks)), flat]
     return iou.astype(np.float64), energy.astype(np.float64), pointing.astype(bool)
+
+
+def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
+    """A mask at the model's square input size (nearest neighbour), as training and evaluation see it."""
+    return cv2.resize(np.asarray(mask).astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def attention_against(cam_grid: np.ndarray, mask: np.ndarray, size: int) -> tuple[float, float, bool]:
+    """(iou, energy, pointing) of a stored CAM grid against a mask, computed as evaluation computes them:
+    the grid upsampled bilinearly to the model's input size and min-max normalised again, the mask
+    resized by nearest neighbour. Lets a freshly painted mask get its figures without the model."""
+    up = cv2.resize(np.asarray(cam_grid, np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+    low, high = float(up.min()), float(up.max())
+    up = (up - low) / (high - low) if high > low else np.zeros_like(up)
+    iou, energy, pointing = attention_scores(up[None], resize_mask(mask, size)[None])
+    return float(iou[0]), float(energy[0]), bool(pointing[0])
 
 
 def suggest_reasonable(energy: float | None, pointing: bool | None) -> bool | None:

@@ -351,6 +351,14 @@ class Project:
         with self._write() as conn:
             conn.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
+    def set_attention(self, version_id: int, sample_id: int, iou: float | None, energy: float | None,
+                      pointing: bool | None) -> None:
+        """A stored prediction's attention figures anew (its mask changed); nothing if it has no prediction."""
+        with self._write() as conn:
+            conn.execute("UPDATE predictions SET iou = ?, energy = ?, pointing = ? WHERE version_id = ? AND "
+                         "sample_id = ?", (iou, energy, None if pointing is None else int(pointing), version_id,
+                                           sample_id))
+
     def prediction(self, version_id: int, sample_id: int) -> Prediction | None:
         return self._predictions(" AND p.sample_id = ?", [version_id, sample_id]).get(sample_id)
 

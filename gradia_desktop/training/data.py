@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..core.images import decode_rgb
+from ..core.metrics import resize_mask
 from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 from ..core.records import Sample
 from ..core.store import Project
@@ -36,10 +37,6 @@ def resize_rgb(rgb: np.ndarray, size: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     interp = cv2.INTER_AREA if h > size or w > size else cv2.INTER_LINEAR
     return cv2.resize(rgb, (size, size), interpolation=interp)
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    return cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def load_split(project: Project, split: str, image_size: int, progress: Progress = None,

@@ -177,3 +177,30 @@ def test_version_matrix_per_split(judged):
     for split, counts in expected.items():
         matrix = version_matrix(project, v1, split)
         assert {q: matrix[q] for q in counts} == counts, split
+
+
+def test_a_new_mask_gets_its_figures_from_the_stored_heatmap_at_once(project):
+    from gradia_desktop.core.assessment import rescore_mask
+    from gradia_desktop.core.metrics import attention_against, resize_mask
+
+    vid = project.create_version(None, "baseline", "tiny", "layer4", 32, {})
+    project.finish_version(vid, "done")
+    version, sample = project.version(vid), project.sample(2)  # a training image without a mask
+    cam = np.zeros((4, 4), np.float32)
+    cam[:2, :2] = 1.0  # hot in the top-left quarter
+    project.save_predictions(vid, [Prediction(sample.id, sample.class_idx, 0.9, cam)])
+    assert project.prediction(vid, sample.id).iou is None  # unmasked: no figures, no suggestion
+    mask = np.zeros((sample.height, sample.width), bool)
+    mask[: sample.height // 2, : sample.width // 2] = True  # where the stored CAM is hot
+    updated = rescore_mask(project, version, sample.id, mask)
+    stored = project.prediction(vid, sample.id)
+    assert stored.iou == updated.iou > 0.3 and stored.pointing is True
+    assert (stored.iou, stored.energy, stored.pointing) == attention_against(stored.cam, mask, 32)
+    a = assess(project, vid, [sample])[0]
+    assert a.source == "suggestion" and a.reasonable is True  # the suggestion follows
+    rescore_mask(project, version, sample.id, ~mask)
+    assert assess(project, vid, [sample])[0].reasonable is False
+    rescore_mask(project, version, sample.id, None)  # the mask was cleared
+    assert project.prediction(vid, sample.id).iou is None
+    assert rescore_mask(project, version, 3, mask) is None  # no prediction stored: nothing to update
+    assert resize_mask(mask, 8).shape == (8, 8)

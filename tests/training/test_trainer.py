@@ -177,3 +177,19 @@ def test_a_missing_mask_file_trains_as_unmasked_and_says_so(small_project):
     result = train(small_project, TrainConfig(mode="gradia-all", epochs=1, batch_size=8, image_size=32, device="cpu"))
     assert small_project.version(result.version).status == "done"
     assert any("1 mask file is missing" in w and "gradia check --repair" in w for w in result.warnings)
+
+
+def test_figures_from_a_stored_heatmap_match_what_evaluation_stored(small_project):
+    """A freshly painted mask is scored from the stored CAM grid (core.metrics.attention_against), without
+    the model: on masks evaluation already scored, that gives the same figures (up to float16 storage)."""
+    from gradia_desktop.core.metrics import attention_against
+
+    result = train(small_project, TrainConfig(mode="baseline", **FAST))
+    stored = small_project.predictions(result.version, "val")
+    checked = 0
+    for sample in small_project.samples(split="val", has_mask=True):
+        p = stored[sample.id]
+        iou, energy, pointing = attention_against(p.cam, small_project.read_mask(sample), 32)
+        assert iou == pytest.approx(p.iou, abs=0.03) and energy == pytest.approx(p.energy, abs=0.01)
+        checked += 1
+    assert checked >= 4

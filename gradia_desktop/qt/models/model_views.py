@@ -11,8 +11,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
-from ...core.assessment import Assessment, version_matrix
-from ...core.records import Sample, Version
+from ...core.assessment import Assessment, rescore_mask, version_matrix
+from ...core.records import Prediction, Sample, Version
 from ...core.store import Project
 from ...errors import GradiaError
 from ...training.explain import Explainer
@@ -127,6 +127,11 @@ class ModelViews(QObject):
         return self._host.browser.model.rows()
 
     def judgements_changed(self) -> None:
+        self.samples_changed()
+
+    def samples_changed(self) -> None:
+        """Masks or judgements changed (the browser's rows already show it): recount the matrix and
+        what a training run would use."""
         self.matrix.refresh()
         self.masks_changed()
 
@@ -140,6 +145,20 @@ class ModelViews(QObject):
             self.training.panel.set_inputs(project.count_masked("train"), project.judgement_counts())
         except GradiaError:  # the project went away underneath; the next action says so
             self.training.panel.set_inputs(None)
+
+    def mask_saved(self, sample_id: int, mask: np.ndarray | None) -> Prediction | None:
+        """A stroke was saved: the selected version's IoU and suggestion for the sample from its stored
+        heatmap (no model run); the host then refreshes the row and calls ``samples_changed``."""
+        host = self._host
+        updated = None
+        if host.project is not None and host.version is not None and not host.project.readonly:
+            try:
+                if mask is None:
+                    mask = host.project.read_mask(host.project.sample(sample_id))
+                updated = rescore_mask(host.project, host.version, sample_id, mask)
+            except GradiaError as exc:  # e.g. the mask file went away: the figures stay as they were
+                self._window.statusBar().showMessage(f"IoU not updated: {exc}", 6000)
+        return updated
 
     def sample_shown(self) -> None:
         host = self._host

@@ -348,8 +348,12 @@ class MainWindow(QMainWindow):
             return
         if self.autosaver is not None and self.autosaver.state(sample_id) == "saved":
             self.status.status_line.set_save_state("saved")
+        editor = self.editing.editors.get(sample_id)
+        updated = self.models.mask_saved(sample_id, None if editor is None else editor.mask)
+        if updated is not None:
+            self.predictions[sample_id] = updated
         self.browser.refresh_samples([sample_id])
-        self.models.masks_changed()
+        self.models.samples_changed()
 
     def _model_text(self, sample: Sample | None) -> str:
         prediction = self.predictions.get(sample.id) if sample is not None and self.version else None

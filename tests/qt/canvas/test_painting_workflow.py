@@ -99,3 +99,33 @@ def test_the_training_form_counts_a_new_mask_as_soon_as_the_stroke_is_saved(wind
     _drag(window, [(20, 20), (30, 20)])
     window.autosaver.flush()
     qtbot.waitUntil(lambda: panel.inputs.text().startswith(f"Uses {before + 1} masked training images"))
+
+
+def test_a_new_mask_gets_its_iou_and_suggestion_at_once_and_the_matrix_counts_it(qtbot, small_project_dir):
+    from gradia_desktop.core.store import Project
+    from gradia_desktop.qt.browser.table_model import IOU, QUADRANT
+    from gradia_desktop.training.config import TrainConfig
+    from gradia_desktop.training.trainer import train
+
+    with Project.open(small_project_dir) as project:
+        train(project, TrainConfig(mode="baseline", epochs=1, batch_size=8, image_size=32, device="cpu"))
+    window = open_main_window(qtbot, small_project_dir, (1100, 750))
+    matrix = window.models.matrix
+    matrix.set_split("train")
+    placed_before = sum(matrix.view._matrix[q] for q in ("RA", "UA", "RI", "UI"))
+    sample = window.project.samples(split="train", has_mask=False)[0]
+    window.browser.select_sample(sample.id)
+    qtbot.waitUntil(lambda: window.current_sample is not None and window.current_sample.id == sample.id)
+    model = window.browser.model
+    row = model.row_of(sample.id)
+    assert model.index(row, IOU).data() in ("\u2014", "", None)  # no mask, no IoU yet
+    window.canvas.set_tool("brush")
+    window.canvas.set_brush_radius(6)
+    _drag(window, [(10, 10), (40, 10), (40, 40), (10, 40)])
+    window.autosaver.flush()
+    qtbot.waitUntil(lambda: window.project.prediction(window.version.id, sample.id).iou is not None)
+    stored = window.project.prediction(window.version.id, sample.id)
+    assert model.index(model.row_of(sample.id), IOU).data() == f"{stored.iou:.2f}"
+    assert model.index(model.row_of(sample.id), QUADRANT).data() not in ("\u2014", "", None)  # a suggestion now
+    assert window.predictions[sample.id].iou == stored.iou
+    assert sum(matrix.view._matrix[q] for q in ("RA", "UA", "RI", "UI")) == placed_before + 1  # counted at once
