@@ -37,5 +37,8 @@ def ensure_demo_project(progress: Progress = None) -> Path:
     data = project.parent / "dataset"
     if not (data / "images").is_dir():
         generate_demo(data, seed=0, progress=progress)
-    create_project(project, data / "images", data / "masks", progress=progress).close()
+    with create_project(project, data / "images", data / "masks", progress=progress) as created:
+        masked = created.samples(split="train", has_mask=True)
+        if masked:  # open on an image with an expert mask: mask (and, once trained, heatmap) show at once
+            created.set_setting("last_sample", masked[0].id)
     return project

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from ...training.config import TrainConfig
+from .training_plots import EPOCH_STAGE, format_duration
 from .training_worker import TrainingWorker
 
 BASELINE_EPOCHS = 6
@@ -30,6 +32,7 @@ class BaselineOffer(QFrame):
         self.setStyleSheet("#baseline_offer { background: palette(alternate-base); }")
         self.project_root: Path | None = None
         self.worker: TrainingWorker | None = None
+        self._first: tuple[float, float] | None = None  # (time, run fraction) at the first epoch report
         self.label = QLabel(OFFER_TEXT)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -71,8 +74,16 @@ class BaselineOffer(QFrame):
         self.worker.done.connect(self._on_done)
         self._set_running(True)
         self.label.setText("<b>Training a baseline\u2026</b> Keep browsing and painting meanwhile.")
+        self._first = None
         self.worker.start()
         self.started.emit()
+
+    def start_if_offered(self) -> bool:
+        """Start at once when a baseline is on offer (the demo's first launch: the window opens first)."""
+        if self.isHidden() or not self.start_button.isEnabled() or self.worker is not None:
+            return False
+        self.start()
+        return True
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -93,9 +104,25 @@ class BaselineOffer(QFrame):
         self.start_button.setVisible(not running)
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat(f"{stage} %p%")
+        """The whole run's progress (not the stage's, which restarts every epoch) and the time left."""
+        epoch = EPOCH_STAGE.match(stage)
+        if epoch is None:  # loading and preparing, before the first epoch
+            self.progress.setMaximum(max(total, 1))
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{stage} %p%")
+            return
+        current, epochs = int(epoch.group(1)), int(epoch.group(2))
+        fraction = (current - 1 + done / max(total, 1)) / max(epochs, 1)
+        now = time.monotonic()
+        if self._first is None:
+            self._first = (now, fraction)
+        self.progress.setMaximum(1000)
+        self.progress.setValue(round(1000 * fraction))
+        started, at = self._first
+        left = ""
+        if fraction > at + 0.02:
+            left = f" \u00b7 about {format_duration((now - started) / (fraction - at) * (1 - fraction))} left"
+        self.progress.setFormat(f"epoch {current}/{epochs} \u00b7 %p%{left}")
 
     def _on_succeeded(self, version: int, summary: dict) -> None:
         self.hide()

@@ -51,6 +51,7 @@ class TrainingDock(QWidget):
         self._visible: tuple[int | None, object] = (None, "predicted")
         self._outcome: tuple[str, str] = ("failed", "")
         self._new_version: int | None = None  # set when a run succeeds
+        self._fresh_form = False  # the form is the untouched baseline form of a project without a model
         self.panel = TrainingPanel()
         self.panel.start_requested.connect(self.start)
         self.panel.cancel_requested.connect(self.cancel)
@@ -72,10 +73,12 @@ class TrainingDock(QWidget):
                     read_only: bool) -> None:
         self.project_root = None if read_only else project_root
         self.panel.set_versions(versions, selected)
+        self._fresh_form = False
         if project_root is not None:  # the form this project's last run used, or a fresh one that can start
             parent = self.panel.parent_combo.currentData()
             if not self.panel.restore_settings(QSettings(), form_key(project_root)):
                 self.panel.start_fresh(parent)
+                self._fresh_form = parent is None  # a baseline form until the project's first model
         self.panel.setEnabled(project_root is not None and not read_only)
         if read_only:
             self._say("The project is read-only: no model can be trained here.", "info")
@@ -83,6 +86,9 @@ class TrainingDock(QWidget):
     def set_versions(self, versions: list[Version], selected: int | None) -> None:
         if not self.is_running():
             self.panel.set_versions(versions, selected)
+            if self._fresh_form and self.panel.parent_combo.currentData() is not None:
+                self._fresh_form = False  # the first model exists (the banner's baseline): now guided from it
+                self.panel.start_fresh(self.panel.parent_combo.currentData())
 
     def set_visible_sample(self, sample_id: int | None, target: object) -> None:
         self._visible = (sample_id, target)
@@ -105,6 +111,7 @@ class TrainingDock(QWidget):
             self._say(str(exc), "error")
             return False
         self.config = config
+        self._fresh_form = False
         self.panel.save_settings(QSettings(), form_key(self.project_root))
         self._outcome = ("failed", "training ended without a result")
         worker = self.worker = TrainingWorker(self.project_root, config)

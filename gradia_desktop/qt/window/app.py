@@ -122,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2  # a scripted run has nobody to read the welcome page
     window.resize(*WINDOW_SIZE)
     window.show()
+    if args.demo and window.project is not None:
+        window.offer.start_if_offered()  # the first launch: the window is usable while the baseline trains
     if args.screenshot is not None:
         out = args.screenshot.expanduser().resolve()
 
@@ -132,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.close()
             app.exit(0 if ok else 1)
 
-        QTimer.singleShot(SCREENSHOT_DELAY_MS, shoot)
+        _after_baseline(window, shoot)
     elif args.screenshot_training is not None:
         from ..models.training_screenshot import shoot_while_training
 
@@ -144,8 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.close()
             app.exit(0 if ok else 1)
 
-        QTimer.singleShot(SCREENSHOT_DELAY_MS, lambda: shoot_while_training(window, out, finished))
+        _after_baseline(window, lambda: shoot_while_training(window, out, finished))
     return app.exec()
+
+
+def _after_baseline(window, action) -> None:
+    """Run ``action`` shortly, or, on a first launch whose baseline is training, once it has finished."""
+    if window.offer.worker is not None:
+        window.offer.finished.connect(lambda: QTimer.singleShot(SCREENSHOT_DELAY_MS, action))
+    else:
+        QTimer.singleShot(SCREENSHOT_DELAY_MS, action)
 
 
 if __name__ == "__main__":

@@ -150,7 +150,8 @@ class MainWindow(QMainWindow):
         except GradiaError as exc:
             QMessageBox.critical(self, APP_TITLE, str(exc))
             return
-        self.open_project_path(folder)
+        if self.open_project_path(folder):
+            self.offer.start_if_offered()  # the demo's baseline trains while the window is in use
 
     def open_project_path(self, folder: str | Path, dialog: bool = True) -> bool:
         """Open and show ``folder`` (one held by another process: read-only if the user agrees).

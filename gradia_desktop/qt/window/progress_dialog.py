@@ -52,7 +52,8 @@ def run_with_progress(parent: QWidget | None, title: str, task: Callable[[Progre
 
 
 def ensure_demo_project(parent: QWidget | None = None) -> Path:
-    """The demo project folder, created (and its baseline trained) the first time behind a progress dialog."""
-    from ...training.demo_project import ensure_demo_with_baseline
+    """The demo project folder, created the first time behind a progress dialog (a few seconds); its
+    baseline is then trained in the background by the window's baseline banner."""
+    from ...core.paths import ensure_demo_project as create_demo
 
-    return run_with_progress(parent, "Preparing the demo project", ensure_demo_with_baseline)
+    return run_with_progress(parent, "Preparing the demo project", create_demo)

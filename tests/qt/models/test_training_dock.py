@@ -71,3 +71,14 @@ def test_a_finished_run_says_so_in_the_success_style(dock, monkeypatch):
                            "warnings": ["warning: validation accuracy fell below the parent v4's (0.900 < 0.950)"]})
     dock._on_done()
     assert dock.message.property("kind") == "warning"
+
+
+def test_a_new_projects_baseline_form_turns_guided_once_its_first_model_exists(dock, tmp_path):
+    dock.set_project(tmp_path / "new", [], None, read_only=False)
+    assert dock.panel.config().mode == "baseline"
+    dock.set_versions([version(1)], 1)  # the banner's baseline finished
+    c = dock.panel.config()
+    assert (c.mode, c.parent) == ("guided", 1)
+    dock.panel.epochs.setValue(3)
+    dock.set_versions([version(1), version(2)], 2)  # later versions leave the user's form alone
+    assert dock.panel.config().epochs == 3
