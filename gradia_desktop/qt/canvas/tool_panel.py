@@ -8,31 +8,22 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QColor,
-    QIcon,
-    QKeySequence,
-    QPainter,
-    QPainterPath,
-    QPen,
-    QPixmap,
-)
+from PySide6.QtCore import QEvent, QRectF, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
     QDoubleSpinBox,
     QLabel,
+    QMessageBox,
     QSlider,
     QSpinBox,
-    QStyle,
     QToolBar,
     QToolButton,
     QWidget,
 )
 
+from ..icons import mdi_icon
 from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
 from .interaction import DEFAULT_WAND_TOLERANCE
 from .tool_prefs import THRESHOLD_RANGE, ToolPrefs
@@ -51,6 +42,29 @@ TOOL_SPECS = (
     ("lasso_erase", "Lasso erase", "Shift+L", "Erase a freehand outline"),
     ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
 )
+# The Material Design Icons glyph, and badge, of each action: by tool name, then by the panel's
+# attribute name. An erase variant is its tool with a minus badge; the heatmap is a flame, the mask a
+# hatched square, so "mask from heatmap" is the mask with a flame.
+ICONS: dict[str, tuple[str, ...]] = {
+    "brush": ("brush",),
+    "eraser": ("eraser",),
+    "fill": ("format-color-fill",),
+    "erase_fill": ("format-color-fill", "minus-circle"),
+    "wand": ("auto-fix",),
+    "wand_erase": ("auto-fix", "minus-circle"),
+    "lasso": ("lasso",),
+    "lasso_erase": ("lasso", "minus-circle"),
+    "pan": ("hand-back-right",),
+    "smaller": ("minus-circle-outline",),
+    "larger": ("plus-circle-outline",),
+    "undo": ("undo",),
+    "redo": ("redo",),
+    "clear": ("delete-outline",),
+    "invert": ("invert-colors",),
+    "from_heatmap": ("texture-box", "fire"),
+    "show_heatmap": ("fire",),
+    "show_mask": ("texture-box",),
+}
 _SLIDER_STEPS = 200
 DEFAULT_THRESHOLD = 0.5
 
@@ -63,51 +77,6 @@ def _radius_to_slider(radius: float) -> int:
 def _slider_to_radius(value: int) -> float:
     lo, hi = RADIUS_RANGE
     return round(lo * (hi / lo) ** (value / _SLIDER_STEPS), 1)
-
-
-def tool_icon(name: str, colour: QColor, size: int = 32) -> QIcon:
-    """A small line-art icon for a mask tool (erase variants are drawn hollow with a slash)."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pixmap)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    pen = QPen(colour, size / 14)
-    p.setPen(pen)
-    fill = QColor(colour)
-    fill.setAlpha(170)
-    s = size
-    erase = name in ("eraser", "erase_fill", "lasso_erase", "wand_erase")
-    p.setBrush(Qt.BrushStyle.NoBrush if erase else fill)
-    if name in ("brush", "eraser"):
-        p.drawEllipse(QRectF(s * 0.2, s * 0.2, s * 0.6, s * 0.6))
-    elif name in ("fill", "erase_fill"):
-        path = QPainterPath(QPointF(s * 0.5, s * 0.15))
-        for x, y in ((s * 0.85, s * 0.5), (s * 0.5, s * 0.85), (s * 0.15, s * 0.5)):
-            path.lineTo(x, y)
-        path.closeSubpath()
-        p.drawPath(path)
-    elif name in ("lasso", "lasso_erase"):
-        pen.setStyle(Qt.PenStyle.DashLine)
-        p.setPen(pen)
-        p.drawEllipse(QRectF(s * 0.12, s * 0.22, s * 0.76, s * 0.5))
-        p.drawLine(QPointF(s * 0.3, s * 0.7), QPointF(s * 0.22, s * 0.9))
-    elif name in ("wand", "wand_erase"):
-        p.drawLine(QPointF(s * 0.18, s * 0.85), QPointF(s * 0.6, s * 0.43))  # the wand, a star at its tip
-        star = QPainterPath(QPointF(s * 0.72, s * 0.08))
-        for k in range(1, 10):
-            angle = math.pi / 2 + k * math.pi / 5
-            radius = s * (0.22 if k % 2 == 0 else 0.09)
-            star.lineTo(s * 0.72 + radius * math.cos(angle), s * 0.3 - radius * math.sin(angle))
-        star.closeSubpath()
-        p.drawPath(star)
-    elif name == "pan":
-        for dx, dy in ((0, -1), (0, 1), (-1, 0), (1, 0)):
-            p.drawLine(QPointF(s / 2, s / 2), QPointF(s / 2 + dx * s * 0.36, s / 2 + dy * s * 0.36))
-        p.drawEllipse(QPointF(s / 2, s / 2), s * 0.08, s * 0.08)
-    if erase:
-        p.drawLine(QPointF(s * 0.2, s * 0.8), QPointF(s * 0.8, s * 0.2))
-    p.end()
-    return QIcon(pixmap)
 
 
 def color_icon(color: QColor, size: int = 32) -> QIcon:
@@ -145,13 +114,12 @@ class ToolPanel(QToolBar):
         self.setIconSize(QSize(20, 20))
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.canvas = canvas
-        colour = self.palette().color(self.foregroundRole())
 
         self.tool_group = QActionGroup(self)
         self.tool_group.setExclusive(True)
         self.tool_actions: dict[str, QAction] = {}
         for name, label, shortcut, tip in TOOL_SPECS:
-            action = QAction(tool_icon(name, colour), label, self)
+            action = QAction(label, self)
             action.setShortcut(QKeySequence(shortcut))
             action.setToolTip(f"{label} ({shortcut}): {tip}")
             action.setCheckable(True)
@@ -180,19 +148,21 @@ class ToolPanel(QToolBar):
         self.size_spin.valueChanged.connect(canvas.set_brush_radius)
         canvas.brush_radius_changed.connect(self._show_radius)
         self._show_radius(canvas.brush_radius())
-        self.smaller = self._action("Smaller brush", "[", lambda: canvas.set_brush_radius(canvas.brush_radius() * 0.8))
-        self.larger = self._action("Larger brush", "]", lambda: canvas.set_brush_radius(canvas.brush_radius() * 1.25))
+        self.smaller = self._action("Smaller brush", ("[",),
+                                    lambda: canvas.set_brush_radius(canvas.brush_radius() * 0.8))
+        self.larger = self._action("Larger brush", ("]",),
+                                   lambda: canvas.set_brush_radius(canvas.brush_radius() * 1.25))
         canvas.addActions([self.smaller, self.larger])  # window-wide keys without buttons on the bar
 
         self.addSeparator()
-        self.undo = self._action("Undo", "Ctrl+Z", canvas.undo, QStyle.StandardPixmap.SP_ArrowBack)
-        self.redo = self._action("Redo", "Ctrl+Shift+Z", canvas.redo, QStyle.StandardPixmap.SP_ArrowForward)
-        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.clear = self._action("Clear mask", None, canvas.clear_mask, QStyle.StandardPixmap.SP_DialogResetButton)
-        self.invert = self._action("Invert mask", "Ctrl+I", canvas.invert_mask, QStyle.StandardPixmap.SP_BrowserReload)
-        self.from_heatmap = self._action("Mask from heatmap", None, self.mask_from_heatmap,
-                                         QStyle.StandardPixmap.SP_DialogApplyButton)
-        self.from_heatmap.setToolTip("Mask from heatmap: every pixel whose CAM reaches the threshold")
+        self.undo = self._action("Undo", ("Ctrl+Z",), canvas.undo)
+        self.redo = self._action("Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), canvas.redo)
+        self.clear = self._action("Clear mask", (), canvas.clear_mask, "remove all of the mask")
+        self.invert = self._action("Invert mask", ("Ctrl+I",), canvas.invert_mask,
+                                   "attention becomes background and background attention")
+        self.from_heatmap = self._action("Mask from heatmap", (), self.mask_from_heatmap,
+                                         "replace the mask by every pixel whose CAM reaches the threshold "
+                                         "(asks first when the mask is not empty)")
         for action in (self.undo, self.redo, self.clear, self.invert, self.from_heatmap):
             self.addAction(action)
         self.threshold_spin = QDoubleSpinBox()
@@ -248,6 +218,7 @@ class ToolPanel(QToolBar):
         self.addWidget(self.mask_color_button)
         self.addWidget(self.mask_opacity)
 
+        self._apply_icons()
         canvas.mask_edited.connect(self.refresh)
         canvas.editor_changed.connect(self.refresh)
         self.refresh()
@@ -294,8 +265,29 @@ class ToolPanel(QToolBar):
 
     # ---- mask commands ------------------------------------------------------------------------
     def mask_from_heatmap(self) -> None:
-        """Replace the mask by the heatmap thresholded at the panel's threshold (one undo step)."""
-        self.canvas.mask_from_heatmap(self.threshold_spin.value())
+        """Replace the mask by the heatmap thresholded at the panel's threshold: one undo step, said
+        on the status bar. A mask with attention in it (painted, or a dataset's) goes only when the
+        user agrees."""
+        if self._would_replace_attention() and not self._user_agrees_to_replace():
+            return
+        threshold = self.threshold()
+        if self.canvas.mask_from_heatmap(threshold) is not None:
+            undo_key = self.undo.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            self.canvas.message.emit(f"Mask made from the heatmap at threshold {threshold:.2f} "
+                                     f"(one step: {undo_key} undoes it)")
+
+    def _would_replace_attention(self) -> bool:
+        editor = self.canvas.editor()
+        return (editor is not None and not self.canvas.is_read_only() and self.canvas.heatmap() is not None
+                and bool(editor.mask.any()))
+
+    def _user_agrees_to_replace(self) -> bool:
+        answer = QMessageBox.question(
+            self.window(), "Mask from heatmap",
+            "Replace the current mask by the heatmap's pixels at the threshold?\n"
+            "The mask painted so far is lost (Undo brings it back).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def threshold(self) -> float:
         return self.threshold_spin.value()
@@ -315,13 +307,12 @@ class ToolPanel(QToolBar):
         if color.isValid():
             self.set_mask_color(color)
 
-    def _action(self, label, shortcut, slot, icon: QStyle.StandardPixmap | None = None) -> QAction:
+    def _action(self, label: str, shortcuts: tuple[str, ...], slot, explanation: str = "") -> QAction:
         action = QAction(label, self)
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setToolTip(f"{label} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.setShortcuts([QKeySequence(key) for key in shortcuts])
+        keys = " or ".join(key.toString(QKeySequence.SequenceFormat.NativeText) for key in action.shortcuts())
+        tip = f"{label} ({keys or 'no key'})"
+        action.setToolTip(f"{tip}: {explanation}" if explanation else tip)
         action.triggered.connect(lambda _checked=False: slot())
         return action
 
@@ -350,8 +341,24 @@ class ToolPanel(QToolBar):
         return self.target_combo.currentData()
 
     def actions(self) -> list[QAction]:  # shadows QWidget.actions: the panel's actions, for menus
-        return [*self.tool_actions.values(), self.smaller, self.larger, self.undo, self.redo, self.clear,
-                self.invert, self.from_heatmap, self.show_heatmap, self.show_mask]
+        return list(self.named_actions().values())
+
+    def named_actions(self) -> dict[str, QAction]:
+        """The panel's actions by tool name or attribute name (the keys of ``ICONS``)."""
+        commands = ("smaller", "larger", "undo", "redo", "clear", "invert", "from_heatmap", "show_heatmap",
+                    "show_mask")
+        return {**self.tool_actions, **{name: getattr(self, name) for name in commands}}
+
+    def _apply_icons(self) -> None:
+        palette = self.palette()
+        for name, action in self.named_actions().items():
+            action.setIcon(mdi_icon(*ICONS[name], palette=palette))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Repaint the icons in a new palette's colours (e.g. the desktop switched to a dark theme)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "show_mask"):
+            self._apply_icons()
 
     def refresh(self, *_args: object) -> None:
         """Enable what applies now (runs on the canvas's mask_edited and editor_changed)."""

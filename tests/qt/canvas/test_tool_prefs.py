@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from gradia_desktop.core.mask_edit import MaskEditor
 from gradia_desktop.core.store import Project
@@ -118,7 +118,8 @@ def test_main_window_restores_the_tools_on_the_next_start(qtbot, small_project_d
     assert_changed(second.canvas, second.tools)
 
 
-def test_mask_from_heatmap_uses_the_panel_threshold(make_panel):
+def test_mask_from_heatmap_uses_the_panel_threshold(make_panel, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)  # replace: yes
     canvas, panel = make_panel()
     cam = np.tile(np.linspace(0, 1, W, dtype=np.float32), (H, 1))  # 0 on the left to 1 on the right
     canvas.set_heatmap(cam)
