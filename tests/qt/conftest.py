@@ -37,6 +37,22 @@ def fresh_settings():
     QSettings().clear()
 
 
+@pytest.fixture(autouse=True)
+def unanswered_dialogs_fail(monkeypatch):
+    """A modal message box that a test did not answer would wait forever offscreen (and hang CI):
+    fail at once instead, naming it. A test that expects a question patches it after this."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def refuse(name):
+        def unanswered(*args, **_kwargs):
+            texts = [a for a in args if isinstance(a, str)]
+            pytest.fail(f"unanswered QMessageBox.{name}: {' / '.join(texts) or args!r} (patch it in the test)")
+        return unanswered
+
+    for name in ("question", "warning", "critical", "information", "exec"):
+        monkeypatch.setattr(QMessageBox, name, refuse(name))
+
+
 @pytest.fixture(scope="session")
 def _shared_data_home(tmp_path_factory):
     return tmp_path_factory.mktemp("shared-data")
