@@ -61,33 +61,92 @@ def run_demo(args, progress):
 
 
 # ---- init -------------------------------------------------------------------------------------
+LISTED_WARNINGS = 20  # skipped / left-out entries named one per line on stderr; --json lists them all
+
+
 def add_init(sub) -> None:
-    p = sub.add_parser("init", help="create a project from IMAGES/{train,val,test}/<class>/<file>",
-                       description="Create a project folder. Images stay where they are; masks are copied in.")
+    p = sub.add_parser("init", help="create a project from IMAGES/{train,val,test}/<class>/<file>, or from "
+                                    "IMAGES/<class>/<file> with --split",
+                       description="Create a project folder. Images stay where they are; masks are copied in. "
+                                   "Files that are not images (README.txt, Thumbs.db, folders inside class folders) "
+                                   "are skipped and images that cannot be read are left out, each named on stderr; "
+                                   "--strict refuses the folder instead, naming them all.")
     p.add_argument("project", type=Path)
-    p.add_argument("--images", type=Path, required=True, help="IMAGES folder with train/ (and val/, test/)")
-    p.add_argument("--masks", type=Path, help="MASKS/{split}/<class>/<image stem>.png: binary masks (0 and one "
-                   "value, or a few label colours on black); anything else needs --mask-threshold")
+    p.add_argument("--images", type=Path, required=True,
+                   help="IMAGES folder: train/ (and val/, test/) holding class folders, or class folders alone "
+                        "(then give --split)")
+    p.add_argument("--masks", type=Path, help="MASKS/{split}/<class>/<image stem>.png (MASKS/<class>/<image stem>.png "
+                   "with --split): binary masks (0 and one value, or a few label colours on black); anything else "
+                   "needs --mask-threshold")
+    p.add_argument("--split", metavar="TRAIN,VAL,TEST",
+                   help="split class folders (IMAGES/<class>/<file>) into train, val and test by these fractions, "
+                        "class by class, e.g. 0.7,0.15,0.15; stored in the project and never redone")
+    p.add_argument("--seed", type=int, help="seed of --split: the same seed and files give the same split (default 0)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse the folder, naming every problem, instead of skipping files that are not images "
+                        "and leaving out images that cannot be read")
     add_mask_flags(p)
     add_output_flags(p)
     p.set_defaults(handler=run_init)
 
 
-def run_init(args, progress):
-    from ..core.project_init import create_project
+def _init_split(args) -> tuple[float, float, float] | None:
+    from ..core.split import parse_fractions
 
-    with create_project(args.project, args.images, args.masks, progress=progress,
-                        mask_rule=mask_rule(args)) as project:
-        samples = project.samples()
-        splits = {s: sum(1 for x in samples if x.split == s) for s in ("train", "val", "test")}
-        result = {"project": str(project.root), "samples": len(samples), "classes": project.classes,
-                  "splits": splits, "masks": sum(x.has_mask for x in samples)}
-    root = result["project"]
-    result["next"] = [f"gradia train {root} --mode baseline", f"gradia-desktop {root}"]
-    text = (f"created {root}: {plural(result['samples'], 'sample')} ({splits['train']} train, {splits['val']} val, "
-            f"{splits['test']} test), classes {', '.join(result['classes'])}, {plural(result['masks'], 'mask')}\n"
-            f"next: {result['next'][0]}   (a first model; or open it: {result['next'][1]})")
-    return result, text
+    if args.split is None:
+        if args.seed is not None:
+            raise GradiaError(f"--seed {args.seed} seeds --split: give --split too (e.g. --split 0.7,0.15,0.15)")
+        return None
+    try:
+        return parse_fractions(args.split)
+    except GradiaError as exc:
+        raise GradiaError(f"--{exc}") from None  # "split '...': why" as the flag the user typed
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
+def _warn_entries(progress, problems: list[tuple[str, object]]) -> None:
+    """One warning line per (verb, Problem), the first LISTED_WARNINGS of them, then how many more."""
+    for verb, problem in problems[:LISTED_WARNINGS]:
+        progress.warn(f"gradia init: warning: {verb} {problem}")
+    if len(problems) > LISTED_WARNINGS:
+        progress.warn(f"gradia init: warning: ... and {len(problems) - LISTED_WARNINGS} more skipped or left out "
+                      "(gradia init --json lists them all)")
+
+
+def run_init(args, progress):
+    from ..core.project_init import DatasetRefused, init_project
+
+    split = _init_split(args)
+    try:
+        result = init_project(args.project, args.images, args.masks, progress=progress, mask_rule=mask_rule(args),
+                              split=split, seed=args.seed or 0, strict=args.strict)
+    except DatasetRefused as exc:
+        for problem in exc.problems:
+            progress.warn(f"gradia init: {problem}")
+        raise GradiaError(f"{exc.images_dir}: {_entries(len(exc.problems))} not images or not readable (named "
+                          "above): --strict refuses the folder; without it they are skipped") from None
+    scan = result.scan
+    with result.project as project:
+        root = str(project.root)
+    _warn_entries(progress, [("skipped", p) for p in scan.problems] + [("left out", p) for p in result.left_out])
+    splits = result.split_totals()
+    out = {"project": root, "samples": sum(splits.values()), "classes": scan.classes, "splits": splits,
+           "masks": result.masks, "layout": scan.layout, "split": scan.split_record(), "per_class": result.counts,
+           "skipped": [{"path": str(p.path), "reason": p.reason} for p in scan.problems],
+           "left_out": [{"path": str(p.path), "reason": p.reason} for p in result.left_out],
+           "next": [f"gradia train {root} --mode baseline", f"gradia-desktop {root}"]}
+    how = (f", split {','.join(f'{f:g}' for f in scan.split.fractions)} with seed {scan.split.seed}"
+           if scan.split is not None else "")
+    trouble = [f"{_entries(len(scan.problems))} skipped"] if scan.problems else []
+    trouble += [f"{len(result.left_out)} left out"] if result.left_out else []
+    text = (f"created {root}: {plural(out['samples'], 'sample')} ({splits['train']} train, {splits['val']} val, "
+            f"{splits['test']} test{how}), classes {', '.join(scan.classes)}, {plural(result.masks, 'mask')}"
+            + (f"; {', '.join(trouble)} (named above)" if trouble else "") + "\n"
+            f"next: {out['next'][0]}   (a first model; or open it: {out['next'][1]})")
+    return out, text
 
 
 # ---- models -----------------------------------------------------------------------------------
@@ -267,7 +326,8 @@ def run_eval(args, progress):
             device = pick_device(args.device)
             model, layer, spec = load_checkpoint(project.root / version.checkpoint, device)
             fresh = evaluate_and_store(project, version.id, model, layer, spec.image_size, device, (args.split,),
-                                       progress=progress, probe_splits=(args.split,), store=not project.readonly)
+                                       progress=progress, probe_splits=(args.split,), store=not project.readonly,
+                                       warn=lambda line: progress.warn(f"gradia eval: {line}"))
             probe = {k: (fresh.get(args.split) or {}).get(k) for k in PROBE_KEYS}
             if project.readonly:  # nothing was stored: the fresh summary is the only one
                 unstored = fresh.get(args.split)

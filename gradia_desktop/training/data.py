@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -28,6 +29,7 @@ class SplitData:
     labels: torch.Tensor  # (N,) long
     masks: torch.Tensor  # (N, S, S) bool, all False where the sample has no mask
     has_mask: torch.Tensor  # (N,) bool
+    left_out: list[str] = field(default_factory=list)  # a warning line per sample whose image could not be read
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -40,17 +42,23 @@ def resize_rgb(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_split(project: Project, split: str, image_size: int, progress: Progress = None,
-               cancelled: CancelCheck = None) -> SplitData:
-    """Every sample of ``split`` at ``image_size`` px; ``cancelled`` is asked after each image."""
+               cancelled: CancelCheck = None, warn: Callable[[str], None] | None = None) -> SplitData:
+    """Every sample of ``split`` at ``image_size`` px; ``cancelled`` is asked after each image.
+
+    A sample whose image can no longer be read (replaced, truncated, deleted since the project was
+    made) is left out of the split, with a warning line naming the file (``warn``, and ``left_out``)."""
     samples = project.samples(split=split)
     n = len(samples)
     images = np.zeros((n, image_size, image_size, 3), np.uint8)
     masks = np.zeros((n, image_size, image_size), bool)
     has_mask = np.zeros(n, bool)
 
-    def load(i: int) -> None:
+    def load(i: int) -> str | None:
         s = samples[i]
-        rgb, full_size = decode_rgb(project.image_path(s), max_side=image_size)  # a JPEG shrinks as it decodes
+        try:
+            rgb, full_size = decode_rgb(project.image_path(s), max_side=image_size)  # a JPEG shrinks as it decodes
+        except GradiaError as exc:
+            return f"warning: {exc}; sample {s.id} left out of the {split} split"
         if full_size != (s.width, s.height):
             raise GradiaError(f"{project.image_path(s)}: image is now {full_size[0]}x{full_size[1]}, "
                               f"the project recorded {s.width}x{s.height}")
@@ -60,18 +68,27 @@ def load_split(project: Project, split: str, image_size: int, progress: Progress
             if mask is not None:
                 masks[i] = resize_mask(mask, image_size)
                 has_mask[i] = True
+        return None
 
+    left_out: dict[int, str] = {}
     pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2))
     try:
-        for done, _ in enumerate(pool.map(load, range(n)), 1):
+        for done, problem in enumerate(pool.map(load, range(n)), 1):
+            if problem is not None:
+                left_out[done - 1] = problem
+                if warn is not None:
+                    warn(problem)
             stop_if_cancelled(cancelled, f"loading {split} images")
             if done % 64 == 0 or done == n:
                 report(progress, f"loading {split} images", done, n)
     finally:  # on cancel or error, images not yet started are dropped rather than loaded
         pool.shutdown(wait=True, cancel_futures=True)
+    if left_out:
+        keep = [i for i in range(n) if i not in left_out]
+        samples, images, masks, has_mask = [samples[i] for i in keep], images[keep], masks[keep], has_mask[keep]
     return SplitData(samples, torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
                      torch.tensor([s.class_idx for s in samples], dtype=torch.long),
-                     torch.from_numpy(masks), torch.from_numpy(has_mask))
+                     torch.from_numpy(masks), torch.from_numpy(has_mask), list(left_out.values()))
 
 
 class Normalizer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -87,8 +88,10 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
                        image_size: int, device: torch.device, splits=SPLITS, batch_size: int = 64,
                        progress: Progress = None, loaded: dict[str, SplitData] | None = None,
                        cancelled: CancelCheck = None, probes: dict[str, ProbeSet | None] | None = None,
-                       probe_splits=("val", "test"), store: bool = True) -> dict[str, dict]:
+                       probe_splits=("val", "test"), store: bool = True,
+                       warn: Callable[[str], None] | None = None) -> dict[str, dict]:
     """Predict every sample of ``splits``, store the predictions, return each split's summary.
+    A sample whose image cannot be read is left out, with a line to ``warn`` (see load_split).
 
     ``store=False`` (a read-only project) summarises the fresh predictions without writing them.
 
@@ -98,7 +101,7 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
     loaded, probes = loaded or {}, dict(probes or {})
     summaries = {}
     for split in splits:
-        data = loaded.get(split) or load_split(project, split, image_size, progress, cancelled)
+        data = loaded.get(split) or load_split(project, split, image_size, progress, cancelled, warn)
         if len(data) == 0:
             continue
         result = predict_split(model, layer, data, device, batch_size, progress, f"evaluating {split}", cancelled)

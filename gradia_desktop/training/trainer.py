@@ -202,8 +202,14 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     for note in notes:
         cb.log(note)
     layer = get_layer(model, layer_name)
-    train_data = load_split(project, "train", size, cb.progress, cb.cancelled)
-    val_data = load_split(project, "val", size, cb.progress, cb.cancelled)
+    left_out: list[str] = []  # images that can no longer be read: left out, named in the result's warnings
+
+    def leave_out(line: str) -> None:
+        left_out.append(line)
+        cb.log(line)
+
+    train_data = load_split(project, "train", size, cb.progress, cb.cancelled, leave_out)
+    val_data = load_split(project, "val", size, cb.progress, cb.cancelled, leave_out)
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
     if config.mode != "baseline" and not bool(train_data.has_mask.any()):  # the attention loss would be zero
@@ -239,7 +245,7 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
         model, layer, _ = load_checkpoint(best_path, device)
         summaries = evaluate_and_store(project, version, model, layer, size, device, progress=cb.progress,
                                        loaded={"train": train_data, "val": val_data}, cancelled=cb.cancelled,
-                                       probes={"val": val_probe})
+                                       probes={"val": val_probe}, warn=leave_out)
         warnings = _compare_with_parent(parent, summaries)
         for w in warnings:
             cb.log(w)
@@ -247,7 +253,8 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
                    "seconds": round(time.perf_counter() - started, 2), **summaries}
         project.finish_version(version, "done", best_path.relative_to(project.root).as_posix(), best, metrics,
                                " ".join(warnings) or None)
-        return TrainResult(version, best, selection.rule, summaries, epochs, metrics["seconds"], notes + warnings)
+        return TrainResult(version, best, selection.rule, summaries, epochs, metrics["seconds"],
+                           notes + left_out + warnings)
     except NonFiniteLoss as exc:
         try:
             message = _keep_last_good(project, out_dir, exc)

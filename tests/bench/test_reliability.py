@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gradia_desktop.bench.reliability import report as report_module
-from gradia_desktop.bench.reliability.corpus import KINDS, Expected, check_loaded, skip_reason
+from gradia_desktop.bench.reliability.corpus import REFUSAL, KINDS, Expected, check_loaded, kind_by_name, skip_reason
 from gradia_desktop.bench.reliability.crash_trials import (
     CrashSummary,
     Operation,
@@ -23,10 +23,10 @@ from gradia_desktop.bench.reliability.crash_trials import (
 )
 from gradia_desktop.bench.reliability.damage import DAMAGES, HOSTILE_IMPORTS
 from gradia_desktop.bench.reliability.damage_probes import permission_bound_prefix, run_damage_probes
-from gradia_desktop.bench.reliability.hostile_runs import MASK_KIND, run_hostile_corpus
+from gradia_desktop.bench.reliability.hostile_runs import INIT, MASK_KIND, STRICT_INIT, CorpusJudge, run_hostile_corpus
 from gradia_desktop.bench.reliability.probe_rows import ProbeRow, ProbeSummary
 from gradia_desktop.bench.reliability.process_kills import run_export_trials, run_training_trials
-from gradia_desktop.bench.reliability.step_runner import classify
+from gradia_desktop.bench.reliability.step_runner import StepOutcome, classify
 from gradia_desktop.cli import main
 
 
@@ -56,6 +56,36 @@ def test_only_a_one_line_refusal_counts_as_refused():
     assert classify(step, {"error": "traceback", "message": "ValueError: boom"})[0] == "traceback"
     assert classify(step, {"code": 1, "stderr": "oops\n"})[0] == "failed"
     assert classify({"op": "load"}, {"code": 0, "problem": "loaded as 56x32"})[0] == "wrong load"
+
+
+def _outcome(status, stderr="", detail=""):
+    return StepOutcome({}, status, detail, raw={"stderr": stderr})
+
+
+def test_init_judges_catch_a_blocked_folder_a_silent_leave_out_and_a_lax_strict():
+    """A plain init must never be blocked by one file, must name what it leaves out, and must leave out
+    what only a refusal fits; --strict must refuse, naming the file, exactly where init left it out."""
+    bad, good = kind_by_name("truncated PNG"), kind_by_name("WebP")  # only a refusal is right / either
+    warned = _outcome("handled", f"gradia init: warning: left out /x/{bad.file_name}: not a readable image\n")
+    strict_refusal = _outcome("refused", f"gradia init: /x/{bad.file_name}: not a readable image\n"
+                                         "gradia init: error: /x: 1 entry not images or not readable\n")
+
+    def rows(kind, *stages):
+        judge = CorpusJudge()
+        return [judge(kind, kind.name, kind.item, stage, outcome, kind.outcomes == REFUSAL).ok
+                for stage, outcome in stages]
+
+    assert rows(bad, (INIT, warned), ("load after init", _outcome("left out")), (STRICT_INIT, strict_refusal)) \
+        == [True, True, True]
+    assert rows(bad, (INIT, _outcome("refused", detail="gradia init: error: x"))) == [False]  # one file blocked all
+    assert rows(bad, (INIT, _outcome("handled"))) == [False]  # taken where only a refusal is right
+    assert rows(bad, (INIT, warned), (STRICT_INIT, _outcome("handled"))) == [True, False]  # strict let it through
+    assert rows(bad, (INIT, warned), (STRICT_INIT, _outcome("refused", "gradia init: error: /x: 1 entry\n"))) \
+        == [True, False]  # refused without naming the file
+    assert rows(good, (INIT, _outcome("handled")), ("load after init", _outcome("left out"))) \
+        == [True, False]  # left out without a warning
+    assert rows(good, (INIT, _outcome("handled")), (STRICT_INIT, strict_refusal)) == [True, False]
+    assert classify({"op": "load"}, {"code": 0, "left_out": True})[0] == "left out"
 
 
 def test_silent_alterations_are_caught_by_the_load_check():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -12,7 +13,7 @@ import pytest
 
 from gradia_desktop.core import images as images_module
 from gradia_desktop.core.mask_rule import MaskRule
-from gradia_desktop.core.project_init import create_project
+from gradia_desktop.core.project_init import DatasetRefused, create_project, init_project
 from gradia_desktop.core.schema import DB_NAME, SCHEMA_VERSION
 from gradia_desktop.core.store import Project
 from gradia_desktop.errors import GradiaError
@@ -22,13 +23,13 @@ from .conftest import (H, IDS, ODD_H, ODD_W, W, build_tree, encode_png, listing,
 from .image_samples import call_with_timeout, encode, jpeg_with_orientation, needs_fifo, png_claiming, release_fifo
 
 
-def expect_failure(tmp_path, images, masks, *needles, project_dir=None):
+def expect_failure(tmp_path, images, masks, *needles, project_dir=None, strict=False):
     """create_project must raise a one-line GradiaError naming ``needles`` and leave nothing behind."""
     project_dir = project_dir or tmp_path / "out" / "proj"
     before_images = listing(images) if images.is_dir() else None
     before_masks = listing(masks) if masks is not None and masks.is_dir() else None
     with pytest.raises(GradiaError) as exc:
-        create_project(project_dir, images, masks)
+        create_project(project_dir, images, masks, strict=strict)
     msg = str(exc.value)
     assert "\n" not in msg and "\r" not in msg and msg.strip()
     for needle in needles:
@@ -39,6 +40,23 @@ def expect_failure(tmp_path, images, masks, *needles, project_dir=None):
     if masks is not None:
         assert (listing(masks) if masks.is_dir() else None) == before_masks
     return msg
+
+
+def expect_left_out(tmp_path, images, masks, path, *needles, samples=10):
+    """A plain create succeeds without ``path`` and reports it with its reason (``needles``); a strict
+    one refuses in one line naming it, and writes nothing. Returns the reported problem."""
+    msg = expect_failure(tmp_path, images, masks, path, *needles, strict=True)
+    assert "refused (strict)" in msg
+    result = init_project(tmp_path / "lenient", images, masks)
+    with result.project as p:
+        assert len(p.samples()) == samples
+        assert all(p.image_path(s) != path for s in p.samples())
+    reported = [problem for problem in result.scan.problems + result.left_out if problem.path == path]
+    assert len(reported) == 1, result.scan.problems + result.left_out
+    for needle in needles:
+        assert str(needle) in str(reported[0])
+    shutil.rmtree(tmp_path / "lenient")
+    return reported[0]
 
 
 # ---- the happy path ---------------------------------------------------------------------------
@@ -184,11 +202,10 @@ def test_no_class_at_all(tmp_path):
     expect_failure(tmp_path, images, None, images / "train", "found 0")
 
 
-def test_empty_class_folder(tree, tmp_path):
+def test_empty_class_folder_is_skipped(tree, tmp_path):
     empty = tree.images / "train" / "bird"
     empty.mkdir()
-    msg = expect_failure(tmp_path, tree.images, tree.masks, empty)
-    assert "empty class folder" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, empty, "no images in this class folder")
 
 
 def test_class_folder_with_only_hidden_files_is_empty(tree, tmp_path):
@@ -197,48 +214,43 @@ def test_class_folder_with_only_hidden_files_is_empty(tree, tmp_path):
         f.unlink()
     (folder / ".DS_Store").write_bytes(b"x")
     shutil.rmtree(tree.masks / "val" / "cat")
-    expect_failure(tmp_path, tree.images, tree.masks, folder, "empty class folder")
+    expect_left_out(tmp_path, tree.images, tree.masks, folder, "no images", samples=9)
 
 
 def test_non_image_file(tree, tmp_path):
     notes = tree.images / "train" / "dog" / "notes.txt"
     notes.write_text("remember to buy milk")
-    msg = expect_failure(tmp_path, tree.images, tree.masks, notes)
-    assert "not an image file" in msg and ".txt" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, notes, "not an image file", ".txt")
 
 
 def test_file_without_suffix(tree, tmp_path):
     bare = tree.images / "test" / "cat" / "README"
     bare.write_text("x")
-    expect_failure(tmp_path, tree.images, tree.masks, bare, "missing")
+    expect_left_out(tmp_path, tree.images, tree.masks, bare, "not an image file (suffix missing)")
 
 
 def test_file_directly_in_split_folder(tree, tmp_path):
     stray = tree.images / "train" / "stray.png"
     write_image(stray)
-    msg = expect_failure(tmp_path, tree.images, tree.masks, stray)
-    assert "class folder" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, stray, "not inside a class folder")
 
 
 def test_folder_inside_class_folder(tree, tmp_path):
     nested = tree.images / "train" / "cat" / "more"
     write_image(nested / "x.png")
-    msg = expect_failure(tmp_path, tree.images, tree.masks, nested)
-    assert "unexpected folder" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, nested, "a folder inside a class folder")
 
 
 def test_random_bytes_named_png(tree, tmp_path):
     bad = tree.images / "train" / "cat" / "x.png"
     bad.write_bytes(np.random.default_rng(3).integers(0, 256, 300, dtype=np.uint8).tobytes())
-    msg = expect_failure(tmp_path, tree.images, tree.masks, bad)
-    assert "not a readable image" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, bad, "not a readable image")
 
 
 def test_empty_jpg(tree, tmp_path):
     bad = tree.images / "val" / "dog" / "x.jpg"
     bad.write_bytes(b"")
-    msg = expect_failure(tmp_path, tree.images, tree.masks, bad)
-    assert "empty file" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, bad, "empty file")
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
@@ -248,7 +260,7 @@ def test_truncated_image(tree, tmp_path, suffix):
     data = buf.tobytes()
     bad = tree.images / "test" / "dog" / f"cut{suffix}"
     bad.write_bytes(data[: len(data) * 2 // 3])
-    expect_failure(tmp_path, tree.images, tree.masks, bad, "not a readable image")
+    expect_left_out(tmp_path, tree.images, tree.masks, bad, "not a readable image")
 
 
 def test_mask_size_differs_from_image(tree, tmp_path):
@@ -267,22 +279,21 @@ def test_mask_with_width_and_height_swapped(tree, tmp_path):
 def test_mask_without_image(tree, tmp_path):
     orphan = tree.masks / "train" / "cat" / "c9.png"
     write_mask_file(orphan, square_mask())
-    msg = expect_failure(tmp_path, tree.images, tree.masks, orphan)
-    assert "no image train/cat/c9" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, orphan, "no image train/cat/c9.* for this mask")
 
 
 def test_mask_in_wrong_split_has_no_image(tree, tmp_path):
     wrong = tree.masks / "test" / "cat" / "c0.png"  # c0 lives in train
     write_mask_file(wrong, square_mask())
-    expect_failure(tmp_path, tree.images, tree.masks, wrong, "no image")
+    expect_left_out(tmp_path, tree.images, tree.masks, wrong, "no image test/cat/c0.*")
 
 
 @pytest.mark.parametrize("rel", ["loose.png", "train/loose.png", "train/cat/deep/c0.png", "other/cat/c0.png"])
 def test_mask_in_wrong_place(tree, tmp_path, rel):
     bad = tree.masks / rel
     write_mask_file(bad, square_mask())
-    msg = expect_failure(tmp_path, tree.images, tree.masks, bad)
-    assert "masks must sit at" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, bad,
+                    "not where a mask belongs (MASKS/{train,val,test}/<class>/<image stem>.png)")
 
 
 def test_corrupt_mask(tree, tmp_path):
@@ -294,8 +305,7 @@ def test_corrupt_mask(tree, tmp_path):
 def test_ambiguous_mask(tree, tmp_path):
     write_image(tree.images / "train" / "cat" / "c0.jpg")  # c0.png and c0.jpg share the stem
     bad = tree.masks / "train" / "cat" / "c0.png"
-    msg = expect_failure(tmp_path, tree.images, tree.masks, bad)
-    assert "ambiguous" in msg
+    expect_left_out(tmp_path, tree.images, tree.masks, bad, "ambiguous", samples=11)
 
 
 def test_masks_folder_not_found(tree, tmp_path):
@@ -340,12 +350,80 @@ def test_existing_project_is_not_overwritten(tree, tmp_path):
     assert (tmp_path / "proj" / DB_NAME).read_bytes() == before
 
 
-def test_bad_image_and_bad_mask_together_write_nothing(tree, tmp_path):
-    # both a bad image and a bad mask: nothing may be written either way
+def test_strict_lists_a_bad_image_and_a_stray_mask_together_and_writes_nothing(tree, tmp_path):
     (tree.images / "train" / "dog" / "bad.png").write_bytes(b"nope")
     write_mask_file(tree.masks / "val" / "dog" / "zz.png", square_mask())
-    expect_failure(tmp_path, tree.images, tree.masks, "bad.png")
+    with pytest.raises(DatasetRefused) as exc:
+        create_project(tmp_path / "p", tree.images, tree.masks, strict=True)
+    assert [p.path.name for p in exc.value.problems] == ["zz.png", "bad.png"]
+    assert "2 entries refused (strict)" in str(exc.value) and "bad.png" in str(exc.value)
+    assert not (tmp_path / "p").exists()
 
+
+
+# ---- stray entries and unreadable images (issue 12 point 13): skipped and reported, all at once ---------
+
+def _plant_strays(tree):
+    strays = [tree.images / "train" / "cat" / "README.txt", tree.images / "train" / "dog" / "Thumbs.db",
+              tree.images / "val" / "cat" / "desktop.ini", tree.images / "notes.txt"]
+    for path in strays:
+        path.write_text("x")
+    write_image(tree.images / "train" / "dog" / "more" / "x.png")
+    (tree.images / "extra").mkdir()
+    return strays + [tree.images / "train" / "dog" / "more", tree.images / "extra"]
+
+
+def test_stray_files_and_folders_are_skipped_and_all_reported_at_once(tree, tmp_path):
+    strays = _plant_strays(tree)
+    result = init_project(tmp_path / "p", tree.images, tree.masks)
+    with result.project as p:
+        assert len(p.samples()) == 10 and p.classes == ["cat", "dog"]
+    reasons = {problem.path: problem.reason for problem in result.scan.skipped}
+    assert set(reasons) == set(strays) and result.left_out == []
+    assert reasons[strays[0]] == "not an image file (suffix .txt)"
+    assert reasons[strays[1]] == "not an image file (suffix .db)"
+    assert reasons[strays[4]] == "a folder inside a class folder"
+    assert reasons[strays[5]] == "not a split folder (only train/, val/ and test/ are read)"
+    assert "not inside a split folder" in reasons[strays[3]]
+
+
+def test_strict_refuses_listing_every_stray_entry_in_one_run(tree, tmp_path):
+    strays = _plant_strays(tree)
+    with pytest.raises(DatasetRefused) as exc:
+        create_project(tmp_path / "p", tree.images, tree.masks, strict=True)
+    assert {p.path for p in exc.value.problems} == set(strays)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{tree.images}: 6 entries refused (strict): ") and "and 1 more" in msg
+    assert not (tmp_path / "p").exists() and partial_leftovers(tmp_path) == []
+
+
+def test_a_corrupt_image_is_left_out_with_its_mask_and_reported(tree, tmp_path):
+    bad = tree.images / "train" / "cat" / "c0.png"  # it has a mask
+    bad.write_bytes(b"garbage")
+    result = init_project(tmp_path / "p", tree.images, tree.masks)
+    with result.project as p:
+        assert [s.path for s in p.samples()][:2] == ["train/cat/c1.png", "train/cat/c2.png"]
+        assert len(p.samples()) == 9 and len(p.samples(has_mask=True)) == 2
+    assert [(str(p.path), p.reason.split(" (")[0]) for p in result.left_out] == [
+        (str(bad), "not a readable image"),
+        (str(tree.masks / "train/cat/c0.png"), "its image train/cat/c0.png was left out")]
+    assert result.split_totals() == {"train": 5, "val": 2, "test": 2}
+
+
+def test_a_class_left_without_a_readable_training_image_is_refused(tree, tmp_path):
+    for name in ("c0.png", "c1.png", "c2.png"):
+        (tree.images / "train" / "cat" / name).write_bytes(b"")
+    msg = expect_failure(tmp_path, tree.images, tree.masks, "train/cat/c0.png")
+    assert "class 'cat' has no readable training image left (3 unreadable)" in msg
+
+
+def test_split_folders_are_recorded_as_the_projects_split(tree, tmp_path):
+    create_project(tmp_path / "p", tree.images).close()
+    conn = sqlite3.connect(tmp_path / "p" / DB_NAME)
+    try:
+        assert json.loads(dict(conn.execute("SELECT key, value FROM meta"))["split"]) == {"source": "folders"}
+    finally:
+        conn.close()
 
 # ---- failures while writing: the staged folder disappears ---------------------------------------
 
@@ -388,12 +466,14 @@ def test_build_tree_sanity(tmp_path):
 @needs_fifo
 @pytest.mark.parametrize("folder,name,expected", [("images", "pipe.png", "named pipe, not an image file"),
                                                   ("masks", "c1.png", "named pipe")])
-def test_a_named_pipe_among_images_or_masks_is_refused_not_waited_on_or_skipped(tree, tmp_path, folder, name,
-                                                                               expected):
+def test_a_named_pipe_among_images_or_masks_is_named_not_waited_on(tree, tmp_path, folder, name, expected):
     pipe = getattr(tree, folder) / "train" / "cat" / name
     os.mkfifo(pipe)
     try:
-        msg = call_with_timeout(expect_failure, tmp_path, tree.images, tree.masks, pipe)
+        if folder == "images":  # an image that cannot be read is left out (refused under strict)
+            msg = str(call_with_timeout(expect_left_out, tmp_path, tree.images, tree.masks, pipe))
+        else:  # a mask that cannot be read refuses the folder: its image's attention would be lost silently
+            msg = call_with_timeout(expect_failure, tmp_path, tree.images, tree.masks, pipe)
     finally:
         release_fifo(pipe)
     assert expected in msg
@@ -405,10 +485,10 @@ def test_a_symlink_loop_among_the_masks_is_refused(tree, tmp_path):
     assert "symbolic link loop" in expect_failure(tmp_path, tree.images, tree.masks, loop)
 
 
-def test_a_decompression_bomb_is_refused_before_decoding(tree, tmp_path):
+def test_a_decompression_bomb_is_left_out_before_decoding(tree, tmp_path):
     bomb = tree.images / "train" / "dog" / "huge.png"
     bomb.write_bytes(png_claiming(50000, 50000))
-    msg = expect_failure(tmp_path, tree.images, tree.masks, bomb)
+    msg = str(expect_left_out(tmp_path, tree.images, tree.masks, bomb))
     assert "50000x50000 pixels is above the limit of 100,000,000 pixels" in msg and "GRADIA_MAX_IMAGE_PIXELS" in msg
 
 

@@ -49,3 +49,15 @@ def test_an_image_that_changed_size_is_named(jpeg_project):
     _jpeg(jpeg_project.image_path(sample), np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(GradiaError, match="plain.jpg: image is now 64x64, the project recorded 96x64"):
         load_split(jpeg_project, "train", 16)
+
+
+def test_an_image_unreadable_since_init_is_left_out_with_a_warning(jpeg_project):
+    plain, turned = jpeg_project.samples()
+    jpeg_project.image_path(turned).write_bytes(b"")
+    warned = []
+    data = load_split(jpeg_project, "train", 16, warn=warned.append)
+    assert [s.id for s in data.samples] == [plain.id] and len(data) == 1
+    assert tuple(data.images.shape) == (1, 3, 16, 16) and data.labels.tolist() == [0]
+    line = f"warning: {jpeg_project.image_path(turned)}: empty file, not an image; sample {turned.id} left out of " \
+           "the train split"
+    assert warned == [line] and data.left_out == [line]

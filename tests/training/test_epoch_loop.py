@@ -108,14 +108,25 @@ def test_out_of_memory_suggests_a_smaller_batch_and_makes_no_version(small_proje
     assert not small_project.models_dir(failed.id).exists()
 
 
-def test_an_unreadable_training_image_is_named(small_dataset, tmp_path):
+def test_an_unreadable_training_image_is_left_out_and_named(small_dataset, tmp_path):
     dataset = shutil.copytree(small_dataset, tmp_path / "dataset")  # the session's dataset stays intact
     with create_project(tmp_path / "project", dataset / "images", dataset / "masks") as project:
-        path = project.image_path(project.samples(split="train")[3])
+        sample = project.samples(split="train")[3]
+        path = project.image_path(sample)
         path.write_bytes(b"not an image")
-        with pytest.raises(GradiaError, match=f"{path.name}: not a readable image"):
-            train(project, TrainConfig(mode="baseline", **FAST))
-        assert np.all([v.status != "running" for v in project.versions(status=None)])
+        logged = []
+
+        class Log(Callbacks):
+            def log(self, message):
+                logged.append(message)
+
+        result = train(project, TrainConfig(mode="baseline", **FAST), Log())
+        line = f"warning: {path}: not a readable image (corrupt or unsupported format); sample {sample.id} left " \
+               "out of the train split"
+        assert line in result.warnings and line in logged
+        assert project.version(result.version).status == "done"
+        assert sample.id not in project.predictions(result.version)
+        assert result.summaries["train"]["n"] == len(project.samples(split="train")) - 1
 
 
 def test_fit_saves_and_records_each_epoch_through_its_sinks(small_project):

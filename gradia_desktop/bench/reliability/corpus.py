@@ -2,7 +2,9 @@
 
 Each kind writes one file (or pipe, or link) at a given path and says what a correct load would
 show: ``expected`` is the RGB image a correct reader returns (None: nothing may be loaded, only a
-refusal is right). ``outcomes`` are the acceptable results of ``gradia init`` on a tree holding it.
+refusal is right). ``outcomes`` say what a reader may do with it: REFUSAL, only refuse it (``gradia init``
+must leave it out, naming it in a warning, and ``init --strict`` refuse the folder); EITHER, show it or
+refuse it (``init`` takes it, or leaves it out named, and ``--strict`` refuses exactly then).
 Large kinds are crafted, never drawn: the 50000x50000 PNG is a few hundred bytes whose header
 claims 7.5 GB of pixels.
 """

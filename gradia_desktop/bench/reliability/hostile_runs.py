@@ -2,8 +2,11 @@
 
 For each kind of file two paths are tried, all steps in one child process (see ``step_runner``):
 
-* **init**: a tree of a few good images plus the hostile file goes through ``gradia init``; where it
-  is taken, the file is loaded back from the project and compared with what a correct reader shows.
+* **init**: a tree of a few good images plus the hostile file goes through ``gradia init``, which must
+  succeed: one bad file never blocks a folder. It either takes the file (then the file is loaded back
+  from the project and compared with what a correct reader shows) or leaves it out with a warning
+  naming it; a kind where only a refusal is right must be left out. ``gradia init --strict`` on the
+  same tree must refuse in one line exactly where the plain init left the file out, naming it.
 * **swapped in later**: a trained project over good images has one image replaced by the hostile
   file (images stay where they are, so this happens); then ``train``, ``eval --recompute``, the
   load the GUI does and ``export --with-images`` run on it.
@@ -25,10 +28,11 @@ import numpy as np
 from ...core.images import is_image_name
 from .probe_rows import ProbeRow, ProbeSummary
 from .corpus import KINDS, REFUSAL, HostileKind, rgb_photo_as_mask, skip_reason
-from .step_runner import GOOD, HANDLED, StepOutcome, run_steps
+from .step_runner import GOOD, HANDLED, LEFT_OUT, REFUSED, StepOutcome, run_steps
 from .tiny_projects import TRAIN_LAYOUT, draw_image, write_image_tree
 
 HOSTILE_CLASS_DIR = ("train", "alpha")
+INIT, STRICT_INIT = "init", "init --strict"
 TRAIN = ("--arch", "tiny", "--epochs", "1", "--image-size", "32", "--device", "cpu", "--batch-size", "8", "--quiet")
 MASK_KIND = "RGB photo given as a mask"
 
@@ -65,9 +69,10 @@ def _kind_steps(kind: HostileKind, k: int, work: Path, base_images: Path, templa
     expected = work / f"expected-{k}.npz"
     init_project = work / f"init-project-{k}"
     steps = [("-", {"op": "place", "kind": kind.name, "path": str(in_tree), "expected": str(expected), "seed": k}),
-             ("init", _cli("init", init_project, "--images", init_images, "--quiet")),
+             (INIT, _cli("init", init_project, "--images", init_images, "--quiet")),
              ("load after init", {"op": "load", "project": str(init_project), "path": rel, "expected": str(expected),
-                                  "skip_unless_exists": str(init_project)})]
+                                  "skip_unless_exists": str(init_project)}),
+             (STRICT_INIT, _cli("init", work / f"strict-project-{k}", "--images", init_images, "--strict", "--quiet"))]
     if placeholder is None:  # init does not take this suffix at all: nothing to swap
         return steps
     project, export = work / f"swapped-project-{k}", work / f"export-{k}"
@@ -97,12 +102,52 @@ def _mask_steps(work: Path, base_images: Path, template: Path, rng) -> list[tupl
             ("import", _cli("import", project, "--format", "png", "--from", masks, "--quiet"))]
 
 
-def _judge(kind_name: str, item: str, stage: str, outcome: StepOutcome, refusal_only: bool) -> ProbeRow:
-    ok = outcome.status in GOOD or outcome.status == "skipped"
-    detail = outcome.detail
-    if stage in ("init", "init --masks", "import") and refusal_only and outcome.status == HANDLED:
-        ok, detail = False, "taken where only a refusal is right"
-    return ProbeRow(kind_name, item, stage, outcome.status, detail, ok, outcome.seconds)
+def _names(stderr: str, file_name: str, prefix: str) -> bool:
+    """Whether a line of ``stderr`` starting with ``prefix`` names ``file_name``."""
+    return any(line.startswith(prefix) and file_name in line for line in stderr.splitlines())
+
+
+class CorpusJudge:
+    """Judges each step's outcome; for one kind, the plain init's warnings decide what the load after it
+    and the strict init must show, so the three are judged together."""
+
+    def __init__(self):
+        self.named_by_init: dict[str, bool] = {}
+
+    def __call__(self, kind: HostileKind | None, subject: str, item: str, stage: str, outcome: StepOutcome,
+                 refusal_only: bool) -> ProbeRow:
+        ok, detail = outcome.status in GOOD or outcome.status == "skipped", outcome.detail
+        if kind is not None and stage == INIT:
+            ok, detail = self._init(kind, outcome, refusal_only)
+        elif kind is not None and stage == "load after init" and outcome.status == LEFT_OUT:
+            ok = self.named_by_init.get(kind.name, False)
+            detail = "left out, named by init" if ok else "left out without a warning naming it"
+        elif kind is not None and stage == STRICT_INIT:
+            ok, detail = self._strict(kind, outcome)
+        elif stage in ("init --masks", "import") and refusal_only and outcome.status == HANDLED:
+            ok, detail = False, "taken where only a refusal is right"
+        return ProbeRow(subject, item, stage, outcome.status, detail, ok, outcome.seconds)
+
+    def _init(self, kind: HostileKind, outcome: StepOutcome, refusal_only: bool) -> tuple[bool, str]:
+        if outcome.status != HANDLED:
+            return False, outcome.detail or "one file blocked the folder: it must be left out, named in a warning"
+        named = _names(outcome.raw.get("stderr", ""), kind.file_name, "gradia init: warning: ")
+        self.named_by_init[kind.name] = named
+        if refusal_only and not named:
+            return False, "taken where only a refusal is right"
+        return True, "left out, named in a warning" if named else "taken"
+
+    def _strict(self, kind: HostileKind, outcome: StepOutcome) -> tuple[bool, str]:
+        left_out = self.named_by_init.get(kind.name)
+        if left_out is None:
+            return outcome.status in GOOD, outcome.detail
+        if left_out and outcome.status != REFUSED:
+            return False, f"{outcome.status} where the plain init left the file out: --strict must refuse"
+        if left_out and not _names(outcome.raw.get("stderr", ""), kind.file_name, "gradia init: "):
+            return False, "refused without naming the file"
+        if not left_out and outcome.status != HANDLED:
+            return False, f"{outcome.status} where the plain init took the file: {outcome.detail}"
+        return True, outcome.detail
 
 
 def shown_size(kind: HostileKind, scratch: Path) -> tuple[int, int]:
@@ -140,24 +185,25 @@ def run_hostile_corpus(workdir: Path, progress=None) -> ProbeSummary:
             placeholder.write_bytes(placeholder_bytes(kind.file_name, rng, height, width))
             shutil.copyfile(placeholder, template_images.joinpath(*HOSTILE_CLASS_DIR, kind.file_name))
         kinds.append((kind, placeholder))
-    staged: list[tuple[str, str, str, dict, bool]] = [
-        ("template", "-", "-", _cli("init", template, "--images", template_images, "--masks", template_masks,
-                                    "--quiet"), False),
-        ("template", "-", "-", _cli("train", template, *TRAIN, timeout=180), False)]
+    staged: list[tuple[HostileKind | None, str, str, str, dict, bool]] = [
+        (None, "template", "-", "-", _cli("init", template, "--images", template_images, "--masks", template_masks,
+                                          "--quiet"), False),
+        (None, "template", "-", "-", _cli("train", template, *TRAIN, timeout=180), False)]
     for k, (kind, placeholder) in enumerate(kinds):
         for stage, step in _kind_steps(kind, k, workdir, base_images, template, template_images, placeholder):
-            staged.append((kind.name, kind.item, stage, step, kind.outcomes == REFUSAL))
+            staged.append((kind, kind.name, kind.item, stage, step, kind.outcomes == REFUSAL))
     for stage, step in _mask_steps(workdir, base_images, template, rng):
-        staged.append((MASK_KIND, "2", stage, step, True))
+        staged.append((None, MASK_KIND, "2", stage, step, True))
     report(progress, "hostile corpus", 0, 1)
-    outcomes = run_steps([s[3] for s in staged], workdir / "steps")
+    outcomes = run_steps([s[4] for s in staged], workdir / "steps")
     report(progress, "hostile corpus", 1, 1)
-    for (kind_name, item, stage, _step, refusal_only), outcome in zip(staged, outcomes):
+    judge = CorpusJudge()
+    for (kind, subject, item, stage, _step, refusal_only), outcome in zip(staged, outcomes):
         if stage == "-":
             if outcome.status not in (HANDLED, "skipped"):
-                summary.rows.append(ProbeRow(kind_name, item, "set-up", outcome.status, outcome.detail, False))
+                summary.rows.append(ProbeRow(subject, item, "set-up", outcome.status, outcome.detail, False))
             continue
-        summary.rows.append(_judge(kind_name, item, stage, outcome, refusal_only))
+        summary.rows.append(judge(kind, subject, item, stage, outcome, refusal_only))
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -45,13 +45,16 @@ def _cli(step: dict) -> dict:
 
 
 def _load(step: dict) -> dict:
-    """Open the project read-only, load one sample's image and judge it against the corpus's expectation."""
+    """Open the project read-only, load one sample's image and judge it against the corpus's expectation
+    (``left_out`` when the project has no such sample)."""
     from ...core.store import Project
     from .corpus import check_loaded
     from .expectations import load_expected
 
     with Project.open(step["project"], readonly=True) as project:
-        sample = next(s for s in project.samples() if s.path == step["path"])
+        sample = next((s for s in project.samples() if s.path == step["path"]), None)
+        if sample is None:  # init left the file out: nothing to load
+            return {"code": 0, "left_out": True}
         rgb = project.load_image(sample)
     problem = check_loaded(load_expected(step["expected"]), rgb)
     return {"code": 0, "shape": list(rgb.shape), "problem": problem}

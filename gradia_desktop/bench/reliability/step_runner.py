@@ -28,12 +28,14 @@ SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM
 
 HANDLED, REFUSED = "handled", "refused"
 GOOD = frozenset({HANDLED, REFUSED})
+LEFT_OUT = "left out"  # a load found no such sample: init left the file out (good only where init said so)
 
 
 @dataclass
 class StepOutcome:
     step: dict
-    status: str  # handled, refused, messy refusal, failed, wrong load/result, traceback, hang, memory, crash, skipped
+    status: str  # handled, refused, left out, messy refusal, failed, wrong load/result, traceback, hang, memory,
+    # crash, skipped
     detail: str = ""
     seconds: float = 0.0
     raw: dict = field(default_factory=dict)
@@ -48,6 +50,8 @@ def classify(step: dict, raw: dict) -> tuple[str, str]:
         return error, raw.get("message", "")
     if raw.get("skipped"):
         return "skipped", raw.get("skipped")
+    if step["op"] == "load" and raw.get("left_out"):
+        return LEFT_OUT, "not in the project"
     if step["op"] in ("load", "call") and raw.get("problem"):
         return "wrong load" if step["op"] == "load" else "wrong result", raw["problem"]
     if step["op"] != "cli":

@@ -2,39 +2,41 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from ...core.project_init import create_project
 from ...core.records import Sample
 from ...core.store import Project
-from .progress_dialog import run_with_progress
+from .new_project_dialog import NewProjectDialog
+
+LISTED_LEFT_OUT = 20
 
 
 def create_project_interactively(parent: QWidget, start: str) -> Project | None:
-    """Ask for IMAGES/{train,val,test}/<class>/, optional masks and the new project folder; create it.
-
-    Raises GradiaError (bad input, one line) or Cancelled; returns None when the user backs out.
-    """
-    images = QFileDialog.getExistingDirectory(parent, "Images folder (with train/, val/, test/ inside)", start)
-    if not images:
-        return None
-    masks = None
-    beside = Path(images).parent / "masks"
-    if QMessageBox.question(parent, "Masks", "Import existing attention masks too?\n"
-                            "(a folder MASKS/{train,val,test}/<class>/<image stem>.png, nonzero = attention)"
-                            ) == QMessageBox.StandardButton.Yes:
-        masks = QFileDialog.getExistingDirectory(parent, "Masks folder", str(beside if beside.is_dir() else start))
-        if not masks:
+    """The New project dialog (new_project_dialog.py): the images folder is read and what it holds shown
+    before anything is made. Returns the new project, opened, or None when the user backs out; images
+    that could not be read and were left out are then named in a warning."""
+    dialog = NewProjectDialog(parent, start)
+    try:
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.created is None:
             return None
-    target, _ = QFileDialog.getSaveFileName(parent, "New project folder", str(Path(images).parent / "project"))
-    if not target:
-        return None
-    return run_with_progress(parent, "Creating the project",
-                             lambda progress: create_project(target, images, masks or None, progress))
+        created = dialog.created
+    finally:
+        dialog.deleteLater()
+    if created.left_out:
+        say_left_out(parent, created.left_out)
+    return created.project
+
+
+def say_left_out(parent: QWidget, left_out: list) -> None:
+    """The images that could not be read when the project was made (the first 20 named)."""
+    lines = [str(problem) for problem in left_out[:LISTED_LEFT_OUT]]
+    if len(left_out) > LISTED_LEFT_OUT:
+        lines.append(f"\u2026 and {len(left_out) - LISTED_LEFT_OUT} more")
+    QMessageBox.warning(parent, "Some images were left out",
+                        f"The project was made without {len(left_out)} entr{'y' if len(left_out) == 1 else 'ies'} "
+                        "that could not be read:\n\n" + "\n".join(lines))
 
 
 def ask_mask_size_choice(parent: QWidget, text: str) -> str:

@@ -1,4 +1,4 @@
-"""Creating a project from the GUI, and a stored mask whose size differs from its image."""
+"""A stored mask whose size differs from its image (the New project dialog: test_new_project_dialog.py)."""
 
 from __future__ import annotations
 
@@ -6,41 +6,11 @@ import sqlite3
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from gradia_desktop.core.demo import generate_demo
 from gradia_desktop.core.images import write_mask_png
 from gradia_desktop.core.store import Project
 from gradia_desktop.qt.window import project_dialogs
 from gradia_desktop.qt.window.main_window import MainWindow
-
-
-def test_new_project_from_an_images_folder(qtbot, tmp_path, monkeypatch):
-    data = generate_demo(tmp_path / "data", seed=2, counts={"train": 3, "val": 1, "test": 1})
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
-                        lambda parent, title, start: str(data / ("images" if "Images" in title else "masks")))
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start: (str(tmp_path / "new"), ""))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.menus.new_action.trigger()
-    assert window.project is not None and window.project.root == (tmp_path / "new").resolve()
-    assert window.browser.proxy.rowCount() == 10
-    assert sum(s.has_mask for s in window.project.samples()) == 4  # no train mask (round(3 * 0.15) = 0), all val/test
-
-
-def test_bad_images_folder_is_reported_and_nothing_opens(qtbot, tmp_path, monkeypatch):
-    (tmp_path / "empty").mkdir()
-    shown = []
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a: str(tmp_path / "empty"))
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(tmp_path / "p"), ""))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
-    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.new_project()
-    assert window.project is None and "no train/ folder" in shown[0]
-    assert not (tmp_path / "p").exists()
 
 
 def _plant_wrong_size_mask(project_dir):
