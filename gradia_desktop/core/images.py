@@ -8,6 +8,7 @@ image and its mask always live in the upright frame.
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
 
@@ -40,15 +41,33 @@ def _orient(img: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(np.flip(img, flip) if flip else img)
 
 
-def _reduction(header: ImageHeader, max_side: int | None) -> int:
-    """How much a JPEG may be shrunk while decoding (1, 2, 4 or 8), both sides staying >= max_side."""
-    if header.format != "jpeg" or not max_side or max_side < 1:
+def fitted_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """A (width, height) image scaled down (never up), aspect kept, to fit inside ``box`` (width, height)."""
+    scale = min(1.0, box[0] / size[0], box[1] / size[1])
+    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
+
+
+def largest_reduction(size: tuple[int, int], at_least: tuple[int, int]) -> int:
+    """The largest JPEG decoding reduction (8, 4, 2, else 1) that keeps a (width, height) image at
+    least ``at_least`` (width, height)."""
+    return next((k for k in (8, 4, 2) if -(-size[0] // k) >= at_least[0] and -(-size[1] // k) >= at_least[1]), 1)
+
+
+def _reduction(header: ImageHeader, max_side: int | None, screen: tuple[int, int] | None) -> int:
+    """How much a JPEG may be shrunk while decoding (1, 2, 4 or 8): both sides staying >= max_side,
+    or the result staying at least as sharp as the whole image fitted on ``screen``."""
+    if header.format != "jpeg":
         return 1
-    shorter = min(header.width, header.height)
-    return next((k for k in (8, 4, 2) if -(-shorter // k) >= max_side), 1)
+    size = header.upright_size
+    if screen is not None:
+        return largest_reduction(size, fitted_size(size, screen))
+    if not max_side or max_side < 1:
+        return 1
+    return largest_reduction(size, (max_side, max_side))
 
 
-def _decode(path: Path, max_side: int | None = None, for_mask: bool = False) -> tuple[np.ndarray, ImageHeader]:
+def _decode(path: Path, max_side: int | None = None, for_mask: bool = False,
+            screen: tuple[int, int] | None = None) -> tuple[np.ndarray, ImageHeader]:
     """The stored pixels (OpenCV's channel order, any depth), upright, and the header.
 
     The header is read first: unknown content and images above the pixel limit are refused
@@ -56,7 +75,7 @@ def _decode(path: Path, max_side: int | None = None, for_mask: bool = False) -> 
     """
     data = read_file_bytes(path)
     header = read_header(io.BytesIO(data), path)
-    k = 1 if for_mask else _reduction(header, max_side)
+    k = 1 if for_mask else _reduction(header, max_side, screen)
     if header.format == "jpeg" and not for_mask:
         flags = _JPEG_FLAGS[k] | cv2.IMREAD_IGNORE_ORIENTATION
     else:
@@ -113,6 +132,15 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 def decode_rgb(path: str | os.PathLike, max_side: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """read_rgb's image, and the (width, height) of the upright image at full size."""
     img, header = _decode(Path(path), max_side)
+    return _as_rgb(img), header.upright_size
+
+
+def read_rgb_preview(path: str | os.PathLike, screen: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """A first look at an image shown on a ``screen`` (width, height) pixels large: a JPEG decoded at
+    1/2, 1/4 or 1/8 of its size while still at least as sharp as the whole image fitted on that
+    screen (a fraction of the time); other formats in full. With the upright (width, height) at
+    full size: the caller tells a reduced result by its shape."""
+    img, header = _decode(Path(path), screen=screen)
     return _as_rgb(img), header.upright_size
 
 

@@ -352,6 +352,44 @@ def test_read_rgb_max_side_leaves_other_formats_whole(tmp_path):
     assert rgb.shape == (48, 64, 3) and size == (64, 48)
 
 
+def test_a_preview_of_a_big_jpeg_is_reduced_but_still_covers_the_screen(tmp_path):
+    path = tmp_path / "big.jpg"
+    path.write_bytes(encode(".jpg", np.full((384, 512, 3), 90, np.uint8)))
+    # Fitted on a 100x100 screen the image is 100x75: 1/4 (128x96) still covers it, 1/8 (64x48) would not.
+    rgb, full = images.read_rgb_preview(path, (100, 100))
+    assert rgb.shape == (96, 128, 3) and full == (512, 384)
+    assert images.read_rgb_preview(path, (64, 64))[0].shape == (48, 64, 3)  # 1/8, at least as large as the fit
+    assert images.read_rgb_preview(path, (1000, 1000))[0].shape == (384, 512, 3)  # a big screen: no reduction
+
+
+def test_a_preview_of_an_exif_rotated_jpeg_is_upright_and_covers_the_screen(tmp_path):
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(jpeg_with_orientation(encode(".jpg", np.zeros((128, 256, 3), np.uint8)), 6))
+    rgb, full = images.read_rgb_preview(path, (40, 100))  # upright 128 wide, 256 high: fits as 40x80
+    assert full == (128, 256) and rgb.shape == (128, 64, 3)  # 1/2, upright; 1/4 would be 32 wide, under 40
+
+
+def test_a_preview_of_a_png_is_the_whole_image(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(encode_png(np.zeros((96, 128, 3), np.uint8)))
+    rgb, full = images.read_rgb_preview(path, (16, 16))
+    assert rgb.shape == (96, 128, 3) and full == (128, 96)
+
+
+@pytest.mark.parametrize("size,box,fitted", [((4096, 4096), (1920, 1080), (1080, 1080)),
+                                             ((4000, 1000), (1920, 1080), (1920, 480)),
+                                             ((640, 480), (1920, 1080), (640, 480))])
+def test_fitted_size_shrinks_never_enlarges(size, box, fitted):
+    assert images.fitted_size(size, box) == fitted
+
+
+def test_largest_reduction_keeps_both_sides_at_least_the_wanted_size():
+    assert images.largest_reduction((4096, 4096), (1080, 1080)) == 2
+    assert images.largest_reduction((4096, 4096), (1024, 1024)) == 4
+    assert images.largest_reduction((4097, 4097), (513, 513)) == 8  # ceil(4097 / 8) = 513
+    assert images.largest_reduction((100, 100), (80, 80)) == 1
+
+
 def test_verify_image_refuses_a_truncated_jpeg_at_reduced_size(tmp_path):
     data = encode(".jpg", np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
     path = tmp_path / "cut.jpg"

@@ -102,8 +102,8 @@ class Canvas(ImageView):
 
     # ---- content ------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | QImage | None) -> None:
-        """Show an (H, W, 3) uint8 RGB image, or a QImage from ``rgb_layer_image`` (shown as it is,
-        never written to), or nothing; drops the heatmap, the editor and the problem shown."""
+        """Show an (H, W, 3) uint8 RGB image, or a QImage from ``rgb_layer_image`` or a PreviewImage (shown
+        as it is, never written to), or nothing; drops the heatmap, the editor and the problem shown."""
         self._controller.finish_drag()
         self._editor = None
         self._problem = None
@@ -111,7 +111,7 @@ class Canvas(ImageView):
         if isinstance(rgb, QImage):
             self._rgb = None
             self.image_item.adopt(rgb)
-            shape = (rgb.height(), rgb.width())
+            shape = self.image_item.extent
         else:
             self._rgb = None if rgb is None else np.asarray(rgb)
             shape = None if rgb is None else self._rgb.shape[:2]
@@ -132,7 +132,7 @@ class Canvas(ImageView):
     def image(self) -> np.ndarray | None:
         """The image as (H, W, 3) uint8 RGB."""
         if self._rgb is None and self._shape is not None:
-            self._rgb = cv2.cvtColor(self.image_item.array, cv2.COLOR_BGRA2RGB)
+            self._rgb = cv2.cvtColor(self.image_item.full_array(), cv2.COLOR_BGRA2RGB)
         return self._rgb
 
     def set_editor(self, editor: MaskEditor | None, prepared: PreparedMask | None = None) -> None:
@@ -198,7 +198,7 @@ class Canvas(ImageView):
         h, w = self._shape or (0, 0)
         if not (0 <= x < w and 0 <= y < h):
             return None
-        b, g, r = self.image_item.array[y, x, :3]
+        b, g, r = self.image_item.pixel(x, y)[:3]
         cam = self._cam if self._cam is not None else self._cam_src  # no full-size CAM made for one pixel
         return {"x": x, "y": y, "rgb": (int(r), int(g), int(b)),
                 "mask": None if self._editor is None else bool(self._editor.mask[y, x]),

@@ -4,8 +4,9 @@ The functions that build a layer's pixels (``rgb_layer_image``, ``mask_layer_ima
 widgets, so a worker thread can prepare the next image's layers (see prefetch.py) and the canvas
 adopts them without a copy. The heatmap is coloured at a modest resolution (``heat_shape``) and
 scaled smoothly when drawn: a CAM is a smooth upsample of a coarse grid, so colouring 4096x4096
-pixels would cost ~200 ms for no visible gain. Over them, ``add_outline_items`` draws the lasso and
-the brush's reach.
+pixels would cost ~200 ms for no visible gain. The image layer may likewise show a PreviewImage
+(progressive_image.py) stretched over the full image until the full image replaces it. Over them,
+``add_outline_items`` draws the lasso and the brush's reach.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractGraphicsShapeItem, QGraphicsItem, QGraphicsScene
 
 from ...core.mask_edit import MaskEditor, Rect, _bbox
+from .progressive_image import PreviewImage, full_shape_of
 
 COLORMAPS = {"jet": cv2.COLORMAP_JET, "turbo": cv2.COLORMAP_TURBO, "inferno": cv2.COLORMAP_INFERNO,
              "viridis": cv2.COLORMAP_VIRIDIS}
 MASK_COLOR = QColor(40, 220, 80)
 FILL_ALPHA, EDGE_ALPHA = 100, 230  # mask interior vs its one-pixel border, before the layer opacity
 HEAT_MAX_SIDE = 512  # the heatmap layer's longest side in pixels (never more than the image's)
+FULL_IMAGE_WAIT_S = 5.0  # how long a tool that needs the image's pixels waits for a preview's full image
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
 _RGB32 = QImage.Format.Format_RGB32
 _ARGB32_PRE = QImage.Format.Format_ARGB32_Premultiplied
@@ -78,12 +81,17 @@ def wrap(array: np.ndarray, fmt: QImage.Format) -> QImage:
     return QImage(array.data, w, h, 4 * w, fmt)
 
 
-def rgb_layer_image(rgb: np.ndarray) -> QImage:
-    """An (H, W, 3) uint8 RGB array as an opaque RGB32 QImage (safe off the GUI thread)."""
+def rgb_layer_array(rgb: np.ndarray) -> np.ndarray:
+    """An (H, W, 3) uint8 RGB array as the (H, W, 4) B, G, R, A pixels of an RGB32 layer."""
     h, w = rgb.shape[:2]
     array = np.empty((h, w, 4), np.uint8)
     cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGRA, dst=array)
-    return wrap(array, _RGB32)
+    return array
+
+
+def rgb_layer_image(rgb: np.ndarray) -> QImage:
+    """An (H, W, 3) uint8 RGB array as an opaque RGB32 QImage (safe off the GUI thread)."""
+    return wrap(rgb_layer_array(rgb), _RGB32)
 
 
 def mask_lut(color: QColor) -> np.ndarray:
@@ -182,10 +190,40 @@ class ImageLayer(QGraphicsItem):
         self.update()
 
     def adopt(self, image: QImage, writable: bool = False) -> None:
-        """Show a prepared image at its own size; unless ``writable``, it is never written to."""
-        self._set(image, None, (image.height(), image.width()))
+        """Show a prepared image at its own size; unless ``writable``, it is never written to. A
+        PreviewImage covers its full size, and gives way to the full image when that arrives."""
+        if isinstance(image, PreviewImage) and image.full() is not None:
+            image = image.full()
+        self._set(image, None, full_shape_of(image))
         self._borrowed = not writable
+        if isinstance(image, PreviewImage):
+            image.refinement.listen(lambda full, preview=image: self._refine(preview, full))
         self.update()
+
+    def _refine(self, preview: PreviewImage, full: QImage) -> None:
+        """Swap in the full image of the preview shown: same extent, so the view does not move."""
+        if self.image is preview and (full.height(), full.width()) == self.extent:
+            self._set(full, None, self.extent)
+            self._borrowed = True
+            self.update()
+
+    def showing_preview(self) -> bool:
+        return isinstance(self.image, PreviewImage)
+
+    def pixel(self, x: int, y: int) -> np.ndarray:
+        """The (B, G, R, A) shown at scene pixel (x, y) (a preview's pixel there)."""
+        h, w = self.array.shape[:2]
+        return self.array[y * h // self.extent[0], x * w // self.extent[1]]
+
+    def full_array(self, timeout_s: float = FULL_IMAGE_WAIT_S) -> np.ndarray:
+        """The pixels at full size: a preview waits (bounded) for its full image, else is scaled up."""
+        if isinstance(self.image, PreviewImage):
+            preview, full = self.image, self.image.refinement.image(timeout_s)
+            if full is not None:
+                self._refine(preview, full)
+            if self.image is preview:
+                return cv2.resize(self.array, (self.extent[1], self.extent[0]), interpolation=cv2.INTER_LINEAR)
+        return self.array
 
     def _set(self, image: QImage, array: np.ndarray | None, shape: tuple[int, int]) -> None:
         self.prepareGeometryChange()
