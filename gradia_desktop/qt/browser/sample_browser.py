@@ -14,9 +14,9 @@ from ...core.annotation_queue import annotation_queue
 from ...core.assessment import Assessment, assess, assessment_of
 from ...core.records import QUADRANTS, SPLITS, UNASSESSED, Prediction, Sample
 from ...core.store import Project
-from .table_model import (BrowserFilterProxy, BrowserModel, CLASS, COLUMNS, CONFIDENCE, Filters, IOU, PRIORITY,
-                            JUDGED, MASK, NAME, NAME_MIN_WIDTH, PREDICTION, QUADRANT, QUADRANT_MEANING,
-                            SAMPLE_ROLE, SPLIT, TEXT_FILTER_DELAY_MS)
+from .columns import BrowserColumns
+from .table_model import (BrowserFilterProxy, BrowserModel, CONFIDENCE, Filters, IOU, JUDGED, PREDICTION, PRIORITY,
+                          QUADRANT, QUADRANT_MEANING, SAMPLE_ROLE, TEXT_FILTER_DELAY_MS)
 from .thumbnails import ThumbnailLoader
 
 
@@ -115,35 +115,15 @@ class SampleBrowser(QWidget):
         table.setSortingEnabled(True)
         header.sortIndicatorChanged.connect(  # after the view's own slot has sorted: keep the current row in sight
             lambda *_: table.scrollTo(table.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter))
-        metrics = self.fontMetrics()
-        for column, sample in ((CLASS, "Class"), (SPLIT, "train"), (PREDICTION, "Prediction"),
-                               (CONFIDENCE, "Confidence"), (QUADRANT, "Quadrant"), (JUDGED, "Judged"),
-                               (MASK, "Mask"), (IOU, "0.00"), (PRIORITY, "unjudged 100")):
-            table.setColumnWidth(column, max(metrics.horizontalAdvance(sample),
-                                             metrics.horizontalAdvance(COLUMNS[column])) + 22)
         table.selectionModel().currentRowChanged.connect(self._sync_current)
         table.viewport().installEventFilter(self)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)  # right-click: show/hide columns
-        self.column_actions = {}
-        for column in range(CLASS, len(COLUMNS)):
-            action = self.column_actions[column] = QAction(COLUMNS[column], header, checkable=True, checked=True)
-            action.toggled.connect(lambda shown, column=column: self._show_column(column, shown))
-            header.addAction(action)
-
-    def _show_column(self, column: int, shown: bool) -> None:
-        self.table.setColumnHidden(column, not shown)
-        self._fit_name_column()
-
-    def _fit_name_column(self) -> None:
-        # Name takes the room the other columns leave, but never less than NAME_MIN_WIDTH (then the
-        # table scrolls sideways): a stretched section would shrink to nothing in a narrow panel.
-        table = self.table
-        others = sum(table.columnWidth(c) for c in range(CLASS, len(COLUMNS)) if not table.isColumnHidden(c))
-        table.setColumnWidth(NAME, max(NAME_MIN_WIDTH, table.viewport().width() - others))
+        self.columns = BrowserColumns(table)
+        self.column_actions = self.columns.actions
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt naming)
         if event.type() == QEvent.Type.Resize:  # only the table's viewport is watched
-            self._fit_name_column()
+            self.columns.fit_name()
         return False
 
     def set_column_visible(self, column: int, visible: bool) -> None:

@@ -34,6 +34,8 @@ class BaselineOffer(QFrame):
         self.worker: TrainingWorker | None = None
         self._first: tuple[float, float] | None = None  # (time, run fraction) at the first epoch report
         self.label = QLabel(OFFER_TEXT)
+        self.label.setWordWrap(True)  # a long line must not widen the window's middle and squeeze the docks
+        self.label.setMinimumWidth(120)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)

@@ -9,7 +9,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 from ...core.assessment import Assessment, rescore_mask, version_matrix
 from ...core.records import Prediction, Sample, Version
@@ -29,11 +29,21 @@ from .version_compare import VersionCompareDialog
 from .versions_panel import VersionsPanel
 
 DOCK_WIDTH = 430  # the matrix's four cells stay readable; the canvas keeps the rest
+DOCK_HEIGHTS = (410, 430)  # matrix (with Model versions) over Training, before the user moves them
 
 
-def _dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QDockWidget:
+def _dock(window: QMainWindow, title: str, name: str, widget: QWidget, scrolled: bool = False) -> QDockWidget:
+    """``scrolled``: the widget sits in a scroll area, so that what it shows (longer captions, a
+    line that appears after a judgement) never changes the dock's minimum size and the docks stay put."""
     dock = QDockWidget(title, window)
     dock.setObjectName(name)  # saveState/restoreState find docks by name
+    if scrolled:
+        area = QScrollArea()
+        area.setObjectName(f"{name}_scroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(widget)
+        widget = area
     dock.setWidget(widget)
     dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
                          | Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -67,7 +77,7 @@ class ModelViews(QObject):
         self.matrix = MatrixPanel()
         self.training = TrainingDock()
         self.versions = VersionsPanel()
-        self.matrix_dock = _dock(window, "Reasonability Matrix", "matrix_dock", self.matrix)
+        self.matrix_dock = _dock(window, "Reasonability Matrix", "matrix_dock", self.matrix, scrolled=True)
         self.training_dock = _dock(window, "Training", "training_dock", self.training)
         self.versions_dock = _dock(window, "Model versions", "versions_dock", self.versions)
         right = Qt.DockWidgetArea.RightDockWidgetArea
@@ -76,6 +86,7 @@ class ModelViews(QObject):
         window.tabifyDockWidget(self.matrix_dock, self.versions_dock)
         self.matrix_dock.raise_()
         window.resizeDocks([self.matrix_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+        window.resizeDocks([self.matrix_dock, self.training_dock], list(DOCK_HEIGHTS), Qt.Orientation.Vertical)
         self.matrix.quadrant_clicked.connect(self._filter_browser)
         self.versions.version_selected.connect(self._on_version_picked)
         self.versions.compare_requested.connect(self.compare)

@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.browser)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([440, 600])
+        self.splitter.setSizes([self.browser.columns.preferred_width(), 600])  # the default columns in full
         self.splitter.setChildrenCollapsible(False)
 
         self.stack = QStackedWidget()
