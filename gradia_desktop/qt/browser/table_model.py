@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer)
 from PySide6.QtGui import QColor, QFont
 
-from ...core.annotation_queue import queue_entry
+from ...core.annotation_queue import SPLIT_WEIGHT, queue_entry
 from ...core.assessment import Assessment
 from ...core.records import QUADRANTS, SPLITS, UNASSESSED, Prediction, Sample
 from .thumbnails import ThumbnailLoader, placeholder_pixmap
@@ -29,6 +29,14 @@ COLUMN_TIPS = {
     QUADRANT: "The Reasonability Matrix quadrant: grey with '?' a suggestion from the mask, coloured a human "
               "judgement; none without a mask or a judgement",
     IOU: "Grad-CAM against the mask: intersection over union (needs a mask)",
+}
+SCORE_FORMULA = {  # how annotation_queue.queue_entry scores each kind
+    "UA": "confidence \u00d7 (1 \u2212 IoU): a confident answer looking away from the object",
+    "unjudged": "the confidence: a confident answer nobody has checked may hide a shortcut",
+    "wrong": "1 \u2212 IoU, 50 without a mask to measure it against",
+    "UI": "1 \u2212 IoU: the further the attention from the object, the higher",
+    "RI": "the confidence of the wrong answer",
+    "RA": "1 \u2212 confidence: the least sure first",
 }
 SAMPLE_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 _DISPLAY, _DECORATION, _TOOLTIP, _FONT, _ALIGN, _FOREGROUND = (int(getattr(Qt.ItemDataRole, r)) for r in (
@@ -229,10 +237,24 @@ class BrowserModel(QAbstractTableModel):
         if column == QUADRANT and a.prediction is not None:
             return "unassessed: no mask to suggest from and no human judgement"
         if column == PRIORITY:
-            return f"annotation queue: {queue_entry(a).reason} (sort by Priority, or press Q for the next)"
+            return priority_tooltip(a)
         if column == JUDGED and a.source == "human":
             return "judged reasonable" if a.reasonable else "judged unreasonable"
         return None
+
+
+def priority_tooltip(a: Assessment) -> str:
+    """What the Priority cell says and how its score was made, in the Quadrant column's words."""
+    entry = queue_entry(a)
+    if entry.kind in ("settled", "no prediction"):
+        return f"{entry.reason}: nothing to annotate here"
+    lines = [f"{_priority_text(a)}: {entry.reason}",
+             f"score {round(100 * entry.score)} of 100 = {SCORE_FORMULA[entry.kind]}; higher comes first within "
+             f"'{entry.kind}'",
+             "kinds in order: UA, unjudged, UI and wrong, RI, RA; within a kind the score is weighed by split: "
+             + ", ".join(f"{split} \u00d7{weight:g}" for split, weight in SPLIT_WEIGHT.items()),
+             "sort by Priority, or press Q for the next"]
+    return "\n".join(lines)
 
 
 def _priority_text(a: Assessment) -> str:

@@ -29,12 +29,12 @@ from .version_compare import VersionCompareDialog
 from .versions_panel import VersionsPanel
 
 DOCK_WIDTH = 430  # the matrix's four cells stay readable; the canvas keeps the rest
-DOCK_HEIGHTS = (410, 430)  # matrix (with Model versions) over Training, before the user moves them
 
 
 def _dock(window: QMainWindow, title: str, name: str, widget: QWidget, scrolled: bool = False) -> QDockWidget:
     """``scrolled``: the widget sits in a scroll area, so that what it shows (longer captions, a
-    line that appears after a judgement) never changes the dock's minimum size and the docks stay put."""
+    line that appears after a judgement or a run) never changes the dock's minimum size and the docks stay
+    put. The window's layout (window/window_layout.py) gives them their default sizes."""
     dock = QDockWidget(title, window)
     dock.setObjectName(name)  # saveState/restoreState find docks by name
     if scrolled:
@@ -78,7 +78,7 @@ class ModelViews(QObject):
         self.training = TrainingDock()
         self.versions = VersionsPanel()
         self.matrix_dock = _dock(window, "Reasonability Matrix", "matrix_dock", self.matrix, scrolled=True)
-        self.training_dock = _dock(window, "Training", "training_dock", self.training)
+        self.training_dock = _dock(window, "Training", "training_dock", self.training, scrolled=True)
         self.versions_dock = _dock(window, "Model versions", "versions_dock", self.versions)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         window.addDockWidget(right, self.matrix_dock)
@@ -86,7 +86,6 @@ class ModelViews(QObject):
         window.tabifyDockWidget(self.matrix_dock, self.versions_dock)
         self.matrix_dock.raise_()
         window.resizeDocks([self.matrix_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
-        window.resizeDocks([self.matrix_dock, self.training_dock], list(DOCK_HEIGHTS), Qt.Orientation.Vertical)
         self.matrix.quadrant_clicked.connect(self._filter_browser)
         self.versions.version_selected.connect(self._on_version_picked)
         self.versions.compare_requested.connect(self.compare)

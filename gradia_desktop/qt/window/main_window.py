@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QMainWindow, QMessageBox, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
@@ -30,6 +30,7 @@ from .project_opening import open_project
 from .recent_projects import RecentProjects
 from .status import WindowStatus, model_text
 from .welcome_page import WelcomePage
+from .window_layout import WindowLayout
 
 APP_TITLE = "GRADIA Desktop"
 WELCOME, BROWSER = 0, 1
@@ -63,7 +64,7 @@ class MainWindow(QMainWindow):
         self.status = WindowStatus(self.statusBar(), self.canvas)
         self.heatmap_display = HeatmapDisplay(self.heatmaps, self.canvas, self.status, self._wanted_heatmap)
         self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
-        self._restore_window_state()
+        self.window_layout = WindowLayout(self, self.splitter, self.models.matrix_dock, self.models.training_dock)
         if project is not None:
             self.set_project(project)
 
@@ -75,7 +76,7 @@ class MainWindow(QMainWindow):
             self.tools.deleteLater()
         self.tools = ToolPanel(self.canvas, classes, self)
         self.tools.target_changed.connect(self._on_target_changed)
-        self.addToolBar(self.tools)
+        self.window_layout.keep_form_height(lambda: self.addToolBar(self.tools))  # the first one takes room
         self.menus.fill_view_menu(self.tools)
 
     def _build_central(self) -> None:
@@ -110,18 +111,6 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.splitter)
         self.setCentralWidget(self.stack)
-
-    def _restore_window_state(self) -> None:
-        settings = QSettings()
-        geometry = settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        splitter = settings.value("window/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
-        state = settings.value("window/state")  # docks and tool bar
-        if state is not None:
-            self.restoreState(state)
 
     # ---- opening ----------------------------------------------------------------------------
     def choose_project(self) -> None:
@@ -402,9 +391,6 @@ class MainWindow(QMainWindow):
         self.prefetcher.shutdown()
         self.browser.shutdown()
         self.heatmaps.shutdown()
-        settings = QSettings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/splitter", self.splitter.saveState())
-        settings.setValue("window/state", self.saveState())
+        self.window_layout.save()
         self._close_project()
         super().closeEvent(event)
