@@ -30,6 +30,7 @@ from ...errors import GradiaError
 from ...training.config import GUIDED_START, RECOMMENDED_MODE, TrainConfig
 from ...training.device import describe_devices
 from ...training.loss import DEFAULT_WEIGHTS
+from ..wrapping_label import WrappingLabel
 from .weight_table import WeightTable
 
 MODE_ITEMS = (
@@ -105,7 +106,7 @@ class TrainingPanel(QWidget):
         for i, (value, text, tip) in enumerate(MODE_ITEMS):
             self.mode.addItem(text, value)
             self.mode.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
-        self.mode_summary = QLabel(wordWrap=True)
+        self.mode_summary = WrappingLabel()
         self.mode_summary.setStyleSheet("color: palette(placeholder-text)")
         self.counterfactual = QCheckBox("Counterfactual backgrounds", toolTip=COUNTERFACTUAL_TIP)
         self.parent_combo = QComboBox(toolTip="Train from this version (keeps its architecture, layer and image "
@@ -114,7 +115,7 @@ class TrainingPanel(QWidget):
         for i, (value, text, tip) in enumerate(START_ITEMS):
             self.start.addItem(text, value)
             self.start.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
-        self.inputs = QLabel(wordWrap=True, toolTip="What the run will learn from, counted now")
+        self.inputs = WrappingLabel(toolTip="What the run will learn from, counted now")
         self.inputs.setObjectName("training_inputs")
         self.lam = QDoubleSpinBox(decimals=3, maximum=1000.0, singleStep=0.1,
                                   toolTip="\u03bb: the weight of the attention loss against cross-entropy")
@@ -172,7 +173,7 @@ class TrainingPanel(QWidget):
         scroll.setWidget(form_widget)
         self.form_widget = form_widget
 
-        self.reason = QLabel(wordWrap=True)
+        self.reason = WrappingLabel()
         self.reason.setStyleSheet("color: #c62828")
         self.start_button = QPushButton("Start training", toolTip="Train a new model version (Ctrl+Return)")
         self.start_button.setShortcut(QKeySequence("Ctrl+Return"))

@@ -26,7 +26,7 @@ def test_worker_trains_off_the_gui_thread_and_reports_each_epoch(qtbot, small_pr
 
     for signal in (worker.progress, worker.batch_finished, worker.epoch_finished):
         signal.connect(note_the_emitting_thread, Qt.ConnectionType.DirectConnection)
-    with qtbot.waitSignal(worker.done, timeout=120_000), qtbot.waitSignal(worker.succeeded) as ok:
+    with qtbot.waitSignal(worker.done, timeout=120_000), qtbot.waitSignal(worker.succeeded, timeout=120_000) as ok:
         worker.start()
     worker.wait()
     version, summary = ok.args

@@ -49,3 +49,18 @@ def test_another_project_opens_with_the_same_dock_sizes(qtbot, small_project_dir
     assert window.open_project_path(other, dialog=False)
     assert window.project.root == other.resolve()
     assert dock_geometries(window) == before
+
+
+def test_the_training_forms_wrapped_texts_show_whole(qtbot, small_project_dir):
+    """A wrapped label in the form once got the height of a guess and showed only its middle lines."""
+    add_finished_version(small_project_dir)
+    window = open_window(qtbot, small_project_dir)
+    window.resize(1440, 900)
+    panel = window.models.training.panel
+    panel.mode.setCurrentIndex(panel.mode.findData("guided"))
+    panel.reason.setText("a long reason why the run cannot start yet, " * 4)
+    panel.reason.show()
+    QApplication.processEvents()
+    for label in (panel.mode_summary, panel.inputs, panel.reason):
+        assert label.text()
+        assert label.height() >= label.heightForWidth(label.width()), label.text()
