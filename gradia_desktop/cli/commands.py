@@ -180,8 +180,8 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 
 def add_train(sub) -> None:
-    from ..training.config import (GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES, PLAIN_SHARE,
-                                   RECOMMENDED_MODE, STARTS, TrainConfig)
+    from ..training.config import (DEFAULT_EPOCHS, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES,
+                                   PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS, STARTS, TrainConfig)
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a new model version (baseline, guided, GRADIA, GRADIA on all masks)",
@@ -204,8 +204,10 @@ def add_train(sub) -> None:
                                   "classifier, e.g. resnet18, resnet50, efficientnet_b0; `gradia models` lists all")
     p.add_argument("--cam-layer", help="dotted module path for Grad-CAM (default: the last convolutional block)")
     p.add_argument("--image-size", type=int, help="input size in px (default 64 for tiny, 224 otherwise)")
-    p.add_argument("--epochs", type=int, default=d.epochs,
-                   help="passes over the training split; the best epoch is kept")
+    p.add_argument("--epochs", type=int,
+                   help=f"passes over the training split; the best epoch is kept (default: {RESTART_EPOCHS} for a "
+                        f"run that starts again - guided from --from, or --start initial - and {DEFAULT_EPOCHS} "
+                        "otherwise)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per optimisation step")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--lambda", dest="lam", type=float, default=d.lam, help="weight of the attention loss")
@@ -269,12 +271,12 @@ def run_train(args, progress):
         if args.parent is not None:
             config.parent = project.resolve_version(args.parent).id
         result = train(project, config, Report())
-    start = config.resolved().start
-    out = {"version": result.version, "mode": mode, "parent": config.parent, "start": start,
-           "best_epoch": result.best_epoch,
+    resolved = config.resolved()
+    out = {"version": result.version, "mode": mode, "parent": config.parent, "start": resolved.start,
+           "epochs": resolved.epochs, "best_epoch": result.best_epoch,
            "selection_rule": result.selection_rule, "seconds": result.seconds, "warnings": result.warnings,
            **result.summaries}
-    lines = [f"model version v{result.version} ({mode}), best epoch {result.best_epoch} "
+    lines = [f"model version v{result.version} ({mode}), best epoch {result.best_epoch} of {resolved.epochs} "
              f"(by {result.selection_rule}), {result.seconds:.1f}s"]
     lines += [_split_line(s, v) for s, v in result.summaries.items()] + result.warnings
     return out, "\n".join(lines)

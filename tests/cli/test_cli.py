@@ -51,7 +51,7 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
                          "--device", "cpu", "--json")
     assert code == 0, err
     first = json.loads(out)
-    assert first["version"] == 1 and first["parent"] is None and "epoch 1:" in err
+    assert first["version"] == 1 and first["parent"] is None and "epoch 1:" in err and first["epochs"] == 1
     code, out, err = run(capsys, "train", project, "--mode", "gradia", "--from", "v1", "--counterfactual",
                          "--epochs", 1, "--weight", "UA=0.5,2", "--json")
     assert code == 0, err

@@ -58,3 +58,16 @@ def test_resolving_copies_the_weight_table():
 def test_bad_recipe_settings_are_one_line_errors(field, value, fragment):
     with pytest.raises(GradiaError, match=fragment):
         TrainConfig(mode="guided", **{field: value}).validate()
+
+
+def test_epochs_left_open_follow_where_the_run_starts():
+    from gradia_desktop.training.config import DEFAULT_EPOCHS, RESTART_EPOCHS
+
+    assert TrainConfig().resolved().epochs == DEFAULT_EPOCHS  # a first model
+    assert TrainConfig(mode="guided", parent=1).resolved().epochs == RESTART_EPOCHS  # starts again
+    assert TrainConfig(mode="guided", parent=1, start="parent").resolved().epochs == DEFAULT_EPOCHS
+    assert TrainConfig(mode="gradia", parent=1).resolved().epochs == DEFAULT_EPOCHS  # fine-tunes
+    assert TrainConfig(mode="gradia-all", parent=1, start="initial").resolved().epochs == RESTART_EPOCHS
+    assert TrainConfig(mode="guided", parent=1, epochs=5).resolved().epochs == 5  # the user's number wins
+    with pytest.raises(GradiaError, match="epochs must be at least 1"):
+        TrainConfig(epochs=0).validate()

@@ -27,57 +27,29 @@ from PySide6.QtWidgets import (
 
 from ...core.records import Version
 from ...errors import GradiaError
-from ...training.config import GUIDED_START, RECOMMENDED_MODE, TrainConfig
+from ...training.config import GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig, default_epochs
 from ...training.device import describe_devices
 from ...training.loss import DEFAULT_WEIGHTS
 from ..wrapping_label import WrappingLabel
+from .training_choices import (
+    ARCHS,
+    COUNTERFACTUAL_TIP,
+    LEARNING_RATES,
+    MODE_ITEMS,
+    MODE_SUMMARY,
+    NO_PARENT,
+    START_ITEMS,
+    USED_WEIGHTS,
+    version_label,
+)
 from .weight_table import WeightTable
 
-MODE_ITEMS = (
-    ("guided", "Guided (recommended)",
-     "Retrain on the expert's masks: most of each epoch shows the masked objects on other images' "
-     "backgrounds, with GRADIA's attention loss and a penalty on evidence outside the masks"),
-    ("baseline", "Baseline (cross-entropy only)",
-     "Plain cross-entropy: no attention loss (masks still feed counterfactuals when those are on)"),
-    ("gradia", "GRADIA (quadrant-weighted)",
-     "The paper's GRADIA: weighs each masked sample by the parent version's quadrant (needs a parent)"),
-    ("gradia-all", "GRADIA on all masks",
-     "The attention loss on every masked training image at the 'masked' weights, whatever its quadrant"),
-)
-USED_WEIGHTS = {"baseline": (), "gradia": ("UA", "UI", "RI", "RA", "masked", "unmasked"),
-                "gradia-all": ("masked", "unmasked"), "guided": ("masked", "unmasked")}
-MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
-    "guided": "Shows the masked objects on other backgrounds and penalises evidence outside the masks, so the "
-              "model must decide by what the expert marked; from a parent, it starts again from the parent's "
-              "starting weights, leaving its shortcuts behind.",
-    "baseline": "Cross-entropy only: learns whatever predicts the labels, shortcuts included.",
-    "gradia": "The paper's GRADIA: attention loss weighted by the parent's quadrants (paper-exact).",
-    "gradia-all": "The paper's attention loss on every masked image (paper-exact).",
-}
-ARCHS = ("tiny", "resnet18", "resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny")
-LEARNING_RATES = ("1e-2", "3e-3", "1e-3", "3e-4", "1e-4", "3e-5", "1e-5")
-NO_PARENT = "none (train from scratch)"
-START_ITEMS = (  # (TrainConfig.start, label, tooltip)
-    (None, "By mode", f"Guided mode starts again from the parent's starting weights ({GUIDED_START}); the other "
-                      "modes fine-tune the parent's learned weights"),
-    ("parent", "The parent's learned weights (fine-tune)", "Continue from the parent's weights, shortcuts included"),
-    ("initial", "The parent's starting weights (retrain)",
-     "Start again from the weights the parent's lineage began with (random, ImageNet or a weights file), "
-     "keeping its architecture, layer and image size: nothing it learned is carried over"),
-)
-COUNTERFACTUAL_TIP = ("Counterfactual augmentation: on masked training images, the background outside the mask is "
-                      "replaced by another image's background, so a cue in the background stops predicting the class.")
 SETTINGS_KEY = "training/config"
 
 
 def demo_defaults() -> TrainConfig:
-    """The README's recommended run: guided from a parent, 20 epochs."""
-    return TrainConfig(mode=RECOMMENDED_MODE, epochs=20)
-
-
-def version_label(v: Version) -> str:
-    cf = "+cf" if v.config.get("counterfactual") and v.mode != "guided" else ""
-    return f"{v.name} \u00b7 {v.mode}{cf} \u00b7 {v.arch} {v.image_size} px"
+    """The README's recommended run: guided from a parent, its epochs left to the run's default."""
+    return TrainConfig(mode=RECOMMENDED_MODE)
 
 
 class TrainingPanel(QWidget):
@@ -95,6 +67,7 @@ class TrainingPanel(QWidget):
         self._showing_parent = False  # arch and image size show the parent's, not the user's
         self._quiet = False  # True while the panel itself fills fields (no revalidation per field)
         self._counterfactual_choice = False  # the box's state before guided mode forced it on
+        self._epochs_by_default = True  # the epochs follow default_epochs() until the user sets them
         self._inputs: tuple[int, dict[int, int]] | None = None  # masked training images, judgements per version
         self._build()
         self.set_config(self._base)
@@ -119,8 +92,10 @@ class TrainingPanel(QWidget):
         self.inputs.setObjectName("training_inputs")
         self.lam = QDoubleSpinBox(decimals=3, maximum=1000.0, singleStep=0.1,
                                   toolTip="\u03bb: the weight of the attention loss against cross-entropy")
-        self.epochs = QSpinBox(minimum=1, maximum=10000, toolTip="Passes over the training split; the best epoch "
-                                                                 "is chosen on the validation split")
+        self.epochs = QSpinBox(minimum=1, maximum=10000, toolTip=(
+            "Passes over the training split; the best epoch is chosen on the validation split. Until you change "
+            f"it, it follows the run: {RESTART_EPOCHS} for a run that starts again from its starting weights "
+            f"(it learns the objects from scratch), {default_epochs(None)} otherwise"))
         self.lr = QComboBox(editable=True, toolTip="Adam learning rate (e.g. 1e-3; the paper fine-tunes at 1e-4)")
         self.lr.addItems(LEARNING_RATES)
         self.batch_size = QSpinBox(minimum=1, maximum=4096, toolTip="Images per optimisation step")
@@ -196,6 +171,7 @@ class TrainingPanel(QWidget):
             combo.currentIndexChanged.connect(self._changed)
         for combo in (self.lr, self.arch):
             combo.editTextChanged.connect(self._changed)
+        self.epochs.valueChanged.connect(self._epochs_set)
         for spin in (self.lam, self.epochs, self.batch_size, self.image_size, self.seed):
             spin.valueChanged.connect(self._changed)
         for box in (self.counterfactual, self.pretrained):
@@ -224,7 +200,8 @@ class TrainingPanel(QWidget):
             self.counterfactual.setEnabled(True)  # guided mode disables it again in _sync_fields
             self.counterfactual.setChecked(config.counterfactual)
             self.lam.setValue(config.lam)
-            self.epochs.setValue(config.epochs)
+            self._epochs_by_default = config.epochs is None
+            self.epochs.setValue(config.resolved().epochs)
             self.lr.setCurrentText(next((t for t in LEARNING_RATES if float(t) == config.lr), f"{config.lr:g}"))
             self.batch_size.setValue(config.batch_size)
             self._own = (config.arch or "tiny", config.image_size or 0)
@@ -278,7 +255,9 @@ class TrainingPanel(QWidget):
     def save_settings(self, settings: QSettings, key: str = SETTINGS_KEY) -> None:
         """The form under ``key`` (not the parent: the host picks it); skipped if unreadable."""
         try:
-            data = replace(self._collect(), parent=None).to_dict()
+            collected = self._collect()
+            data = replace(collected, parent=None, epochs=None if self._epochs_by_default else collected.epochs)
+            data = data.to_dict()
         except GradiaError:
             return
         settings.setValue(key, json.dumps(data))
@@ -322,6 +301,10 @@ class TrainingPanel(QWidget):
                        pretrained=parent is None and self.pretrained.isChecked(),
                        cam_layer=self.cam_layer.text().strip() or None, seed=self.seed.value(),
                        device=self.device.currentData(), weights=weights)
+
+    def _epochs_set(self, _value: int) -> None:
+        if not self._quiet:  # the user's number from now on, not the run's default
+            self._epochs_by_default = False
 
     def _changed(self, *_args) -> None:
         if self._quiet:
@@ -372,10 +355,26 @@ class TrainingPanel(QWidget):
         self.lam.setEnabled(mode != "baseline")
         self.weights.setEnabled(mode != "baseline")
         self.weights.set_used_rows(USED_WEIGHTS[mode])
-        self.inputs.setText(self._inputs_text(mode, parent))
+        restarts = self._starts_again()
+        if self._epochs_by_default:
+            self.epochs.setValue(default_epochs("initial" if restarts else None))
+        self.inputs.setText(self._inputs_text(mode, parent, restarts))
         self.inputs.setVisible(bool(self.inputs.text()))
 
-    def _inputs_text(self, mode: str, parent: Version | None) -> str:
+    def _starts_again(self) -> bool:
+        if self.parent_combo.currentData() is None:
+            return False
+        chosen = self.start.currentData()
+        return (chosen or (GUIDED_START if self.mode.currentData() == "guided" else "parent")) == "initial"
+
+    def _inputs_text(self, mode: str, parent: Version | None, restarts: bool) -> str:
+        text = self._uses_text(mode, parent)
+        if restarts and self.epochs.value() < RESTART_EPOCHS:
+            text += (f"{'. ' if text else ''}It starts again from scratch: fewer than {RESTART_EPOCHS} epochs may "
+                     "stop it before it has learned the objects")
+        return text
+
+    def _uses_text(self, mode: str, parent: Version | None) -> str:
         if self._inputs is None:
             return ""
         masked, judged = self._inputs

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings, Qt
 from gradia_desktop.core.records import Version
 from gradia_desktop.errors import GradiaError
 from gradia_desktop.qt.models.training_form import NO_PARENT, TrainingPanel
-from gradia_desktop.training.config import TrainConfig
+from gradia_desktop.training.config import DEFAULT_EPOCHS, RESTART_EPOCHS, TrainConfig
 from gradia_desktop.training.loss import DEFAULT_WEIGHTS
 
 
@@ -30,7 +30,7 @@ def panel(qtbot):
 def test_defaults_follow_the_readme(panel):
     panel.set_versions([version(1)], 1)
     c = panel.config()
-    assert (c.mode, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == ("guided", 1, 20, 1e-3, 32, 1.0)
+    assert (c.mode, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == ("guided", 1, RESTART_EPOCHS, 1e-3, 32, 1.0)
     assert c.weights == DEFAULT_WEIGHTS and c.device == "auto"
     assert panel.mode.currentText() == "Guided (recommended)"
     assert "penalises evidence outside the masks" in panel.mode_summary.text()
@@ -39,6 +39,36 @@ def test_defaults_follow_the_readme(panel):
     assert panel.start.currentText() == "By mode: the parent's starting weights"
     panel.mode.setCurrentIndex(panel.mode.findData("gradia-all"))
     assert panel.start.currentText() == "By mode: the parent's learned weights"
+
+
+def test_epochs_follow_where_the_run_starts_until_the_user_sets_them(panel, tmp_path):
+    panel.set_inputs(5)
+    panel.set_versions([version(1)], 1)  # guided: starts again
+    assert panel.epochs.value() == RESTART_EPOCHS and "starts again" not in panel.inputs.text()
+    panel.mode.setCurrentIndex(panel.mode.findData("gradia-all"))  # fine-tunes the parent
+    assert panel.epochs.value() == DEFAULT_EPOCHS
+    panel.start.setCurrentIndex(panel.start.findData("initial"))
+    assert panel.epochs.value() == RESTART_EPOCHS
+    panel.parent_combo.setCurrentIndex(0)  # a first model
+    assert panel.epochs.value() == DEFAULT_EPOCHS
+    panel.parent_combo.setCurrentIndex(1)
+    panel.mode.setCurrentIndex(panel.mode.findData("guided"))
+    panel.epochs.setValue(12)  # the user's number sticks, and the form says what it risks
+    panel.mode.setCurrentIndex(panel.mode.findData("gradia-all"))
+    panel.start.setCurrentIndex(0)  # by mode
+    assert panel.epochs.value() == 12
+    panel.mode.setCurrentIndex(panel.mode.findData("guided"))
+    assert panel.epochs.value() == 12 and f"fewer than {RESTART_EPOCHS} epochs" in panel.inputs.text()
+    settings = QSettings(str(tmp_path / "form.ini"), QSettings.Format.IniFormat)
+    panel.save_settings(settings)
+    panel.start_fresh(1)
+    assert panel.epochs.value() == RESTART_EPOCHS
+    panel.save_settings(settings, "untouched")  # a form left at the default keeps following it
+    assert panel.restore_settings(settings, "untouched")
+    panel.mode.setCurrentIndex(panel.mode.findData("gradia-all"))
+    assert panel.epochs.value() == DEFAULT_EPOCHS
+    assert panel.restore_settings(settings)
+    assert panel.epochs.value() == 12
 
 
 def test_start_choice_reaches_the_config_only_with_a_parent(panel):

@@ -1,0 +1,47 @@
+"""What the training form offers: its modes, starts, architectures and learning rates, with the words
+that explain each."""
+
+from __future__ import annotations
+
+from ...core.records import Version
+from ...training.config import GUIDED_START
+
+MODE_ITEMS = (
+    ("guided", "Guided (recommended)",
+     "Retrain on the expert's masks: most of each epoch shows the masked objects on other images' "
+     "backgrounds, with GRADIA's attention loss and a penalty on evidence outside the masks"),
+    ("baseline", "Baseline (cross-entropy only)",
+     "Plain cross-entropy: no attention loss (masks still feed counterfactuals when those are on)"),
+    ("gradia", "GRADIA (quadrant-weighted)",
+     "The paper's GRADIA: weighs each masked sample by the parent version's quadrant (needs a parent)"),
+    ("gradia-all", "GRADIA on all masks",
+     "The attention loss on every masked training image at the 'masked' weights, whatever its quadrant"),
+)
+USED_WEIGHTS = {"baseline": (), "gradia": ("UA", "UI", "RI", "RA", "masked", "unmasked"),
+                "gradia-all": ("masked", "unmasked"), "guided": ("masked", "unmasked")}
+MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
+    "guided": "Shows the masked objects on other backgrounds and penalises evidence outside the masks, so the "
+              "model must decide by what the expert marked; from a parent, it starts again from the parent's "
+              "starting weights, leaving its shortcuts behind.",
+    "baseline": "Cross-entropy only: learns whatever predicts the labels, shortcuts included.",
+    "gradia": "The paper's GRADIA: attention loss weighted by the parent's quadrants (paper-exact).",
+    "gradia-all": "The paper's attention loss on every masked image (paper-exact).",
+}
+ARCHS = ("tiny", "resnet18", "resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny")
+LEARNING_RATES = ("1e-2", "3e-3", "1e-3", "3e-4", "1e-4", "3e-5", "1e-5")
+NO_PARENT = "none (train from scratch)"
+START_ITEMS = (  # (TrainConfig.start, label, tooltip)
+    (None, "By mode", f"Guided mode starts again from the parent's starting weights ({GUIDED_START}); the other "
+                      "modes fine-tune the parent's learned weights"),
+    ("parent", "The parent's learned weights (fine-tune)", "Continue from the parent's weights, shortcuts included"),
+    ("initial", "The parent's starting weights (retrain)",
+     "Start again from the weights the parent's lineage began with (random, ImageNet or a weights file), "
+     "keeping its architecture, layer and image size: nothing it learned is carried over"),
+)
+COUNTERFACTUAL_TIP = ("Counterfactual augmentation: on masked training images, the background outside the mask is "
+                      "replaced by another image's background, so a cue in the background stops predicting the class.")
+
+
+def version_label(v: Version) -> str:
+    cf = "+cf" if v.config.get("counterfactual") and v.mode != "guided" else ""
+    return f"{v.name} \u00b7 {v.mode}{cf} \u00b7 {v.arch} {v.image_size} px"
