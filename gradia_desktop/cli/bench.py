@@ -46,6 +46,9 @@ def add_bench(sub) -> None:
     p.add_argument("--cells", default="all",
                    help="with --efficacy: 'all', or a comma-separated list of cell numbers (1-based, see --list-cells)")
     p.add_argument("--list-cells", action="store_true", help="with --efficacy: print the cells and exit")
+    p.add_argument("--fresh", action="store_true",
+                   help="with --efficacy --out: run every cell again instead of reusing the runs recorded next to "
+                        "the output (OUT-runs.jsonl, written as each cell and seed finishes)")
     p.add_argument("--selection-study", action="store_true",
                    help="with --efficacy: instead of the suite, the recommended recipe on the chosen cells with "
                         "test accuracy after every epoch, and the test accuracy of each epoch-selection rule's pick")
@@ -119,6 +122,7 @@ def _run_export_bench(args, progress):
 
 
 def _run_efficacy(args, progress):
+    from ..bench.efficacy.run_record import RunRecord
     from ..bench.efficacy.suite import full_suite, markdown_table, run_suite, summarise
 
     suite = full_suite()
@@ -140,7 +144,16 @@ def _run_efficacy(args, progress):
         raise GradiaError("--jobs must be at least 1")
     if args.selection_study:
         return _run_selection_study(args, cells, progress)
-    rows = run_suite(cells, args.seeds, args.device, progress, quick=args.quick, jobs=args.jobs)
+    record = None
+    if args.out:
+        record_path = args.out.with_name(args.out.stem + "-runs.jsonl")
+        if args.fresh:
+            record_path.unlink(missing_ok=True)
+        record = RunRecord(record_path)
+        if record.done:
+            progress.message(f"reusing the runs recorded in {record_path} that match these settings "
+                             "(--fresh runs everything again)")
+    rows = run_suite(cells, args.seeds, args.device, progress, quick=args.quick, jobs=args.jobs, record=record)
     summary = summarise(rows)
     command = f"gradia bench --efficacy --seeds {args.seeds} --cells {args.cells}" + (" --quick" if args.quick else "") \
         + (f" --jobs {args.jobs}" if args.jobs > 1 else "") \

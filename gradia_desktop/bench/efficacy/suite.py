@@ -21,6 +21,7 @@ from ...core.project_init import create_project
 from ...training.config import RESTART_EPOCHS, TrainConfig
 from ...training.trainer import train
 from .datasets import CONTRASTS, MASK_STYLES, OBJECTS, SHORTCUTS, Cell, generate_cell
+from .run_record import RunRecord, task_key
 
 REFERENCE = Cell()
 RECIPES = {  # name: (mode, counterfactual) of a run with the baseline as its parent, started as the mode does
@@ -116,29 +117,51 @@ def _numbered_task(args: tuple) -> tuple[int, list[RunFigures]]:
     return k, _run_task(*rest)
 
 
+def _settings(cell: Cell, device: str, quick: bool, epochs: tuple[int, int] | None) -> dict:
+    """What a (cell, seed) pair's figures depend on besides the cell and seed (the run record's key)."""
+    if epochs is None:
+        epochs = (QUICK["baseline_epochs"], QUICK["guided_epochs"]) if quick else (BASELINE_EPOCHS, GUIDED_EPOCHS)
+    return {"counts": list(QUICK["counts"] if quick else cell.counts), "epochs": list(epochs),
+            "recipes": {name: list(spec) for name, spec in RECIPES.items()}, "device": device}
+
+
 def run_suite(cells: list[Cell], seeds: int = 3, device: str = "cpu", progress: Progress = None,
-              quick: bool = False, jobs: int = 1, epochs: tuple[int, int] | None = None) -> list[RunFigures]:
+              quick: bool = False, jobs: int = 1, epochs: tuple[int, int] | None = None,
+              record: RunRecord | None = None) -> list[RunFigures]:
     """Every cell and seed; ``quick`` shrinks the data and epochs (``QUICK``) to check the pipeline only;
     ``epochs`` (baseline, recipes) overrides the epochs alone.
 
     ``jobs`` > 1 runs that many (cell, seed) pairs at once in worker processes, each with an equal
     share of the CPU threads; the figures do not depend on it, the seconds do (cores are shared).
+    With a ``record``, pairs it holds with the same settings are not run again, and each pair that
+    finishes is added to it at once.
     """
     tasks = [(c, s) for c in cells for s in range(seeds)]
-    label = "efficacy suite (cells x seeds)"
-    if jobs <= 1:
-        rows: list[RunFigures] = []
-        for k, (cell, seed) in enumerate(tasks, 1):
-            rows += _run_task(cell, seed, device, quick, epochs=epochs)
-            report(progress, label, k, len(tasks))
-        return rows
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    keys = [task_key(c.name, s, _settings(c, device, quick, epochs)) for c, s in tasks]
     results: dict[int, list[RunFigures]] = {}
-    work = [(k, cell, seed, device, quick, threads, epochs) for k, (cell, seed) in enumerate(tasks)]
-    with multiprocessing.get_context("spawn").Pool(jobs) as pool:  # leaving it (Ctrl+C too) stops the workers
-        for done, (k, figures) in enumerate(pool.imap_unordered(_numbered_task, work), 1):
-            results[k] = figures
-            report(progress, label, done, len(tasks))
+    if record is not None:
+        results = {k: [RunFigures(**row) for row in record.done[key]] for k, key in enumerate(keys)
+                   if key in record.done}
+    pending = [k for k in range(len(tasks)) if k not in results]
+    label = "efficacy suite (cells x seeds)"
+    if results:
+        report(progress, label, len(results), len(tasks))
+
+    def finished(k: int, figures: list[RunFigures]) -> None:
+        results[k] = figures
+        if record is not None:
+            record.add(keys[k], figures)
+        report(progress, label, len(results), len(tasks))
+
+    if jobs <= 1 or len(pending) <= 1:
+        for k in pending:
+            finished(k, _run_task(*tasks[k], device, quick, epochs=epochs))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        work = [(k, *tasks[k], device, quick, threads, epochs) for k in pending]
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:  # leaving it (Ctrl+C too) stops the workers
+            for k, figures in pool.imap_unordered(_numbered_task, work):
+                finished(k, figures)
     return [row for k in sorted(results) for row in results[k]]
 
 
