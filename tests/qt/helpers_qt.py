@@ -7,6 +7,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QMainWindow
+
+from gradia_desktop.qt.canvas.canvas_widget import Canvas
+from gradia_desktop.qt.canvas.tool_panel import ToolPanel
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -38,3 +42,14 @@ def open_main_window(qtbot, project_dir: Path, size: tuple[int, int] = (1000, 70
     with qtbot.waitExposed(window):
         window.show()
     return window
+
+
+def tool_window(qtbot) -> tuple[QMainWindow, Canvas, ToolPanel]:
+    """A main window with a canvas and its tool bar for the classes disc and cross (not shown yet)."""
+    window = QMainWindow()
+    canvas = Canvas()
+    window.setCentralWidget(canvas)
+    panel = ToolPanel(canvas, ["disc", "cross"], window)
+    window.addToolBar(panel)
+    qtbot.addWidget(window)
+    return window, canvas, panel

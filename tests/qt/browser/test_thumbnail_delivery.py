@@ -11,28 +11,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication
 
-from gradia_desktop.bench.gui.browser import make_tiny_project
 from gradia_desktop.core.assessment import Assessment
 from gradia_desktop.qt.browser import thumbnails
 from gradia_desktop.qt.browser.table_model import BrowserModel
-from gradia_desktop.qt.browser.thumbnails import ThumbnailLoader
 from gradia_desktop.qt.canvas import progressive_image
 from gradia_desktop.qt.canvas.progressive_image import PREVIEWS, file_stamp
 
-
-@pytest.fixture
-def project(tmp_path):
-    project = make_tiny_project(tmp_path, 30, size=48, mask_every=0)
-    yield project
-    project.close()
-
-
-@pytest.fixture
-def loader(project):
-    loader = ThumbnailLoader(size=16, max_threads=1)
-    loader.set_project(project)
-    yield loader
-    loader.shutdown()
+IMAGE_SIZE, THUMB_SIZE = 48, 16  # the project and loader fixtures (conftest.py)
 
 
 @pytest.fixture

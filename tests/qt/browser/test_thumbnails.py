@@ -15,25 +15,10 @@ from gradia_desktop.qt.browser.table_model import NAME
 from gradia_desktop.qt.browser.sample_browser import SampleBrowser
 from gradia_desktop.qt.browser.thumbnails import ThumbnailLoader
 
-from gradia_desktop.bench.gui.browser import make_tiny_project
 from ..helpers_qt import pixmap_rgb
 
 DECORATION, TOOLTIP = Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole
-
-
-@pytest.fixture
-def project(tmp_path):
-    project = make_tiny_project(tmp_path, 30, size=64, mask_every=0)
-    yield project
-    project.close()
-
-
-@pytest.fixture
-def loader(project):
-    loader = ThumbnailLoader(size=40, max_threads=1)
-    loader.set_project(project)
-    yield loader
-    loader.shutdown()
+IMAGE_SIZE, THUMB_SIZE = 64, 40  # the project and loader fixtures (conftest.py)
 
 
 @pytest.fixture

@@ -21,12 +21,8 @@ NONE = Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture
-def canvas(qtbot):
-    c = Canvas()
-    qtbot.addWidget(c)
-    c.resize(700, 560)
-    with qtbot.waitExposed(c):
-        c.show()
+def canvas(shown_canvas):
+    c = shown_canvas
     rng = np.random.default_rng(0)
     c.set_image(rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
     c.set_editor(MaskEditor((H, W)))

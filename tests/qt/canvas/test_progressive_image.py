@@ -23,13 +23,8 @@ K = 4  # the preview is 1/4 of it a side
 
 
 @pytest.fixture
-def canvas(qtbot):
-    c = Canvas()
-    qtbot.addWidget(c)
-    c.resize(700, 560)
-    with qtbot.waitExposed(c):
-        c.show()
-    return c
+def canvas(shown_canvas):
+    return shown_canvas
 
 
 @pytest.fixture

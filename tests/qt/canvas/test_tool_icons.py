@@ -6,15 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QIcon, QImage, QPalette
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from gradia_desktop.core.mask_edit import MaskEditor
 from gradia_desktop.qt.browser.table_model import SAMPLE_ROLE
-from gradia_desktop.qt.canvas.canvas_widget import Canvas
-from gradia_desktop.qt.canvas.tool_panel import ICONS, ToolPanel
+from gradia_desktop.qt.canvas.tool_panel import ICONS
 from gradia_desktop.qt.icons import MDI_DIR, icon_path, mdi_icon
 
-from ..helpers_qt import open_main_window, qimage_array
+from ..helpers_qt import open_main_window, qimage_array, tool_window
 
 H, W = 32, 40
 YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
@@ -22,12 +21,7 @@ YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 
 @pytest.fixture
 def setup(qtbot):
-    window = QMainWindow()
-    canvas = Canvas()
-    window.setCentralWidget(canvas)
-    panel = ToolPanel(canvas, ["disc", "cross"], window)
-    window.addToolBar(panel)
-    qtbot.addWidget(window)
+    window, canvas, panel = tool_window(qtbot)
     canvas.set_image(np.zeros((H, W, 3), np.uint8))
     canvas.set_editor(MaskEditor((H, W)))
     yield canvas, panel

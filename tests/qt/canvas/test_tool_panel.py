@@ -7,21 +7,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMainWindow
 
 from gradia_desktop.core.mask_edit import MaskEditor
-from gradia_desktop.qt.canvas.canvas_widget import Canvas
-from gradia_desktop.qt.canvas.tool_panel import ToolPanel
+
+from ..helpers_qt import tool_window
 
 
 @pytest.fixture
 def setup(qtbot):
-    window = QMainWindow()
-    canvas = Canvas()
-    window.setCentralWidget(canvas)
-    panel = ToolPanel(canvas, ["disc", "cross"], window)
-    window.addToolBar(panel)
-    qtbot.addWidget(window)
+    window, canvas, panel = tool_window(qtbot)
     window.resize(1200, 700)
     with qtbot.waitExposed(window):
         window.show()
