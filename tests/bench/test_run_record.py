@@ -64,3 +64,14 @@ def test_the_command_records_beside_its_output_and_fresh_starts_over(tmp_path, c
     assert json.loads(captured.out)["runs"] == first["runs"] and "reusing the runs recorded" in captured.err
     assert main(args + ["--fresh"]) == 0
     assert "reusing" not in capsys.readouterr().err and len(record.read_text().splitlines()) == 2
+
+
+def test_a_pair_recorded_before_the_code_changed_runs_again(tmp_path, monkeypatch):
+    path = tmp_path / "runs.jsonl"
+    suite.run_suite(CELLS[:1], seeds=1, epochs=(1, 1), record=RunRecord(path))
+    ran = []
+    real = suite._run_task
+    monkeypatch.setattr(suite, "_run_task", lambda cell, seed, *a, **k: ran.append(seed) or real(cell, seed, *a, **k))
+    monkeypatch.setattr(suite, "code_signature", lambda: "another version of the training code")
+    suite.run_suite(CELLS[:1], seeds=1, epochs=(1, 1), record=RunRecord(path))
+    assert ran == [0]

@@ -117,12 +117,25 @@ def _numbered_task(args: tuple) -> tuple[int, list[RunFigures]]:
     return k, _run_task(*rest)
 
 
+def code_signature() -> str:
+    """A digest of the code a pair's figures come from (the training package and the data generator):
+    a recorded pair is not reused once either has changed."""
+    import hashlib
+
+    files = sorted(Path(train.__code__.co_filename).parent.glob("*.py")) + [Path(generate_cell.__code__.co_filename)]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _settings(cell: Cell, device: str, quick: bool, epochs: tuple[int, int] | None) -> dict:
     """What a (cell, seed) pair's figures depend on besides the cell and seed (the run record's key)."""
     if epochs is None:
         epochs = (QUICK["baseline_epochs"], QUICK["guided_epochs"]) if quick else (BASELINE_EPOCHS, GUIDED_EPOCHS)
     return {"counts": list(QUICK["counts"] if quick else cell.counts), "epochs": list(epochs),
-            "recipes": {name: list(spec) for name, spec in RECIPES.items()}, "device": device}
+            "recipes": {name: list(spec) for name, spec in RECIPES.items()}, "device": device,
+            "code": code_signature()}
 
 
 def run_suite(cells: list[Cell], seeds: int = 3, device: str = "cpu", progress: Progress = None,
