@@ -256,8 +256,8 @@ class TrainingPanel(QWidget):
         """The form under ``key`` (not the parent: the host picks it); skipped if unreadable."""
         try:
             collected = self._collect()
-            data = replace(collected, parent=None, epochs=None if self._epochs_by_default else collected.epochs)
-            data = data.to_dict()
+            epochs = None if self._epochs_by_default else collected.epochs
+            data = replace(collected, parent=None, epochs=epochs).to_dict()
         except GradiaError:
             return
         settings.setValue(key, json.dumps(data))
@@ -362,10 +362,10 @@ class TrainingPanel(QWidget):
         self.inputs.setVisible(bool(self.inputs.text()))
 
     def _starts_again(self) -> bool:
-        if self.parent_combo.currentData() is None:
+        try:  # where the run starts, as the trainer resolves it
+            return self._collect().resolved().start == "initial"
+        except GradiaError:
             return False
-        chosen = self.start.currentData()
-        return (chosen or (GUIDED_START if self.mode.currentData() == "guided" else "parent")) == "initial"
 
     def _inputs_text(self, mode: str, parent: Version | None, restarts: bool) -> str:
         text = self._uses_text(mode, parent)
