@@ -224,6 +224,10 @@ def add_train(sub) -> None:
     p.add_argument("--outside-weight", type=float, metavar="W",
                    help=f"weight of the penalty on decision evidence outside the masks (default "
                         f"{GUIDED_OUTSIDE_WEIGHT} in mode guided, 0 otherwise)")
+    p.add_argument("--propagate-masks", action=argparse.BooleanOptionalAction,
+                   help="part-way through the run, propose masks for the unmasked training images from the "
+                        "model's own Grad-CAM and swap their backgrounds too (never used as attention targets; "
+                        "needs counterfactuals; default: on in mode guided, off otherwise)")
     p.add_argument("--weight", dest="weights", type=_weight, action="append", default=[],
                    metavar="Q=WP,WA", help="override a row of the quadrant weight table, e.g. UA=0.4,1.6 "
                                            "(rows: UA UI RI RA masked unmasked)")
@@ -248,7 +252,8 @@ def run_train(args, progress):
                          device=args.device, seed=args.seed, counterfactual=args.counterfactual,
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
-                         outside_weight=args.outside_weight, start=args.start)
+                         outside_weight=args.outside_weight, start=args.start,
+                         propagate_masks=args.propagate_masks)
     for key, pair in args.weights:
         if key not in config.weights:
             raise GradiaError(f"--weight {key}: unknown row (expected one of {', '.join(config.weights)})")

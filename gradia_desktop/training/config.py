@@ -52,6 +52,7 @@ class TrainConfig:
     init_weights: str | None = None  # a local .pt/.pth/.safetensors file
     pretrained: bool = False  # ImageNet weights from torchvision's local cache
     flip: bool = True  # random horizontal flips
+    propagate_masks: bool | None = None  # counterfactuals for unmasked images too, from the model's own CAM; None: by mode
     select_tolerance: float = 0.02  # see trainer.select_best_epoch
 
     def validate(self) -> None:
@@ -72,6 +73,9 @@ class TrainConfig:
             raise GradiaError(f"counterfactual share must lie strictly between 0 and 1, got {self.counterfactual_share}")
         if self.outside_weight is not None and self.outside_weight < 0:
             raise GradiaError(f"the outside-evidence weight must be >= 0, got {self.outside_weight}")
+        if self.propagate_masks and not (self.counterfactual or self.mode == "guided"):
+            raise GradiaError("proposed masks only feed counterfactual backgrounds: turn those on (--counterfactual) "
+                              "or leave mask propagation off")
         missing = set(DEFAULT_WEIGHTS) - set(self.weights)
         if missing:
             raise GradiaError(f"the weight table lacks {', '.join(sorted(missing))}")
@@ -88,10 +92,11 @@ class TrainConfig:
         outside = self.outside_weight
         if outside is None:
             outside = GUIDED_OUTSIDE_WEIGHT if guided else 0.0
+        propagate = guided if self.propagate_masks is None else self.propagate_masks
         start = (self.start or (GUIDED_START if guided else "parent")) if self.parent is not None else None
         return replace(self, counterfactual=self.counterfactual or guided, counterfactual_share=share,
-                       outside_weight=outside, start=start, epochs=self.epochs or default_epochs(start),
-                       weights=dict(self.weights))
+                       outside_weight=outside, start=start, propagate_masks=propagate,
+                       epochs=self.epochs or default_epochs(start), weights=dict(self.weights))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -105,7 +105,32 @@ class CounterfactualBank:
                 report(progress, "preparing counterfactual backgrounds", k + 1, n)
         self.keep = torch.from_numpy(keep)[:, None]
         self.plates = torch.from_numpy(plates).permute(0, 3, 1, 2).float()
-        self.labels = labels[self.index]
+        self.labels = labels[self.index]  # the first len(self.plates) are the plates' own
+
+    def adopt(self, images: torch.Tensor, labels: torch.Tensor, proposals: dict[int, np.ndarray],
+              progress: Progress = None, cancelled: CancelCheck = None) -> int:
+        """Add images with proposed (not expert) masks as objects to keep, and return how many were added
+        (those already here are skipped).
+
+        Their backgrounds do not become plates: a proposal that missed part of the object would leave
+        that part in the plate, and pasting it behind an object of the other class teaches a wrong label.
+        """
+        new = [i for i in sorted(proposals) if i not in self.position]
+        if not new:
+            return 0
+        cv2.setRNGSeed(len(self.index))
+        keep = np.zeros((len(new), *self.keep.shape[-2:]), np.float32)
+        for k, i in enumerate(new):
+            stop_if_cancelled(cancelled, "adopting proposed masks")
+            keep[k] = object_region(images[i].permute(1, 2, 0).numpy(), proposals[i])
+            if (k + 1) % 16 == 0 or k + 1 == len(new):
+                report(progress, "adopting proposed masks", k + 1, len(new))
+        start = len(self.index)
+        self.index = torch.cat([self.index, torch.tensor(new, dtype=self.index.dtype)])
+        self.position.update({i: start + k for k, i in enumerate(new)})
+        self.keep = torch.cat([self.keep, torch.from_numpy(keep)[:, None]])
+        self.labels = torch.cat([self.labels, labels[new]])
+        return len(new)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -119,17 +144,21 @@ class CounterfactualBank:
         draws it from another class only, so the background contradicts the object (the shortcut
         probe's test). Training on the latter would teach the reversed cue.
         """
-        if len(self) < 2:
+        plates = len(self.plates)
+        if plates < 2:
             return batch_images
         out = batch_images.clone()
         for row, i in enumerate(batch_index.tolist()):
             k = self.position.get(i)
             if k is None:
                 continue
-            pool = torch.nonzero(self.labels != self.labels[k]).flatten() if donors == "other-class" else None
+            pool = torch.nonzero(self.labels[:plates] != self.labels[k]).flatten() if donors == "other-class" else None
             if pool is None or len(pool) == 0:
-                donor = int(torch.randint(len(self) - 1, (1,), generator=generator))
-                donor += donor >= k
+                if k < plates:  # never its own background (adopted images have none among the plates)
+                    donor = int(torch.randint(plates - 1, (1,), generator=generator))
+                    donor += donor >= k
+                else:
+                    donor = int(torch.randint(plates, (1,), generator=generator))
             else:
                 donor = int(pool[torch.randint(len(pool), (1,), generator=generator)])
             plate = self.plates[donor]

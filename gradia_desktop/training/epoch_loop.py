@@ -28,6 +28,7 @@ from .evaluate import predict_split, to_predictions
 from .explain import explain_image
 from .gradcam import training_cam, training_cam_with_evidence
 from .loss import gradia_loss, outside_evidence
+from .mask_propagation import propose_masks
 from .shortcut_probe import ProbeSet, measure_reliance
 
 if TYPE_CHECKING:  # the trainer imports this module
@@ -89,9 +90,36 @@ class EpochState:
 def _epoch_order(n: int, bank, share: float, generator: torch.Generator) -> torch.Tensor:
     if bank is None or len(bank) == 0 or len(bank) == n:
         return torch.randperm(n, generator=generator)
-    weights = torch.full((n,), (1 - share) / (n - len(bank)))
-    weights[bank.index] = share / len(bank)
+    # images whose background is never swapped are drawn at most as often as in a plain epoch
+    weights = torch.full((n,), min((1 - share) / (n - len(bank)), 1 / n))
+    weights[bank.index] = max(share / len(bank), 1 / n)
     return torch.multinomial(weights, n, replacement=True, generator=generator)
+
+
+PROPOSAL_CHUNK = 512
+
+
+def propagation_epochs(config: TrainConfig) -> tuple[int, ...]:
+    """The epochs before which masks are proposed for the still unmasked images."""
+    if not config.propagate_masks or config.epochs < 3:
+        return ()
+    return tuple(sorted({config.epochs // 3 + 1, 2 * config.epochs // 3 + 1}))
+
+
+def _propagate(run: RunInputs) -> None:
+    """Propose masks for the unmasked training images not yet in the bank and add those taken to it."""
+    bank, data, cb = run.counterfactuals, run.train_data, run.callbacks
+    unmasked = torch.nonzero(~data.has_mask).flatten().tolist()
+    candidates = torch.tensor([i for i in unmasked if i not in bank.position], dtype=torch.long)
+    added = 0
+    for start in range(0, len(candidates), PROPOSAL_CHUNK):  # full-size proposals of one chunk at a time
+        proposals = propose_masks(run.model, run.cam_layer, data, candidates[start:start + PROPOSAL_CHUNK],
+                                  run.device, cancelled=cb.cancelled)
+        added += bank.adopt(data.images, data.labels, proposals, cancelled=cb.cancelled)
+        cb.progress("proposing masks for unmasked images", min(start + PROPOSAL_CHUNK, len(candidates)),
+                    len(candidates))
+    cb.log(f"proposed masks for {added} of {len(candidates)} unmasked training images still without one; "
+           "their backgrounds are swapped from now on")
 
 
 def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
@@ -121,8 +149,12 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
     n, history = len(train_data), []
+    swaps = bank is not None and len(bank.plates) >= 2  # with fewer expert plates no background can be swapped
+    propagate_at = propagation_epochs(config) if swaps else ()
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
+        if epoch in propagate_at:
+            _propagate(run)
         model.train()
         order = _epoch_order(n, bank, config.counterfactual_share, generator)
         sums = {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0, "seen": 0}

@@ -21,6 +21,7 @@ def test_guided_fills_in_counterfactuals_their_share_and_the_outside_penalty():
     assert RECOMMENDED_MODE == "guided" in MODES
     assert config.counterfactual is True
     assert config.counterfactual_share == GUIDED_SHARE and config.outside_weight == GUIDED_OUTSIDE_WEIGHT > 0
+    assert config.propagate_masks is True
 
 
 def test_what_the_user_sets_wins_over_the_recipe():
@@ -31,9 +32,16 @@ def test_what_the_user_sets_wins_over_the_recipe():
 @pytest.mark.parametrize("mode", ["baseline", "gradia", "gradia-all"])
 def test_the_other_modes_stay_as_they_were(mode):
     plain = TrainConfig(mode=mode).resolved()
-    assert plain.counterfactual is False and plain.outside_weight == 0.0
+    assert plain.counterfactual is False and plain.outside_weight == 0.0 and plain.propagate_masks is False
     with_cf = TrainConfig(mode=mode, counterfactual=True).resolved()
     assert with_cf.counterfactual_share == PLAIN_SHARE and with_cf.outside_weight == 0.0
+
+
+def test_mask_propagation_can_be_turned_off_in_guided_and_on_wherever_counterfactuals_are():
+    assert TrainConfig(mode="guided", propagate_masks=False).resolved().propagate_masks is False
+    TrainConfig(mode="gradia-all", counterfactual=True, propagate_masks=True).validate()
+    with pytest.raises(GradiaError, match="proposed masks only feed counterfactual backgrounds"):
+        TrainConfig(mode="gradia-all", propagate_masks=True).validate()
 
 
 def test_a_guided_run_from_a_parent_restarts_and_the_paper_modes_fine_tune():

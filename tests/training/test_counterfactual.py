@@ -83,3 +83,28 @@ def test_training_donors_are_drawn_from_every_other_masked_image_so_the_backgrou
         out = bank.apply(torch.tensor([0]), images[:1], generator, donors="other-class")
         mean_bgr = out[0][:, outside].float().mean(dim=1)
         assert mean_bgr[2] > mean_bgr[0]
+
+
+def test_adopted_images_keep_the_object_inside_their_proposal_and_take_an_expert_masked_background():
+    scenes = [_scene(i, (200, 120, 40) if i % 2 == 0 else (40, 120, 200)) for i in range(5)]
+    images = torch.from_numpy(np.stack([s[0] for s in scenes])).permute(0, 3, 1, 2).contiguous()
+    masks = torch.from_numpy(np.stack([s[2] for s in scenes]))
+    labels = torch.tensor([0, 1, 0, 1, 0])
+    bank = CounterfactualBank(images, labels, masks, torch.tensor([True, True, False, False, False]))
+    plates = bank.plates.clone()
+    proposal = scenes[2][2] | np.roll(scenes[2][2], 6, axis=1)  # the object and some background beside it
+    assert bank.adopt(images, labels, {2: proposal, 0: scenes[0][2]}) == 1  # 0 is already in the bank
+    assert bank.adopt(images, labels, {2: proposal}) == 0
+    assert len(bank) == 3 and bank.index.tolist() == [0, 1, 2] and torch.equal(bank.plates, plates)
+    keep = bank.keep[2, 0] > 0
+    assert keep.any() and not (keep & ~torch.from_numpy(scenes[2][1])).any()  # GrabCut dropped the spill
+    generator = torch.Generator().manual_seed(0)
+    outside = ~torch.from_numpy(proposal)
+    for _ in range(10):
+        out = bank.apply(torch.tensor([2]), images[2:3], generator, donors="other-class")
+        assert torch.equal(out[0][:, keep], images[2][:, keep])
+        mean_bgr = out[0][:, outside].float().mean(dim=1)
+        assert mean_bgr[2] > mean_bgr[0] + 60  # image 1's (blue) background, the only other-class plate
+    for _ in range(10):  # any donor: one of the two expert-masked images, never its own background
+        out = bank.apply(torch.tensor([2]), images[2:3], generator)
+        assert not torch.equal(out[0], images[2])
