@@ -93,6 +93,7 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
     (["train", "{project}", "--weights-file", "{tmp}/none.pt"], "weights file not found"),
     (["train", "{project}", "--device", "quantum"], "unknown device"),
     (["train", "{project}", "--weight", "XX=1,1"], "unknown row"),
+    (["train", "{project}", "--propagate-masks"], "proposed masks only feed counterfactual backgrounds"),
     (["eval", "{project}"], "no trained model version"),
     (["bench", "--arch", "nope"], "unknown architecture"),
 ])
