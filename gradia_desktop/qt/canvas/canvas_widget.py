@@ -36,6 +36,7 @@ from .layers import (
     MaskLayer,
     PreparedMask,
     add_outline_items,
+    cam_resized,
     cam_value_at,
     heat_shape,
     heatmap_bgra,
@@ -169,14 +170,10 @@ class Canvas(ImageView):
             cam = np.asarray(cam, np.float32)
             if cam.ndim != 2:
                 raise ValueError(f"heatmap must be 2-D, got shape {cam.shape}")
-            h, w = self._shape
-            dh, dw = heat_shape(h, w)
-            small = cam if cam.shape == (dh, dw) else cv2.resize(cam, (dw, dh), interpolation=cv2.INTER_LINEAR)
-            small = np.clip(small, 0.0, 1.0)  # a copy: the caller's array is never touched
-            small[np.isnan(small)] = 0.0
+            small = cam_resized(cam, heat_shape(*self._shape))  # a copy: the caller's array is never touched
             self._cam_src, self._cam = cam, None
             self._cam_u8 = cv2.convertScaleAbs(small, alpha=255.0)  # rounds to nearest
-            self.heat_item.reset((h, w), fill=False, resolution=(dh, dw))
+            self.heat_item.reset(self._shape, fill=False, resolution=small.shape)
             self._render_heatmap()
         self.heat_item.setVisible(self._heat_visible)
         self._refresh_cursor_readout()
@@ -184,13 +181,7 @@ class Canvas(ImageView):
     def heatmap(self) -> np.ndarray | None:
         """The CAM at the image's size, float32 in [0, 1] (made on first use)."""
         if self._cam is None and self._cam_src is not None:
-            h, w = self._shape
-            cam = self._cam_src
-            if cam.shape != (h, w):
-                cam = cv2.resize(cam, (w, h), interpolation=cv2.INTER_LINEAR)
-            cam = np.clip(cam, 0.0, 1.0)
-            cam[np.isnan(cam)] = 0.0
-            self._cam = cam
+            self._cam = cam_resized(self._cam_src, self._shape)
         return self._cam
 
     def _pixel_info(self, x: int, y: int) -> dict | None:

@@ -40,6 +40,15 @@ def heat_shape(height: int, width: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def cam_resized(cam: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``cam`` scaled bilinearly to ``shape`` (H, W), clipped to [0, 1], NaN as 0; always a new array."""
+    h, w = shape
+    out = cam if cam.shape == (h, w) else cv2.resize(cam, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = np.clip(out, 0.0, 1.0)
+    out[np.isnan(out)] = 0.0
+    return out
+
+
 def cam_value_at(cam: np.ndarray, shape: tuple[int, int], x: int, y: int) -> float:
     """Pixel (x, y) of ``cam`` scaled to ``shape`` (H, W) and clipped to [0, 1], without scaling the
     whole CAM (the same bilinear sampling as cv2.resize)."""

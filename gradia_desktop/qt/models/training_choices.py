@@ -4,7 +4,7 @@ that explain each."""
 from __future__ import annotations
 
 from ...core.records import Version
-from ...training.config import GUIDED_START
+from ...training.config import GUIDED_START, RESTART_EPOCHS
 
 MODE_ITEMS = (
     ("guided", "Guided (recommended)",
@@ -46,3 +46,29 @@ COUNTERFACTUAL_TIP = ("Counterfactual augmentation: on masked training images, t
 def version_label(v: Version) -> str:
     cf = "+cf" if v.config.get("counterfactual") and v.mode != "guided" else ""
     return f"{v.name} \u00b7 {v.mode}{cf} \u00b7 {v.arch} {v.image_size} px"
+
+
+def inputs_text(mode: str, parent: Version | None, inputs: tuple[int, dict[int, int]] | None,
+                counterfactual: bool, short_restart: bool) -> str:
+    """The line saying what a run will learn from: ``inputs`` is (masked training images, judged samples
+    per version) or None while unknown; ``short_restart``: it starts again with fewer than the default epochs."""
+    text = _uses_text(mode, parent, inputs, counterfactual)
+    if short_restart:
+        text += (f"{'. ' if text else ''}It starts again from scratch: fewer than {RESTART_EPOCHS} epochs may "
+                 "stop it before it has learned the objects")
+    return text
+
+
+def _uses_text(mode: str, parent: Version | None, inputs: tuple[int, dict[int, int]] | None,
+               counterfactual: bool) -> str:
+    if inputs is None:
+        return ""
+    masked, judged = inputs
+    images = f"{masked} masked training image{'' if masked == 1 else 's'}"
+    if mode == "baseline":
+        return f"Uses {images} for counterfactual backgrounds" if counterfactual and masked \
+            else "Uses the labels only: no masks"
+    if mode == "gradia" and parent is not None:
+        n = judged.get(parent.id, 0)
+        return f"Uses {images}, weighted by {parent.name}'s quadrants: {n} judged by you, the rest as suggested"
+    return f"Uses {images}"

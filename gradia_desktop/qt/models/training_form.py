@@ -40,6 +40,7 @@ from .training_choices import (
     NO_PARENT,
     START_ITEMS,
     USED_WEIGHTS,
+    inputs_text,
     version_label,
 )
 from .weight_table import WeightTable
@@ -358,7 +359,8 @@ class TrainingPanel(QWidget):
         restarts = self._starts_again()
         if self._epochs_by_default:
             self.epochs.setValue(default_epochs("initial" if restarts else None))
-        self.inputs.setText(self._inputs_text(mode, parent, restarts))
+        self.inputs.setText(inputs_text(mode, parent, self._inputs, self.counterfactual.isChecked(),
+                                        restarts and self.epochs.value() < RESTART_EPOCHS))
         self.inputs.setVisible(bool(self.inputs.text()))
 
     def _starts_again(self) -> bool:
@@ -366,27 +368,6 @@ class TrainingPanel(QWidget):
             return self._collect().resolved().start == "initial"
         except GradiaError:
             return False
-
-    def _inputs_text(self, mode: str, parent: Version | None, restarts: bool) -> str:
-        text = self._uses_text(mode, parent)
-        if restarts and self.epochs.value() < RESTART_EPOCHS:
-            text += (f"{'. ' if text else ''}It starts again from scratch: fewer than {RESTART_EPOCHS} epochs may "
-                     "stop it before it has learned the objects")
-        return text
-
-    def _uses_text(self, mode: str, parent: Version | None) -> str:
-        if self._inputs is None:
-            return ""
-        masked, judged = self._inputs
-        images = f"{masked} masked training image{'' if masked == 1 else 's'}"
-        if mode == "baseline":
-            return f"Uses {images} for counterfactual backgrounds" if self.counterfactual.isChecked() and masked \
-                else "Uses the labels only: no masks"
-        if mode == "gradia" and parent is not None:
-            n = judged.get(parent.id, 0)
-            return (f"Uses {images}, weighted by {parent.name}'s quadrants: {n} judged by you, the rest as "
-                    "suggested")
-        return f"Uses {images}"
 
     def request_start(self) -> None:
         """Emit ``start_requested`` with the form's config, or show why it cannot start."""

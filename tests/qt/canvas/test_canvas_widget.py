@@ -331,6 +331,17 @@ def test_a_small_cam_is_scaled_to_the_image_and_read_at_image_pixels(canvas):
     assert np.array_equal(canvas.editor().mask, full >= 0.6)
 
 
+def test_cam_resized_clips_drops_nan_and_never_returns_the_callers_array():
+    from gradia_desktop.qt.canvas.layers import cam_resized
+
+    cam = np.array([[np.nan, 2.0], [-1.0, 0.5]], np.float32)
+    same = cam_resized(cam, (2, 2))
+    assert same is not cam and np.isnan(cam[0, 0])
+    assert same.tolist() == [[0.0, 1.0], [0.0, 0.5]]
+    bigger = cam_resized(np.array([[0.0, 1.0]], np.float32), (3, 4))
+    assert bigger.shape == (3, 4) and bigger.min() == 0.0 and bigger.max() == 1.0
+
+
 def test_a_large_heatmap_is_coloured_at_a_modest_size_and_drawn_over_the_whole_image(qtbot):
     c = Canvas()
     qtbot.addWidget(c)
