@@ -1,12 +1,7 @@
-from gradia_desktop.core.records import Version
 from gradia_desktop.qt.models.training_choices import inputs_text
 from gradia_desktop.training.config import RESTART_EPOCHS
 
-
-def _version(vid: int = 3) -> Version:
-    return Version(id=vid, parent_id=None, mode="baseline", arch="tiny", cam_layer="layer4", image_size=64,
-                   config={}, status="done", created=0.0, checkpoint=None, best_epoch=None,
-                   metrics={})
+from .test_training_form import version
 
 
 def test_inputs_text_says_what_each_mode_learns_from():
@@ -14,7 +9,7 @@ def test_inputs_text_says_what_each_mode_learns_from():
     assert inputs_text("guided", None, (1, {}), True, False) == "Uses 1 masked training image"
     assert inputs_text("baseline", None, (5, {}), False, False) == "Uses the labels only: no masks"
     assert inputs_text("baseline", None, (5, {}), True, False) == "Uses 5 masked training images for counterfactual backgrounds"
-    parent = _version()
+    parent = version(3)
     assert inputs_text("gradia", parent, (5, {3: 2}), False, False) == (
         f"Uses 5 masked training images, weighted by {parent.name}'s quadrants: 2 judged by you, the rest as suggested")
 
