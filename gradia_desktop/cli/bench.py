@@ -5,6 +5,7 @@ Each mode imports its harness lazily, so the rest of the CLI never loads benchma
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import shlex
 from pathlib import Path
@@ -59,8 +60,13 @@ def add_bench(sub) -> None:
                    help="with --efficacy: run this many cells at once in worker processes (the figures do not "
                         "change; the times do, as the runs share the cores)")
     p.add_argument("--epochs", type=int, default=3, help="with --training: epochs of the run")
-    p.add_argument("--samples", type=int, default=10_000,
-                   help="with --gui: project size for the browser figures; with --export: number of masks")
+    p.add_argument("--data", action="store_true",
+                   help="instead: the training data path - peak memory and images/s of an epoch's input pipeline, "
+                        "held in memory and streamed from the pixel cache, over --samples synthetic 224 px "
+                        "photographs (e.g. --samples 2000,50000)")
+    p.add_argument("--samples", type=_counts, default=[10_000],
+                   help="with --gui: project size for the browser figures; with --export: number of masks; with "
+                        "--data: training images, or several sizes separated by commas")
     add_output_flags(p)
     p.set_defaults(handler=run_bench)
 
@@ -78,6 +84,8 @@ def run_bench(args, progress):
         return _run_efficacy(args, progress)
     if args.reliability:
         return _run_reliability(args, progress)
+    if args.data:
+        return _run_data_bench(args, progress)
     if args.steps < 1 or args.batch_size < 1:
         raise GradiaError("--steps and --batch-size must be at least 1")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
@@ -90,12 +98,52 @@ def run_bench(args, progress):
     return r, text
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or numbers separated by commas, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"counts must be at least 1, got {text!r}")
+    return counts
+
+
+def _one_count(args) -> int:
+    if len(args.samples) != 1:
+        raise GradiaError("--samples takes one number here (several only with --data)")
+    return args.samples[0]
+
+
+def _run_data_bench(args, progress):
+    from ..bench.data_path import run_data_bench
+
+    if min(args.samples) < 100:
+        raise GradiaError("--samples must be at least 100 with --data")
+    r = run_data_bench(args.samples, progress)
+    lines = []
+    for run in r["runs"]:
+        for mode in ("memory", "stream"):
+            m = run[mode]
+            if m is None:
+                lines.append(f"N={run['samples']} {mode}: not measured (would hold "
+                             f"{run['samples'] * 224 * 224 * 3 / 2**30:.1f} GiB)")
+                continue
+            lines.append(f"N={run['samples']} {mode}: {m['images_per_s']:.0f} images/s, peak RSS "
+                         f"{m['total_peak_rss_mb']:.0f} MB (process {m['peak_rss_mb']:.0f} MB, "
+                         f"{m['workers']} workers of at most {m['worker_peak_rss_mb']:.0f} MB), load {m['load_s']}s")
+        lines.append(f"N={run['samples']}: pixel cache built in {run['cache_build_s']}s")
+    if "stream_rss_growth" in r:
+        lines.append(f"streamed peak RSS, largest N / smallest N: {r['stream_rss_growth']:.3f}")
+    return r, "\n".join(lines)
+
+
 def _run_gui_bench(args, progress):
-    if args.samples < 10:
+    samples = _one_count(args)
+    if samples < 10:
         raise GradiaError("--samples must be at least 10")
     from ..bench.gui.run import run_gui_bench  # Qt only here: the rest of the CLI stays headless
 
-    r = run_gui_bench(args.samples, progress)
+    r = run_gui_bench(samples, progress)
     lines = [f"{key}: {value}" for key, value in r.items()]
     return r, "\n".join(lines)
 
@@ -112,9 +160,10 @@ def _run_training_gui_bench(args, progress):
 def _run_export_bench(args, progress):
     from ..bench.export import run_export_bench as bench
 
-    if args.samples < 1:
+    samples = _one_count(args)
+    if samples < 1:
         raise GradiaError("--samples must be at least 1")
-    r = bench(args.samples, progress)
+    r = bench(samples, progress)
     text = (f"export of {r['samples']} masks of {r['size']} px on {r['cpus']} CPUs ({r['threads']} threads): "
             f"PNG {r['png_s']:.1f}s ({r['png_masks_per_s']:.0f} masks/s, {r['png_mb']} MB), "
             f"COCO {r['coco_s']:.1f}s ({r['coco_masks_per_s']:.0f} masks/s, {r['coco_mb']} MB)")

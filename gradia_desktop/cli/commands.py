@@ -235,6 +235,13 @@ def add_train(sub) -> None:
                    help="let the attention loss flow through Grad-CAM's channel weights too")
     p.add_argument("--weights-file", dest="init_weights", help="initial weights (.pt/.pth/.safetensors)")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from torchvision's local cache")
+    p.add_argument("--data", choices=("auto", "memory", "stream"), default=d.data,
+                   help="hold the images in memory, or stream them from the project's pixel cache (PROJECT/cache: "
+                        "each image decoded once at the input size, again only when its file changes); auto "
+                        "streams projects too large to hold (default: auto)")
+    p.add_argument("--loader-workers", type=int, default=d.loader_workers,
+                   help="processes reading a streamed split ahead of the training step (default: one per core, "
+                        "at most 4)")
     add_output_flags(p)
     p.set_defaults(handler=run_train)
 
@@ -253,7 +260,7 @@ def run_train(args, progress):
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
                          outside_weight=args.outside_weight, start=args.start,
-                         propagate_masks=args.propagate_masks)
+                         propagate_masks=args.propagate_masks, data=args.data, loader_workers=args.loader_workers)
     for key, pair in args.weights:
         if key not in config.weights:
             raise GradiaError(f"--weight {key}: unknown row (expected one of {', '.join(config.weights)})")

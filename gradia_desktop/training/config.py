@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from ..errors import GradiaError
 from .loss import DEFAULT_WEIGHTS
 
+DATA_MODES = ("auto", "memory", "stream")
 MODES = ("baseline", "gradia", "gradia-all", "guided")
 RECOMMENDED_MODE = "guided"  # what a fine-tune does unless told otherwise (docs/algorithm.md, docs/efficacy.md)
 # The guided recipe's settings where the user leaves them open (None): most of each epoch on
@@ -54,6 +55,8 @@ class TrainConfig:
     flip: bool = True  # random horizontal flips
     propagate_masks: bool | None = None  # counterfactuals for unmasked images too, from the model's own CAM; None: by mode
     select_tolerance: float = 0.02  # see trainer.select_best_epoch
+    data: str = "auto"  # 'memory', 'stream' (from the project's pixel cache) or 'auto' (stream large projects)
+    loader_workers: int | None = None  # processes reading a streamed split ahead; None: batches.default_workers()
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -76,6 +79,10 @@ class TrainConfig:
         if self.propagate_masks and not (self.counterfactual or self.mode == "guided"):
             raise GradiaError("proposed masks only feed counterfactual backgrounds: turn those on (--counterfactual) "
                               "or leave mask propagation off")
+        if self.data not in DATA_MODES:
+            raise GradiaError(f"unknown data mode {self.data!r} (expected one of {', '.join(DATA_MODES)})")
+        if self.loader_workers is not None and self.loader_workers < 0:
+            raise GradiaError(f"loader workers must be 0 or more, got {self.loader_workers}")
         missing = set(DEFAULT_WEIGHTS) - set(self.weights)
         if missing:
             raise GradiaError(f"the weight table lacks {', '.join(sorted(missing))}")

@@ -12,12 +12,16 @@ donor backgrounds ("plates") are the donor images with their masked region inpai
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import torch
 
 from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
+from .row_file import GrowingRows
 
+BUILD_CHUNK = 256  # masked images prepared between writes to the bank's storage
 MIN_KEEP_SHARE = 0.15  # a GrabCut result smaller than this share of the mask is not trusted
 
 
@@ -41,14 +45,14 @@ def tighten_mask(rgb: np.ndarray, mask: np.ndarray, iterations: int = 4) -> np.n
 
 
 def object_region(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The pixels to keep, as float 0/1: the tightened mask less a one-pixel border.
+    """The pixels to keep, as uint8 0/1: the tightened mask less a one-pixel border.
 
     Even a one-pixel ring of the original background is enough for a CNN to keep reading the cue,
     so the border goes (and with it a sliver of the object), and nothing is feathered outward.
     """
     tight = tighten_mask(rgb, mask).astype(np.uint8)
     inner = cv2.erode(tight, np.ones((3, 3), np.uint8))
-    return (inner if inner.any() else tight).astype(np.float32)
+    return inner if inner.any() else tight
 
 
 def background_plate(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -84,28 +88,41 @@ def background_plate(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator
 class CounterfactualBank:
     """Precomputed object regions and background plates for the masked training images."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,
-                 has_mask: torch.Tensor, progress: Progress = None, cancelled: CancelCheck = None):
-        """Prepare every masked image (GrabCut and a plate each); ``cancelled`` is asked before each."""
+    def __init__(self, images, labels: torch.Tensor, masks, has_mask: torch.Tensor, progress: Progress = None,
+                 cancelled: CancelCheck = None, scratch: Path | None = None):
+        """Prepare every masked image (GrabCut and a plate each); ``cancelled`` is asked before each.
+
+        ``images`` and ``masks`` are a split's (in memory or streamed); with ``scratch`` (a folder) the
+        regions and plates are kept in files there rather than in memory, until ``discard``."""
         self.index = torch.nonzero(has_mask).flatten()
         self.position = {int(i): k for k, i in enumerate(self.index)}
         n = len(self.index)
         size = images.shape[-1]
         rng = np.random.default_rng(0)
         cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG
-        keep = np.zeros((n, size, size), np.float32)
-        plates = np.zeros((n, size, size, 3), np.uint8)
-        for k, i in enumerate(self.index.tolist()):
-            stop_if_cancelled(cancelled, "preparing counterfactual backgrounds")
-            rgb = images[i].permute(1, 2, 0).numpy()
-            mask = masks[i].numpy()
-            keep[k] = object_region(rgb, mask)
-            plates[k] = background_plate(rgb, mask, rng)
-            if (k + 1) % 16 == 0 or k + 1 == n:
-                report(progress, "preparing counterfactual backgrounds", k + 1, n)
-        self.keep = torch.from_numpy(keep)[:, None]
-        self.plates = torch.from_numpy(plates).permute(0, 3, 1, 2).float()
+        self.keep = GrowingRows(size, size, 1, scratch / "keep.u8" if scratch else None)
+        self.plates = GrowingRows(size, size, 3, scratch / "plates.u8" if scratch else None)
+        for start in range(0, n, BUILD_CHUNK):
+            chunk = self.index[start:start + BUILD_CHUNK].tolist()
+            keep = np.zeros((len(chunk), size, size), np.uint8)
+            plates = np.zeros((len(chunk), size, size, 3), np.uint8)
+            for j, i in enumerate(chunk):
+                stop_if_cancelled(cancelled, "preparing counterfactual backgrounds")
+                rgb = images[i].permute(1, 2, 0).numpy()
+                mask = masks[i].numpy()
+                keep[j] = object_region(rgb, mask)
+                plates[j] = background_plate(rgb, mask, rng)
+                done = start + j + 1
+                if done % 16 == 0 or done == n:
+                    report(progress, "preparing counterfactual backgrounds", done, n)
+            self.keep.append(keep)
+            self.plates.append(plates)
         self.labels = labels[self.index]  # the first len(self.plates) are the plates' own
+
+    def discard(self) -> None:
+        """Remove the scratch files, if any."""
+        self.keep.discard()
+        self.plates.discard()
 
     def adopt(self, images: torch.Tensor, labels: torch.Tensor, proposals: dict[int, np.ndarray],
               progress: Progress = None, cancelled: CancelCheck = None) -> int:
@@ -119,7 +136,8 @@ class CounterfactualBank:
         if not new:
             return 0
         cv2.setRNGSeed(len(self.index))
-        keep = np.zeros((len(new), *self.keep.shape[-2:]), np.float32)
+        size = self.keep.hwc[0]
+        keep = np.zeros((len(new), size, size), np.uint8)
         for k, i in enumerate(new):
             stop_if_cancelled(cancelled, "adopting proposed masks")
             keep[k] = object_region(images[i].permute(1, 2, 0).numpy(), proposals[i])
@@ -128,7 +146,7 @@ class CounterfactualBank:
         start = len(self.index)
         self.index = torch.cat([self.index, torch.tensor(new, dtype=self.index.dtype)])
         self.position.update({i: start + k for k, i in enumerate(new)})
-        self.keep = torch.cat([self.keep, torch.from_numpy(keep)[:, None]])
+        self.keep.append(keep)
         self.labels = torch.cat([self.labels, labels[new]])
         return len(new)
 
@@ -161,9 +179,10 @@ class CounterfactualBank:
                     donor = int(torch.randint(plates, (1,), generator=generator))
             else:
                 donor = int(pool[torch.randint(len(pool), (1,), generator=generator)])
-            plate = self.plates[donor]
+            plate = self.plates[donor].float()
             if torch.rand(1, generator=generator) < 0.5:
                 plate = plate.flip(-1)
-            mixed = self.keep[k] * batch_images[row].float() + (1 - self.keep[k]) * plate
+            keep = self.keep[k].float()
+            mixed = keep * batch_images[row].float() + (1 - keep) * plate
             out[row] = mixed.round().clamp_(0, 255).to(torch.uint8)
         return out

@@ -1,4 +1,4 @@
-"""A project split loaded into memory as tensors at the model's input size."""
+"""A project split at the model's input size: in memory as tensors, or streamed from the pixel cache."""
 
 from __future__ import annotations
 
@@ -7,67 +7,148 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-import cv2
 import numpy as np
 import torch
 
-from ..core.images import decode_rgb
 from ..core.metrics import resize_mask
 from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 from ..core.records import Sample
 from ..core.store import Project
 from ..errors import GradiaError
+from .config import DATA_MODES
+from .pixel_cache import ImageResized, cache_images, decode_at
+from .row_file import RowImages
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+STREAM_ABOVE_BYTES = 2 * 2**30  # "auto" streams splits larger than this (or than an eighth of the RAM)
+
+
 @dataclass
 class SplitData:
+    """A split at the run's input size. ``images`` is a uint8 tensor (N, 3, S, S) in memory, or rows of the
+    project's pixel cache read a batch at a time (``RowImages``); either is indexed the same way."""
+
     samples: list[Sample]
-    images: torch.Tensor  # (N, 3, S, S) uint8
+    images: torch.Tensor | RowImages  # (N, 3, S, S) uint8
     labels: torch.Tensor  # (N,) long
-    masks: torch.Tensor  # (N, S, S) bool, all False where the sample has no mask
+    masks: torch.Tensor | PackedMasks  # (N, S, S) bool, all False where the sample has no mask
     has_mask: torch.Tensor  # (N,) bool
     left_out: list[str] = field(default_factory=list)  # a warning line per sample whose image could not be read
 
     def __len__(self) -> int:
         return len(self.samples)
 
+    @property
+    def streamed(self) -> bool:
+        return isinstance(self.images, RowImages)
 
-def resize_rgb(rgb: np.ndarray, size: int) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    interp = cv2.INTER_AREA if h > size or w > size else cv2.INTER_LINEAR
-    return cv2.resize(rgb, (size, size), interpolation=interp)
+
+class PackedMasks:
+    """(N, S, S) bool masks held as bits: a streamed split keeps its masks at an eighth of a byte a pixel."""
+
+    def __init__(self, count: int, size: int):
+        self.size = size
+        self.bits = np.zeros((count, (size * size + 7) // 8), np.uint8)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return len(self.bits), self.size, self.size
+
+    def __len__(self) -> int:
+        return len(self.bits)
+
+    def put(self, position: int, mask: np.ndarray) -> None:
+        self.bits[position] = np.packbits(np.asarray(mask, bool).reshape(-1))
+
+    def __getitem__(self, key) -> torch.Tensor:
+        if isinstance(key, torch.Tensor):
+            key = key.numpy()
+        bits = self.bits[key]
+        flat = np.unpackbits(bits, axis=-1, count=self.size * self.size).astype(bool)
+        return torch.from_numpy(flat.reshape(*bits.shape[:-1], self.size, self.size))
+
+    def subset(self, positions) -> PackedMasks:
+        out = PackedMasks(0, self.size)
+        out.bits = self.bits[np.asarray(positions, np.int64)]
+        return out
+
+
+def physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def should_stream(data_mode: str, image_count: int, image_size: int) -> bool:
+    """Whether a run reads its images from the pixel cache ("stream") or holds them in memory."""
+    if data_mode not in DATA_MODES:
+        raise GradiaError(f"unknown data mode {data_mode!r} (expected one of {', '.join(DATA_MODES)})")
+    if data_mode != "auto":
+        return data_mode == "stream"
+    limit = STREAM_ABOVE_BYTES
+    ram = physical_memory()
+    if ram:
+        limit = min(limit, ram // 8)
+    return image_count * image_size * image_size * 3 > limit
 
 
 def load_split(project: Project, split: str, image_size: int, progress: Progress = None,
-               cancelled: CancelCheck = None, warn: Callable[[str], None] | None = None) -> SplitData:
+               cancelled: CancelCheck = None, warn: Callable[[str], None] | None = None,
+               stream: bool | None = None) -> SplitData:
     """Every sample of ``split`` at ``image_size`` px; ``cancelled`` is asked after each image.
 
-    A sample whose image can no longer be read (replaced, truncated, deleted since the project was
-    made) is left out of the split, with a warning line naming the file (``warn``, and ``left_out``)."""
+    In memory, or with ``stream`` as rows of the project's pixel cache (built or brought up to date
+    first); ``stream=None`` streams a split too large to hold (``should_stream``). A sample whose image can no longer be read (replaced, truncated, deleted since the
+    project was made) is left out of the split, with a warning line naming the file (``warn``, and
+    ``left_out``)."""
     samples = project.samples(split=split)
+    if stream is None:
+        stream = should_stream("auto", len(samples), image_size)
+    if stream:
+        cached = cache_images(project, samples, image_size, f"{split} split", progress, cancelled, warn)
+        samples = [samples[k] for k in cached.kept]
+        masks = PackedMasks(len(samples), image_size)
+        has_mask = _read_masks(project, samples, image_size, masks.put, split, progress, cancelled)
+        return SplitData(samples, cached.images, _labels(samples), masks, torch.from_numpy(has_mask),
+                         cached.left_out)
+    return _load_in_memory(project, samples, split, image_size, progress, cancelled, warn)
+
+
+def _labels(samples: list[Sample]) -> torch.Tensor:
+    return torch.tensor([s.class_idx for s in samples], dtype=torch.long)
+
+
+def _read_masks(project: Project, samples: list[Sample], size: int, put: Callable[[int, np.ndarray], None],
+                split: str, progress: Progress, cancelled: CancelCheck) -> np.ndarray:
+    has_mask = np.zeros(len(samples), bool)
+    masked = [k for k, s in enumerate(samples) if s.has_mask]
+    for done, k in enumerate(masked, 1):
+        mask = project.read_mask(samples[k])
+        if mask is not None:
+            put(k, resize_mask(mask, size))
+            has_mask[k] = True
+        stop_if_cancelled(cancelled, f"reading {split} masks")
+        if done % 256 == 0 or done == len(masked):
+            report(progress, f"reading {split} masks", done, len(masked))
+    return has_mask
+
+
+def _load_in_memory(project: Project, samples: list[Sample], split: str, image_size: int, progress: Progress,
+                    cancelled: CancelCheck, warn: Callable[[str], None] | None) -> SplitData:
     n = len(samples)
     images = np.zeros((n, image_size, image_size, 3), np.uint8)
-    masks = np.zeros((n, image_size, image_size), bool)
-    has_mask = np.zeros(n, bool)
 
     def load(i: int) -> str | None:
-        s = samples[i]
         try:
-            rgb, full_size = decode_rgb(project.image_path(s), max_side=image_size)  # a JPEG shrinks as it decodes
+            images[i] = decode_at(project, samples[i], image_size)
+        except ImageResized:
+            raise
         except GradiaError as exc:
-            return f"warning: {exc}; sample {s.id} left out of the {split} split"
-        if full_size != (s.width, s.height):
-            raise GradiaError(f"{project.image_path(s)}: image is now {full_size[0]}x{full_size[1]}, "
-                              f"the project recorded {s.width}x{s.height}")
-        images[i] = resize_rgb(rgb, image_size)
-        if s.has_mask:
-            mask = project.read_mask(s)
-            if mask is not None:
-                masks[i] = resize_mask(mask, image_size)
-                has_mask[i] = True
+            return f"warning: {exc}; sample {samples[i].id} left out of the {split} split"
         return None
 
     left_out: dict[int, str] = {}
@@ -85,9 +166,10 @@ def load_split(project: Project, split: str, image_size: int, progress: Progress
         pool.shutdown(wait=True, cancel_futures=True)
     if left_out:
         keep = [i for i in range(n) if i not in left_out]
-        samples, images, masks, has_mask = [samples[i] for i in keep], images[keep], masks[keep], has_mask[keep]
-    return SplitData(samples, torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
-                     torch.tensor([s.class_idx for s in samples], dtype=torch.long),
+        samples, images = [samples[i] for i in keep], images[keep]
+    masks = np.zeros((len(samples), image_size, image_size), bool)
+    has_mask = _read_masks(project, samples, image_size, masks.__setitem__, split, None, cancelled)
+    return SplitData(samples, torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), _labels(samples),
                      torch.from_numpy(masks), torch.from_numpy(has_mask), list(left_out.values()))
 
 

@@ -22,6 +22,7 @@ from ..core.training_metrics import EPOCH_MATRIX_COUNTS, BatchLosses, EpochMetri
 from ..errors import Cancelled, GradiaError
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
+from .batches import read_batches
 from .data import Normalizer, SplitData
 from .device import autocast, needs_grad_scaler
 from .evaluate import predict_split, to_predictions
@@ -141,6 +142,40 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
         return logits, loss, loss.detach(), torch.zeros(())
 
 
+def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], reads, optimizer, scaler,
+                 sums: dict) -> None:
+    model, layer, config, device, cb = run.model, run.cam_layer, run.config, run.device, run.callbacks
+    train_data, bank, generator, normalise = run.train_data, run.counterfactuals, run.generator, Normalizer(device)
+    batches = len(batch_index)
+    for b, (idx, images) in enumerate(zip(batch_index, reads)):
+        if cb.cancelled():
+            raise Cancelled("training cancelled")
+        masks_grid = run.mask_grids[idx]
+        if bank is not None:
+            images = bank.apply(idx, images, generator)
+        if config.flip:
+            flip = torch.rand(len(idx), generator=generator) < 0.5
+            images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
+            masks_grid = torch.where(flip.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
+        x, y = normalise(images), train_data.labels[idx].to(device)
+        logits, loss, ce, att = _batch_loss(model, layer, config, x, y, masks_grid,
+                                            run.w_pred[idx].to(device), run.w_att[idx].to(device), device)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise NonFiniteLoss(epoch, b + 1, value)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
+        else:
+            loss.backward(); optimizer.step()
+        k = len(idx)
+        losses = BatchLosses(loss=value, ce=float(ce), attention=float(att))
+        sums["loss"] += losses.loss * k; sums["ce"] += losses.ce * k; sums["attention"] += losses.attention * k
+        sums["correct"] += int((logits.argmax(1) == y).sum()); sums["seen"] += k
+        cb.batch_end(epoch, b + 1, batches, losses)
+        cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
+
+
 def fit(run: RunInputs) -> list[EpochMetrics]:
     """Train ``config.epochs`` epochs; after each, evaluate on validation, save, record, report."""
     model, layer, config, device, cb = run.model, run.cam_layer, run.config, run.device, run.callbacks
@@ -158,35 +193,12 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
         model.train()
         order = _epoch_order(n, bank, config.counterfactual_share, generator)
         sums = {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0, "seen": 0}
-        batches = (n + config.batch_size - 1) // config.batch_size
-        for b in range(batches):
-            if cb.cancelled():
-                raise Cancelled("training cancelled")
-            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-            images, masks_grid = train_data.images[idx], run.mask_grids[idx]
-            if bank is not None:
-                images = bank.apply(idx, images, generator)
-            if config.flip:
-                flip = torch.rand(len(idx), generator=generator) < 0.5
-                images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
-                masks_grid = torch.where(flip.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
-            x, y = normalise(images), train_data.labels[idx].to(device)
-            logits, loss, ce, att = _batch_loss(model, layer, config, x, y, masks_grid,
-                                                run.w_pred[idx].to(device), run.w_att[idx].to(device), device)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLoss(epoch, b + 1, value)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
-            else:
-                loss.backward(); optimizer.step()
-            k = len(idx)
-            losses = BatchLosses(loss=value, ce=float(ce), attention=float(att))
-            sums["loss"] += losses.loss * k; sums["ce"] += losses.ce * k; sums["attention"] += losses.attention * k
-            sums["correct"] += int((logits.argmax(1) == y).sum()); sums["seen"] += k
-            cb.batch_end(epoch, b + 1, batches, losses)
-            cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
+        batch_index = list(order.split(config.batch_size))
+        reads = read_batches(train_data.images, batch_index, config.loader_workers, pin_memory=device.type == "cuda")
+        try:
+            _train_epoch(run, epoch, batch_index, reads, optimizer, scaler, sums)
+        finally:  # a cancelled or failed epoch stops its reader processes too
+            reads.close()
         trained = time.perf_counter()
         val = predict_split(model, layer, val_data, device, progress=None, stage="validation", cancelled=cb.cancelled)
         predictions = to_predictions(val_data, val)

@@ -14,6 +14,7 @@ from ..core.assessment import assess, split_summary
 from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 from ..core.records import SPLITS, Prediction
 from ..core.store import Project
+from .batches import in_order, read_batches
 from .data import Normalizer, SplitData, load_split
 from .device import autocast
 from .gradcam import inference_cam
@@ -41,22 +42,24 @@ class SplitResult:
 
 def predict_split(model: nn.Module, layer: nn.Module, data: SplitData, device: torch.device,
                   batch_size: int = 64, progress: Progress = None, stage: str = "evaluating",
-                  cancelled: CancelCheck = None) -> SplitResult:
+                  cancelled: CancelCheck = None, workers: int | None = None) -> SplitResult:
     """Run the model in eval mode over ``data`` (restoring its mode after) with batched Grad-CAM.
 
-    ``cancelled`` is asked before each batch."""
+    ``cancelled`` is asked before each batch; ``workers`` read a streamed split ahead (batches.py)."""
     was_training = model.training
     model.eval()
     normalise = Normalizer(device)
     n, size = len(data), data.images.shape[-1]
+    batches = in_order(n, batch_size)
+    reads = read_batches(data.images, batches, workers)
     preds, confs, grids = [], [], []
     iou = np.full(n, np.nan); energy = np.full(n, np.nan); pointing = np.full(n, np.nan)
     try:
-        for start in range(0, n, batch_size):
+        for batch, images in zip(batches, reads):
             stop_if_cancelled(cancelled, stage)
-            stop = min(n, start + batch_size)
+            start, stop = int(batch[0]), int(batch[-1]) + 1
             with autocast(device):
-                logits, grid, up = inference_cam(model, layer, normalise(data.images[start:stop]), None, (size, size))
+                logits, grid, up = inference_cam(model, layer, normalise(images), None, (size, size))
             probs = torch.softmax(logits.float(), dim=1)
             conf, pred = probs.max(dim=1)
             preds.append(pred.cpu().numpy()); confs.append(conf.cpu().numpy()); grids.append(grid.float().cpu().numpy())
@@ -67,6 +70,7 @@ def predict_split(model: nn.Module, layer: nn.Module, data: SplitData, device: t
                 iou[start + rows], energy[start + rows], pointing[start + rows] = i, e, p
             report(progress, stage, stop, n)
     finally:
+        reads.close()
         model.train(was_training)
     empty = np.zeros((0, 1, 1), np.float32)
     return SplitResult(np.concatenate(preds) if preds else np.zeros(0, int),
@@ -89,7 +93,7 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
                        progress: Progress = None, loaded: dict[str, SplitData] | None = None,
                        cancelled: CancelCheck = None, probes: dict[str, ProbeSet | None] | None = None,
                        probe_splits=("val", "test"), store: bool = True,
-                       warn: Callable[[str], None] | None = None) -> dict[str, dict]:
+                       warn: Callable[[str], None] | None = None, stream: bool | None = None) -> dict[str, dict]:
     """Predict every sample of ``splits``, store the predictions, return each split's summary.
     A sample whose image cannot be read is left out, with a line to ``warn`` (see load_split).
 
@@ -97,11 +101,11 @@ def evaluate_and_store(project: Project, version_id: int, model: nn.Module, laye
 
     The summaries of ``probe_splits`` also carry the shortcut probe's figures (shortcut_probe.py)
     where the split has masked images; ``probes`` holds probes already made. ``cancelled`` is asked
-    per image while loading and per batch while predicting."""
+    per image while loading and per batch while predicting. ``stream``: see load_split."""
     loaded, probes = loaded or {}, dict(probes or {})
     summaries = {}
     for split in splits:
-        data = loaded.get(split) or load_split(project, split, image_size, progress, cancelled, warn)
+        data = loaded.get(split) or load_split(project, split, image_size, progress, cancelled, warn, stream)
         if len(data) == 0:
             continue
         result = predict_split(model, layer, data, device, batch_size, progress, f"evaluating {split}", cancelled)

@@ -11,7 +11,8 @@ from ..core.records import Sample, Version
 from ..core.store import Project
 from ..errors import GradiaError
 from .checkpoint import load_checkpoint
-from .data import Normalizer, resize_rgb
+from .data import Normalizer
+from .pixel_cache import resize_rgb
 from .device import pick_device
 from .gradcam import inference_cam
 

@@ -8,6 +8,7 @@ a new model version.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 import time
@@ -25,7 +26,8 @@ from ..errors import Cancelled, GradiaError
 from .checkpoint import ModelSpec, load_checkpoint, read_spec, save_checkpoint
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
-from .data import SplitData, load_split
+from .data import SplitData, load_split, should_stream
+from .pixel_cache import cache_folder, scratch_folder
 from .device import pick_device
 from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
@@ -179,7 +181,8 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
     """
     config.validate()
     try:
-        return _train(project, config.resolved(), callbacks or Callbacks())
+        with contextlib.ExitStack() as resources:
+            return _train(project, config.resolved(), callbacks or Callbacks(), resources)
     except torch.OutOfMemoryError as exc:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -189,7 +192,7 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
                           "image size; no version was made") from exc
 
 
-def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
+def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: contextlib.ExitStack) -> TrainResult:
     started = time.perf_counter()
     device = pick_device(config.device)
     parent = project.resolve_version(config.parent) if config.parent is not None else None
@@ -208,8 +211,12 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
         left_out.append(line)
         cb.log(line)
 
-    train_data = load_split(project, "train", size, cb.progress, cb.cancelled, leave_out)
-    val_data = load_split(project, "val", size, cb.progress, cb.cancelled, leave_out)
+    stream = should_stream(config.data, len(project.samples(split="train")) + len(project.samples(split="val")), size)
+    if stream:
+        cb.log(f"streaming images from the project's pixel cache at {size} px ({cache_folder(project, size)}); "
+               "images new or changed since the last run are decoded first")
+    train_data = load_split(project, "train", size, cb.progress, cb.cancelled, leave_out, stream)
+    val_data = load_split(project, "val", size, cb.progress, cb.cancelled, leave_out, stream)
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
     if config.mode != "baseline" and not bool(train_data.has_mask.any()):  # the attention loss would be zero
@@ -220,8 +227,12 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
     grids = torch.zeros((len(train_data), *grid_hw))
     for i in torch.nonzero(train_data.has_mask).flatten().tolist():
         grids[i] = torch.from_numpy(mask_to_grid(train_data.masks[i].numpy(), grid_hw))
-    bank = CounterfactualBank(train_data.images, train_data.labels, train_data.masks, train_data.has_mask,
-                              cb.progress, cb.cancelled) if config.counterfactual else None
+    bank = None
+    if config.counterfactual:  # a streamed run keeps the bank's images in files, not in memory
+        scratch = resources.enter_context(scratch_folder(project)) if stream else None
+        bank = CounterfactualBank(train_data.images, train_data.labels, train_data.masks, train_data.has_mask,
+                                  cb.progress, cb.cancelled, scratch)
+        resources.callback(bank.discard)
     val_probe = build_probe(val_data, cb.progress, cb.cancelled)
 
     final_config = replace(config, arch=arch, cam_layer=layer_name, image_size=size)
@@ -245,7 +256,7 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks) -> TrainResult:
         model, layer, _ = load_checkpoint(best_path, device)
         summaries = evaluate_and_store(project, version, model, layer, size, device, progress=cb.progress,
                                        loaded={"train": train_data, "val": val_data}, cancelled=cb.cancelled,
-                                       probes={"val": val_probe}, warn=leave_out)
+                                       probes={"val": val_probe}, warn=leave_out, stream=stream)
         warnings = _compare_with_parent(parent, summaries)
         for w in warnings:
             cb.log(w)

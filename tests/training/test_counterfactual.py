@@ -58,7 +58,7 @@ def test_bank_swaps_backgrounds_with_another_class_and_keeps_objects():
     idx = torch.tensor([0, 3])
     out = bank.apply(idx, images[idx], torch.Generator().manual_seed(0), donors="other-class")
     assert torch.equal(out[1], images[3])  # unmasked samples pass through untouched
-    keep = bank.keep[0, 0] > 0
+    keep = bank.keep[0][0] > 0
     assert torch.equal(out[0][:, keep], images[0][:, keep])  # the object is kept exactly
     outside = ~torch.from_numpy(scenes[0][2])
     mean_bgr = out[0][:, outside].float().mean(dim=1)
@@ -91,12 +91,12 @@ def test_adopted_images_keep_the_object_inside_their_proposal_and_take_an_expert
     masks = torch.from_numpy(np.stack([s[2] for s in scenes]))
     labels = torch.tensor([0, 1, 0, 1, 0])
     bank = CounterfactualBank(images, labels, masks, torch.tensor([True, True, False, False, False]))
-    plates = bank.plates.clone()
+    plates = bank.plates[:].clone()
     proposal = scenes[2][2] | np.roll(scenes[2][2], 6, axis=1)  # the object and some background beside it
     assert bank.adopt(images, labels, {2: proposal, 0: scenes[0][2]}) == 1  # 0 is already in the bank
     assert bank.adopt(images, labels, {2: proposal}) == 0
-    assert len(bank) == 3 and bank.index.tolist() == [0, 1, 2] and torch.equal(bank.plates, plates)
-    keep = bank.keep[2, 0] > 0
+    assert len(bank) == 3 and bank.index.tolist() == [0, 1, 2] and torch.equal(bank.plates[:], plates)
+    keep = bank.keep[2][0] > 0
     assert keep.any() and not (keep & ~torch.from_numpy(scenes[2][1])).any()  # GrabCut dropped the spill
     generator = torch.Generator().manual_seed(0)
     outside = ~torch.from_numpy(proposal)

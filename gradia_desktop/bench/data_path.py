@@ -1,0 +1,175 @@
+"""Benchmark of the training data path (``gradia bench --data --samples N[,N...]``; not collected by pytest).
+
+For each N, writes N synthetic 256x256 JPEG photographs (two classes, masks on 2% of them) into a
+temporary project, then measures each way of reading them in a fresh process, so each process's
+peak memory is its own:
+
+- ``memory``: the split decoded into one uint8 tensor, as small projects train;
+- ``stream``: the split read from the project's pixel cache by DataLoader workers (built first, in
+  a separate process whose time is reported as ``cache_build_s``).
+
+The measured epoch is the trainer's input pipeline without the model: the trainer's own batch order,
+the split's batches read (``read_batches``), counterfactual backgrounds swapped for the masked images
+(``CounterfactualBank.apply``, its plates kept in scratch files when streaming), flips, and
+normalisation to float. ``images_per_s`` is that epoch's rate; a model step on CPU is far slower,
+so on CPU the figure says how far the data path is from starving a GPU, not a training speed.
+Peak RSS is the measuring process's own (``ru_maxrss``); the total adds the largest reader worker's
+times the number of workers (an upper bound, as they do not all peak at once). The
+cache's pages sit in the operating system's page cache, shared and reclaimable, and are not in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..core.progress import Progress, report
+
+SOURCE_SIZE = 256
+IMAGE_SIZE = 224
+BATCH = 64
+MASKED_SHARE = 0.02
+VAL_SHARE = 0.02
+CLASSES = ("circle", "square")
+MEMORY_LIMIT_BYTES = 4 * 2**30  # the in-memory path is measured only where its tensor fits in this
+
+
+def _draw(i: int, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    rng = np.random.default_rng(i)
+    label = i % 2
+    img = np.roll(tiles[i % len(tiles)], int(rng.integers(SOURCE_SIZE)), axis=1).copy()
+    centre = tuple(int(v) for v in rng.integers(60, SOURCE_SIZE - 60, 2))
+    radius = int(rng.integers(20, 50))
+    colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+    mask = np.zeros((SOURCE_SIZE, SOURCE_SIZE), np.uint8)
+    if label == 0:
+        cv2.circle(mask, centre, radius, 255, -1)
+    else:
+        cv2.rectangle(mask, (centre[0] - radius, centre[1] - radius), (centre[0] + radius, centre[1] + radius), 255, -1)
+    img[mask > 0] = colour
+    return img, mask, label
+
+
+def make_photo_project(root: Path, n: int, progress: Progress = None):
+    """``n`` training JPEGs (plus 2% as many for validation) in ``root/images``, masks on 2%; the project."""
+    from ..core.project_init import create_project
+
+    tiles = np.random.default_rng(0).integers(0, 256, (16, SOURCE_SIZE, SOURCE_SIZE, 3), dtype=np.uint8)
+    tiles = np.stack([cv2.GaussianBlur(t, (0, 0), 2) for t in tiles])
+    n_val = max(8, round(n * VAL_SHARE))
+    every = max(1, round(1 / MASKED_SHARE))
+
+    def write(i: int) -> None:
+        split = "train" if i < n else "val"
+        img, mask, label = _draw(i, tiles)
+        name = f"{split}/{CLASSES[label]}/{i:06d}"
+        (root / "images" / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / "images" / f"{name}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if i % every == 0:
+            (root / "masks" / name).parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / "masks" / f"{name}.png"), mask)
+
+    total = n + n_val
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for done, _ in enumerate(pool.map(write, range(total)), 1):
+            if done % 500 == 0 or done == total:
+                report(progress, "writing synthetic photographs", done, total)
+    return create_project(root / "project", root / "images", root / "masks", progress=progress)
+
+
+def measure(project_dir: str, mode: str) -> dict:
+    """One epoch of the input pipeline over the training split, in this process (see the module's text)."""
+    import torch
+
+    from ..core.store import Project
+    from ..training.batches import default_workers, read_batches
+    from ..training.counterfactual import CounterfactualBank
+    from ..training.data import Normalizer, load_split
+    from ..training.pixel_cache import scratch_folder
+
+    torch.set_num_threads(1)
+    project = Project.open(project_dir)
+    stream = mode == "stream"
+    started = time.perf_counter()
+    data = load_split(project, "train", IMAGE_SIZE, stream=stream)
+    loaded = time.perf_counter() - started
+    with scratch_folder(project) as scratch:
+        bank = CounterfactualBank(data.images, data.labels, data.masks, data.has_mask,
+                                  scratch=scratch if stream else None)
+        generator = torch.Generator().manual_seed(0)
+        normalise = Normalizer(torch.device("cpu"))
+        order = torch.randperm(len(data), generator=generator)
+        batches = list(order.split(BATCH))
+        started = time.perf_counter()
+        seen, checksum = 0, 0.0
+        for idx, images in zip(batches, read_batches(data.images, batches)):
+            images = bank.apply(idx, images, generator)
+            flip = torch.rand(len(idx), generator=generator) < 0.5
+            images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
+            checksum += float(normalise(images)[:, :, 0, 0].sum())
+            seen += len(idx)
+        seconds = time.perf_counter() - started
+        bank.discard()
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    project.close()
+    return {"mode": mode, "images": seen, "masked": int(data.has_mask.sum()), "load_s": round(loaded, 2),
+            "epoch_s": round(seconds, 2), "images_per_s": round(seen / seconds, 1),
+            "workers": default_workers() if stream else 0, "peak_rss_mb": round(self_kb / 1024, 1),
+            "worker_peak_rss_mb": round(worker_kb / 1024, 1) if stream else 0.0,
+            "total_peak_rss_mb": round((self_kb + (default_workers() * worker_kb if stream else 0)) / 1024, 1)}
+
+
+def _in_fresh_process(project_dir: Path, mode: str) -> dict:
+    code = ("import json, sys; from gradia_desktop.bench.data_path import measure; "
+            "print(json.dumps(measure(sys.argv[1], sys.argv[2])))")
+    done = subprocess.run([sys.executable, "-c", code, str(project_dir), mode], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {mode} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _build_cache(project_dir: Path) -> float:
+    code = ("import sys; from gradia_desktop.core.store import Project; "
+            "from gradia_desktop.training.data import load_split; "
+            f"p = Project.open(sys.argv[1]); load_split(p, 'train', {IMAGE_SIZE}, stream=True); p.close()")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, str(project_dir)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"building the pixel cache failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def run_data_bench(sample_counts: list[int], progress: Progress = None) -> dict:
+    results = []
+    for n in sample_counts:
+        with tempfile.TemporaryDirectory(prefix="gradia-data-bench-") as tmp:
+            started = time.perf_counter()
+            project = make_photo_project(Path(tmp), n, progress)
+            project_dir = project.root
+            project.close()
+            made = time.perf_counter() - started
+            row = {"samples": n, "image_size": IMAGE_SIZE, "batch_size": BATCH, "project_s": round(made, 1)}
+            fits = n * IMAGE_SIZE * IMAGE_SIZE * 3 <= MEMORY_LIMIT_BYTES
+            report(progress, f"N={n}: in-memory path", 0, 1)
+            row["memory"] = _in_fresh_process(project_dir, "memory") if fits else None
+            report(progress, f"N={n}: building the pixel cache", 0, 1)
+            row["cache_build_s"] = round(_build_cache(project_dir), 1)
+            report(progress, f"N={n}: streamed path", 0, 1)
+            row["stream"] = _in_fresh_process(project_dir, "stream")
+            results.append(row)
+    summary = {"cpus": os.cpu_count(), "runs": results}
+    streamed = [r["stream"]["total_peak_rss_mb"] for r in results]
+    if len(results) >= 2:
+        summary["stream_rss_growth"] = round(streamed[-1] / streamed[0], 3)
+    return summary
