@@ -14,3 +14,7 @@ class GradiaError(Exception):
 
 class Cancelled(Exception):
     """A long task was cancelled by the user; nothing partial was kept."""
+
+
+class RunStopped(GradiaError):
+    """A process of a distributed run was stopped because another one ended; the launcher says why."""

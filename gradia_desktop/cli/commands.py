@@ -11,6 +11,7 @@ from ..errors import GradiaError
 from .options import add_output_flags
 from .bench import add_bench
 from .check import add_check
+from .distributed_launch import add_launch_flags
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
@@ -242,6 +243,7 @@ def add_train(sub) -> None:
     p.add_argument("--loader-workers", type=int, default=d.loader_workers,
                    help="processes reading a streamed split ahead of the training step (default: one per core, "
                         "at most 4)")
+    add_launch_flags(p)
     add_output_flags(p)
     p.set_defaults(handler=run_train)
 
@@ -249,8 +251,13 @@ def add_train(sub) -> None:
 def run_train(args, progress):
     from ..core.store import Project
     from ..training.config import RECOMMENDED_MODE, TrainConfig
+    from ..training.distributed import from_environment
+    from ..training.distributed import stop as stop_distributed
     from ..training.trainer import Callbacks, train
+    from .distributed_launch import launch, wants_launch
 
+    if wants_launch(args) and from_environment() is None:
+        return launch(args, args.argv, progress)
     if args.start and args.parent is None:
         raise GradiaError(f"--start {args.start} needs --from VERSION: a first run starts from its own weights")
     mode = args.mode or (RECOMMENDED_MODE if args.parent is not None else "baseline")
@@ -279,10 +286,17 @@ def run_train(args, progress):
         def log(self, message):
             progress.message(message)
 
-    with Project.open(args.project) as project:
-        if args.parent is not None:
-            config.parent = project.resolve_version(args.parent).id
-        result = train(project, config, Report())
+    ddp = from_environment()
+    try:
+        with Project.open(args.project, readonly=bool(ddp and not ddp.main)) as project:  # one process writes
+            if args.parent is not None:
+                config.parent = project.resolve_version(args.parent).id
+            result = train(project, config, Report() if ddp is None or ddp.main else Callbacks(), ddp)
+    finally:
+        if ddp is not None:
+            stop_distributed()
+    if result is None:  # another process of a distributed run reports
+        return None, None
     resolved = config.resolved()
     out = {"version": result.version, "mode": mode, "parent": config.parent, "start": resolved.start,
            "epochs": resolved.epochs, "best_epoch": result.best_epoch,

@@ -154,18 +154,24 @@ class CounterfactualBank:
         return len(self.index)
 
     def apply(self, batch_index: torch.Tensor, batch_images: torch.Tensor, generator: torch.Generator,
-              donors: str = "any") -> torch.Tensor:
+              donors: str = "any", rows: torch.Tensor | None = None) -> torch.Tensor:
         """Return ``batch_images`` (uint8) with every masked sample's background swapped.
 
         ``donors="any"`` draws the new background from any other masked image, so across the
         counterfactuals the background is independent of the class (training). ``"other-class"``
         draws it from another class only, so the background contradicts the object (the shortcut
         probe's test). Training on the latter would teach the reversed cue.
+
+        ``rows``: in a distributed run, ``batch_index`` is the whole batch and ``batch_images`` hold
+        only these rows of it (this process's share). The random draws are made for the whole batch
+        on every process, so their generators stay in step and each image gets the background it
+        would get in a run on one process.
         """
         plates = len(self.plates)
         if plates < 2:
             return batch_images
         out = batch_images.clone()
+        place = None if rows is None else {int(r): j for j, r in enumerate(rows.tolist())}
         for row, i in enumerate(batch_index.tolist()):
             k = self.position.get(i)
             if k is None:
@@ -179,10 +185,14 @@ class CounterfactualBank:
                     donor = int(torch.randint(plates, (1,), generator=generator))
             else:
                 donor = int(pool[torch.randint(len(pool), (1,), generator=generator)])
+            flip = bool(torch.rand(1, generator=generator) < 0.5)
+            j = row if place is None else place.get(row)
+            if j is None:
+                continue
             plate = self.plates[donor].float()
-            if torch.rand(1, generator=generator) < 0.5:
+            if flip:
                 plate = plate.flip(-1)
             keep = self.keep[k].float()
-            mixed = keep * batch_images[row].float() + (1 - keep) * plate
-            out[row] = mixed.round().clamp_(0, 255).to(torch.uint8)
+            mixed = keep * batch_images[j].float() + (1 - keep) * plate
+            out[j] = mixed.round().clamp_(0, 255).to(torch.uint8)
         return out

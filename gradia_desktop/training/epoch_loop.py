@@ -25,6 +25,7 @@ from .counterfactual import CounterfactualBank
 from .batches import read_batches
 from .data import Normalizer, SplitData
 from .device import autocast, needs_grad_scaler
+from .distributed import Distributed
 from .evaluate import predict_split, to_predictions
 from .explain import explain_image
 from .gradcam import training_cam, training_cam_with_evidence
@@ -63,6 +64,8 @@ class RunInputs:
     save_checkpoint: Callable[[int], None]  # of the model as it is after that epoch
     record_epoch: Callable[[EpochMetrics], None]
     val_probe: ProbeSet | None = None  # counterfactual copies of the masked validation images
+    distributed: Distributed | None = None  # this process's place in a distributed run
+    forward_model: nn.Module | None = None  # what training steps call: the model, or its DDP wrapper
 
 
 @dataclass
@@ -144,17 +147,24 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
 
 def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], reads, optimizer, scaler,
                  sums: dict) -> None:
-    model, layer, config, device, cb = run.model, run.cam_layer, run.config, run.device, run.callbacks
+    """One pass over ``batch_index`` (whole batches; in a distributed run ``reads`` holds this
+    process's share of each, and every random draw is made for the whole batch so that the
+    processes' generators stay in step)."""
+    layer, config, device, cb, ddp = run.cam_layer, run.config, run.device, run.callbacks, run.distributed
+    model = run.forward_model or run.model
     train_data, bank, generator, normalise = run.train_data, run.counterfactuals, run.generator, Normalizer(device)
     batches = len(batch_index)
-    for b, (idx, images) in enumerate(zip(batch_index, reads)):
+    for b, (whole, images) in enumerate(zip(batch_index, reads)):
         if cb.cancelled():
             raise Cancelled("training cancelled")
+        mine = ddp.shard(torch.arange(len(whole))) if ddp else None
+        idx = whole if mine is None else whole[mine]
         masks_grid = run.mask_grids[idx]
         if bank is not None:
-            images = bank.apply(idx, images, generator)
+            images = bank.apply(whole, images, generator, rows=mine)
         if config.flip:
-            flip = torch.rand(len(idx), generator=generator) < 0.5
+            flip = torch.rand(len(whole), generator=generator) < 0.5
+            flip = flip if mine is None else flip[mine]
             images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
             masks_grid = torch.where(flip.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
         x, y = normalise(images), train_data.labels[idx].to(device)
@@ -176,12 +186,21 @@ def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], re
         cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
 
 
+def _epoch_batches(order: torch.Tensor, batch_size: int, ddp: Distributed | None) -> list[torch.Tensor]:
+    """The epoch's batches; a distributed run drops a last batch too small to give every process a sample."""
+    batches = list(order.split(batch_size))
+    if ddp is not None:
+        batches = [b for b in batches if len(b) >= ddp.world]
+    return batches
+
+
 def fit(run: RunInputs) -> list[EpochMetrics]:
     """Train ``config.epochs`` epochs; after each, evaluate on validation, save, record, report."""
     model, layer, config, device, cb = run.model, run.cam_layer, run.config, run.device, run.callbacks
     train_data, val_data, bank, generator = run.train_data, run.val_data, run.counterfactuals, run.generator
+    ddp = run.distributed
     normalise = Normalizer(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam((run.forward_model or model).parameters(), lr=config.lr)
     scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
     n, history = len(train_data), []
     swaps = bank is not None and len(bank.plates) >= 2  # with fewer expert plates no background can be swapped
@@ -193,12 +212,18 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
         model.train()
         order = _epoch_order(n, bank, config.counterfactual_share, generator)
         sums = {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0, "seen": 0}
-        batch_index = list(order.split(config.batch_size))
-        reads = read_batches(train_data.images, batch_index, config.loader_workers, pin_memory=device.type == "cuda")
+        batch_index = _epoch_batches(order, config.batch_size, ddp)
+        shares = batch_index if ddp is None else [ddp.shard(b) for b in batch_index]
+        reads = read_batches(train_data.images, shares, config.loader_workers, pin_memory=device.type == "cuda")
         try:
             _train_epoch(run, epoch, batch_index, reads, optimizer, scaler, sums)
         finally:  # a cancelled or failed epoch stops its reader processes too
             reads.close()
+        if ddp is not None:  # the epoch's figures over every process's share
+            keys = ("loss", "ce", "attention", "correct", "seen")
+            sums = dict(zip(keys, ddp.sum([float(sums[k]) for k in keys])))
+            if not ddp.main:  # only the first process validates, saves and reports
+                continue
         trained = time.perf_counter()
         val = predict_split(model, layer, val_data, device, progress=None, stage="validation", cancelled=cb.cancelled)
         predictions = to_predictions(val_data, val)

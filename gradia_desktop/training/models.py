@@ -12,18 +12,25 @@ from torch import nn
 
 from ..errors import GradiaError
 
+TINY = ("tiny", "tiny-gn")  # the built-in models (TinyCNN)
 _POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
 
 class TinyCNN(nn.Module):
-    """A small CNN for CPU demos and tests: four conv blocks, the last at 1/8 of the input (8x8 at 64 px)."""
+    """A small CNN for CPU demos and tests: four conv blocks, the last at 1/8 of the input (8x8 at 64 px).
 
-    def __init__(self, num_classes: int, width: int = 32):
+    ``group_norm`` ("tiny-gn") normalises each image on its own instead of over the batch: nothing then
+    depends on how a batch is split among processes, and small per-GPU batches lose nothing."""
+
+    def __init__(self, num_classes: int, width: int = 32, group_norm: bool = False):
         super().__init__()
+
+        def norm(channels: int) -> nn.Module:
+            return nn.GroupNorm(8, channels) if group_norm else nn.BatchNorm2d(channels)
 
         def block(cin: int, cout: int, pool: bool) -> nn.Sequential:
             layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, bias=False),
-                                       nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+                                       norm(cout), nn.ReLU(inplace=True)]
             if pool:
                 layers.append(nn.MaxPool2d(2))
             return nn.Sequential(*layers)
@@ -43,22 +50,22 @@ class TinyCNN(nn.Module):
 def available_architectures() -> list[str]:
     import torchvision
 
-    return ["tiny"] + sorted(torchvision.models.list_models(module=torchvision.models))
+    return [*TINY, *sorted(torchvision.models.list_models(module=torchvision.models))]
 
 
 def build_model(arch: str, num_classes: int) -> nn.Module:
     """A randomly initialised classifier with ``num_classes`` outputs."""
     if num_classes < 2:
         raise GradiaError(f"a classifier needs at least two classes, got {num_classes}")
-    if arch == "tiny":
-        return TinyCNN(num_classes)
+    if arch in TINY:
+        return TinyCNN(num_classes, group_norm=arch == "tiny-gn")
     import torchvision
 
     known = torchvision.models.list_models(module=torchvision.models)
     if arch not in known:
-        close = difflib.get_close_matches(arch, ["tiny", *known], n=1)
+        close = difflib.get_close_matches(arch, [*TINY, *known], n=1)
         hint = f"did you mean {close[0]}? " if close else ""
-        raise GradiaError(f"unknown architecture {arch!r} ({hint}`gradia models` lists all {len(known) + 1})")
+        raise GradiaError(f"unknown architecture {arch!r} ({hint}`gradia models` lists all {len(known) + len(TINY)})")
     kwargs = {"num_classes": num_classes}
     if arch.startswith("inception") or arch.startswith("googlenet"):
         kwargs["aux_logits"] = False

@@ -29,6 +29,8 @@ from .counterfactual import CounterfactualBank
 from .data import SplitData, load_split, should_stream
 from .pixel_cache import cache_folder, scratch_folder
 from .device import pick_device
+from . import distributed
+from .distributed import Distributed
 from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
 from .loss import mask_to_grid
@@ -38,6 +40,7 @@ from .models import (
     build_model,
     find_cam_layer,
     get_layer,
+    TINY,
     imagenet_weights_path,
     load_weights,
 )
@@ -100,7 +103,7 @@ def _prepare_model(project: Project, config: TrainConfig, device: torch.device, 
             notes.append(f"image size {config.image_size} ignored: fine-tuning keeps the parent's {size} px")
     else:
         arch = config.arch or "tiny"
-        size = config.image_size or (64 if arch == "tiny" else 224)
+        size = config.image_size or (64 if arch in TINY else 224)
         model, notes = _fresh_model(arch, len(project.classes), config.pretrained, config.init_weights)
         layer_name = config.cam_layer or find_cam_layer(model, size)
     get_layer(model, layer_name)  # a bad path fails here, before anything is written
@@ -172,8 +175,12 @@ def _grid_size(model, layer, size: int, device: torch.device) -> tuple[int, int]
     return tuple(shape[0])
 
 
-def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResult:
+def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = None,
+          distributed: Distributed | None = None) -> TrainResult | None:
     """Train a new model version; returns its id, best epoch and per-split summaries.
+
+    ``distributed``: this process's place in a torchrun launch (distributed.py). Every process trains;
+    only the first writes to the project and returns a result, the others return None.
 
     A run that fails or is cancelled leaves no usable version behind (once its row exists - after the
     data and counterfactuals are ready - it is marked failed or cancelled and is listed nowhere);
@@ -182,7 +189,7 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
     config.validate()
     try:
         with contextlib.ExitStack() as resources:
-            return _train(project, config.resolved(), callbacks or Callbacks(), resources)
+            return _train(project, config.resolved(), callbacks or Callbacks(), resources, distributed)
     except torch.OutOfMemoryError as exc:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -192,12 +199,18 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
                           "image size; no version was made") from exc
 
 
-def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: contextlib.ExitStack) -> TrainResult:
+def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: contextlib.ExitStack,
+           ddp: Distributed | None) -> TrainResult | None:
     started = time.perf_counter()
-    device = pick_device(config.device)
+    device = distributed.start(ddp, config.device) if ddp else pick_device(config.device)
+    if ddp and not ddp.main:
+        cb = Callbacks()  # the first process reports for all
     parent = project.resolve_version(config.parent) if config.parent is not None else None
     generator = _seed_everything(config.seed)
     model, layer_name, arch, size, notes = _prepare_model(project, config, device, parent)
+    forward_model = distributed.wrap(model, device) if ddp else None
+    if forward_model is not None:
+        model = forward_model.module  # its BatchNorm layers may have been swapped for synchronised ones
     missing = project.missing_mask_files()
     if missing:  # a damaged project still trains: those samples count as unmasked
         notes.append(f"{len(missing)} mask file{'s are' if len(missing) > 1 else ' is'} missing (e.g. sample "
@@ -215,8 +228,13 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
     if stream:
         cb.log(f"streaming images from the project's pixel cache at {size} px ({cache_folder(project, size)}); "
                "images new or changed since the last run are decoded first")
+    first_alone = ddp is not None and stream  # the first process brings the cache up to date, then the rest read it
+    if first_alone and not ddp.main:
+        ddp.barrier()
     train_data = load_split(project, "train", size, cb.progress, cb.cancelled, leave_out, stream)
     val_data = load_split(project, "val", size, cb.progress, cb.cancelled, leave_out, stream)
+    if first_alone and ddp.main:
+        ddp.barrier()
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
     if config.mode != "baseline" and not bool(train_data.has_mask.any()):  # the attention loss would be zero
@@ -233,6 +251,13 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
         bank = CounterfactualBank(train_data.images, train_data.labels, train_data.masks, train_data.has_mask,
                                   cb.progress, cb.cancelled, scratch)
         resources.callback(bank.discard)
+    inputs = dict(model=model, cam_layer=layer, config=config, device=device, train_data=train_data,
+                  val_data=val_data, mask_grids=grids, w_pred=w_pred, w_att=w_att, counterfactuals=bank,
+                  generator=generator, callbacks=cb, distributed=ddp, forward_model=forward_model)
+    if ddp and not ddp.main:
+        distributed.fit_together(fit, RunInputs(**inputs, save_checkpoint=lambda _epoch: None,
+                                                record_epoch=lambda _metrics: None))
+        return None
     val_probe = build_probe(val_data, cb.progress, cb.cancelled)
 
     final_config = replace(config, arch=arch, cam_layer=layer_name, image_size=size)
@@ -241,11 +266,10 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
     out_dir = project.models_dir(version)
     spec = ModelSpec(arch, project.classes, layer_name, size)
     try:
-        epochs = fit(RunInputs(
-            model=model, cam_layer=layer, config=config, device=device, train_data=train_data, val_data=val_data,
-            mask_grids=grids, w_pred=w_pred, w_att=w_att, counterfactuals=bank, generator=generator, callbacks=cb,
+        epochs = (distributed.fit_together if ddp else lambda f, i: f(i))(fit, RunInputs(
+            **inputs, val_probe=val_probe,
             save_checkpoint=lambda e: save_checkpoint(out_dir / f"epoch_{e:03d}.safetensors", model, spec),
-            record_epoch=lambda metrics: project.add_epoch(version, metrics), val_probe=val_probe))
+            record_epoch=lambda metrics: project.add_epoch(version, metrics)))
         selection = select_best_epoch(epochs, config.select_tolerance)
         best = selection.epoch
         cb.log(f"kept epoch {best}, chosen by {selection.rule}")
