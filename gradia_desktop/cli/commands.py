@@ -12,6 +12,7 @@ from .options import add_output_flags
 from .bench import add_bench
 from .check import add_check
 from .distributed_launch import add_launch_flags
+from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
@@ -366,4 +367,5 @@ def run_eval(args, progress):
     return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_models, add_bench, add_export, add_import, add_check)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_models, add_weights, add_bench, add_export, add_import,
+            add_check)

@@ -216,15 +216,13 @@ def load_weights(model: nn.Module, path: str | os.PathLike, allow_new_head: bool
 
 
 def imagenet_weights_path(arch: str) -> Path:
-    """Where torchvision's cache would hold ``arch``'s ImageNet weights; never downloads."""
-    import torchvision
+    """Where torchvision's cache holds ``arch``'s ImageNet weights; never downloads (weights_fetch.py does,
+    when the user asks)."""
+    from .weights_fetch import weights_file
 
-    try:
-        weights = torchvision.models.get_model_weights(arch).DEFAULT
-    except (ValueError, KeyError):
-        raise GradiaError(f"architecture {arch!r} has no ImageNet weights in torchvision") from None
-    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
-    if not path.is_file():
-        raise GradiaError(f"ImageNet weights for {arch} are not in torchvision's local cache ({path}); "
-                          "copy the file there or pass --weights-file FILE (nothing is downloaded)")
-    return path
+    found = weights_file(arch)
+    if not found.present:
+        raise GradiaError(f"ImageNet weights for {arch} are not in torchvision's local cache ({found.path}): get them "
+                          f"with `gradia weights fetch {arch}` (or the Training dock's button) when online; offline, "
+                          f"{found.offline_advice()}")
+    return found.path

@@ -10,7 +10,7 @@ import pytest
 
 from gradia_desktop.cli import main
 
-COMMANDS = ("demo", "init", "train", "eval", "models", "bench")
+COMMANDS = ("demo", "init", "train", "eval", "models", "weights", "bench")
 
 
 def run(capsys, *argv):

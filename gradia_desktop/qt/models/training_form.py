@@ -44,6 +44,7 @@ from .training_choices import (
     version_label,
 )
 from .weight_table import WeightTable
+from .weights_button import WeightsButton
 
 SETTINGS_KEY = "training/config"
 
@@ -106,8 +107,9 @@ class TrainingPanel(QWidget):
         self.arch = QComboBox(editable=True, toolTip="Any torchvision classifier name, or tiny (a small CNN); "
                                                      "fine-tuning keeps the parent's")
         self.arch.addItems(ARCHS)
-        self.pretrained = QCheckBox("ImageNet weights", toolTip="Start from torchvision's ImageNet weights in the "
-                                                                "local cache (never downloaded)")
+        self.pretrained = QCheckBox("ImageNet weights", toolTip="Start from torchvision's ImageNet weights in its "
+                                                                "local cache (the button below downloads them)")
+        self.get_weights = WeightsButton()
         self.cam_layer = QLineEdit(placeholderText="automatic", clearButtonEnabled=True,
                                    toolTip="Dotted path of the Grad-CAM layer (e.g. layer4.1); empty: the last "
                                            "convolutional block, or the parent's layer")
@@ -135,7 +137,8 @@ class TrainingPanel(QWidget):
                 ("Optimisation", (("&\u03bb (attention)", self.lam), ("&Epochs", self.epochs),
                                   ("&Learning rate", self.lr), ("&Batch size", self.batch_size),
                                   ("See&d", self.seed), ("De&vice", self.device))),
-                ("Model", (("&Architecture", self.arch), ("", self.pretrained), ("&Image size", self.image_size),
+                ("Model", (("&Architecture", self.arch), ("", self.pretrained), ("", self.get_weights),
+                           ("&Image size", self.image_size),
                            ("&CAM layer", self.cam_layer)))):
             form.addRow(QLabel(f"<b>{title}</b>"))
             for label, widget in rows:
@@ -172,6 +175,7 @@ class TrainingPanel(QWidget):
             combo.currentIndexChanged.connect(self._changed)
         for combo in (self.lr, self.arch):
             combo.editTextChanged.connect(self._changed)
+        self.arch.currentTextChanged.connect(self.get_weights.set_arch)
         self.epochs.valueChanged.connect(self._epochs_set)
         for spin in (self.lam, self.epochs, self.batch_size, self.image_size, self.seed):
             spin.valueChanged.connect(self._changed)
@@ -337,7 +341,7 @@ class TrainingPanel(QWidget):
             self.arch.setCurrentText(self._own[0])
             self.image_size.setValue(self._own[1])
         self._showing_parent = fine_tune
-        for widget in (self.arch, self.image_size, self.pretrained):
+        for widget in (self.arch, self.image_size, self.pretrained, self.get_weights):
             widget.setEnabled(not fine_tune)
         self.start.setEnabled(fine_tune)
         by_mode = "starting" if self.mode.currentData() == "guided" and GUIDED_START == "initial" else "learned"
