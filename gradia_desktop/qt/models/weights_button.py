@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from ...errors import Cancelled, GradiaError
 from ...training.models import TINY
-from ..window.progress_dialog import run_with_progress
+from ..task_progress import run_with_progress
 
 
 class WeightsButton(QPushButton):

@@ -2,7 +2,7 @@
 
 The work is core.export.export_masks / core.mask_import.import_masks, run on the GUI thread with a
 progress callback that keeps the dialog painted and turns Cancel into ``Cancelled`` (the export's
-staging folder is removed, the import rolls back), as ``progress_dialog.run_with_progress`` does.
+staging folder is removed, the import rolls back), as ``task_progress.run_with_progress`` does.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from ...core.project_init import InitResult, check_project_target, init_project
 from ...core.records import SPLITS
 from ...core.split import DEFAULT_FRACTIONS, parse_fractions
 from ...errors import Cancelled, GradiaError
-from .progress_dialog import run_with_progress
+from ..task_progress import run_with_progress
 
 RESCAN_DELAY_MS = 300  # after the last keystroke in the split or seed fields
 LAYOUT_TEXT = {CLASS_FOLDERS: "Class folders (IMAGES/<class>/<file>): split into train, val and test below",

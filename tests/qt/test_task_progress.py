@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtWidgets import QProgressDialog
 
 from gradia_desktop.errors import Cancelled
-from gradia_desktop.qt.window.progress_dialog import run_with_progress
+from gradia_desktop.qt.task_progress import run_with_progress
 
 
 def test_returns_the_task_result_after_reporting(qapp):
