@@ -21,6 +21,7 @@ from .device import autocast
 
 COPIES = 3  # counterfactual copies per masked image, each with another donor background
 MIN_MASKED = 2  # a background can only be swapped with another masked image's
+MAX_MASKED = 512  # a larger split is probed on this many of its masked images (seeded), so memory stays bounded
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,18 @@ class Reliance:
 
 def build_probe(data: SplitData, progress: Progress = None, cancelled: CancelCheck = None,
                 copies: int = COPIES, seed: int = 0) -> ProbeSet | None:
-    """The probe for ``data``, or None with fewer than two masked images. Seeded: the same split
-    always gives the same copies, so epochs and versions are compared on one set."""
+    """The probe for ``data``, or None with fewer than two masked images (at most ``MAX_MASKED`` of them
+    are used). Seeded: the same split always gives the same copies, so epochs and versions are
+    compared on one set."""
     if int(data.has_mask.sum()) < MIN_MASKED:
         return None
-    bank = CounterfactualBank(data.images, data.labels, data.masks, data.has_mask, progress, cancelled)
+    has_mask = data.has_mask
+    if int(has_mask.sum()) > MAX_MASKED:
+        masked = torch.nonzero(has_mask).flatten()
+        chosen = masked[torch.randperm(len(masked), generator=torch.Generator().manual_seed(seed))[:MAX_MASKED]]
+        has_mask = torch.zeros_like(has_mask)
+        has_mask[chosen] = True
+    bank = CounterfactualBank(data.images, data.labels, data.masks, has_mask, progress, cancelled)
     originals = data.images[bank.index]
     generator = torch.Generator().manual_seed(seed)
     made = []

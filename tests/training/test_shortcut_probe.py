@@ -112,3 +112,16 @@ def test_a_run_stores_the_probe_per_epoch_and_per_version_and_names_its_selectio
         assert s["n_counterfactual"] == s["n_masked"] > 0
         assert s["shortcut_reliance"] == pytest.approx(s["masked_accuracy"] - s["counterfactual_accuracy"])
     assert "n_counterfactual" not in version.metrics["train"]
+
+
+def test_a_split_with_many_masked_images_is_probed_on_a_seeded_share(monkeypatch):
+    from gradia_desktop.training import shortcut_probe
+
+    monkeypatch.setattr(shortcut_probe, "MAX_MASKED", 4)
+    n = 10
+    images = torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8)
+    masks = torch.zeros((n, 16, 16), dtype=torch.bool)
+    masks[:, 4:12, 4:12] = True
+    data = SplitData([None] * n, images, torch.arange(n) % 2, masks, torch.ones(n, dtype=torch.bool))
+    a, b = build_probe(data), build_probe(data)
+    assert len(a) == 4 and torch.equal(a.index, b.index) and torch.equal(a.counterfactuals, b.counterfactuals)
