@@ -20,9 +20,9 @@ from ..core.assessment import assessment_of, reasonability_matrix
 from ..core.records import Prediction
 from ..core.training_metrics import EPOCH_MATRIX_COUNTS, BatchLosses, EpochMetrics
 from ..errors import Cancelled, GradiaError
+from .batches import read_batches
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
-from .batches import read_batches
 from .data import Normalizer, SplitData
 from .device import autocast, needs_grad_scaler
 from .distributed import Distributed

@@ -23,24 +23,24 @@ from ..core.records import Version
 from ..core.store import Project
 from ..core.training_metrics import BatchLosses, EpochMetrics
 from ..errors import Cancelled, GradiaError
+from . import distributed
 from .checkpoint import ModelSpec, load_checkpoint, read_spec, save_checkpoint
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
 from .data import SplitData, load_split, should_stream
-from .pixel_cache import cache_folder, scratch_folder
 from .device import pick_device
-from . import distributed
 from .distributed import Distributed
 from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
 from .loss import mask_to_grid
+from .pixel_cache import cache_folder, scratch_folder
 from .selection import select_best_epoch
 from .shortcut_probe import build_probe
 from .models import (
+    TINY,
     build_model,
     find_cam_layer,
     get_layer,
-    TINY,
     imagenet_weights_path,
     load_weights,
 )
