@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -66,7 +67,9 @@ def read_batches(images, batches: Sequence[torch.Tensor], workers: int | None = 
             yield images[batch]
         return
     workers = default_workers() if workers is None else workers
-    loader = DataLoader(_BatchReads(images, batches), batch_size=None, shuffle=False,
+    # plain arrays, not tensors: each index tensor would travel to the workers as shared memory of its own
+    plain = [np.asarray(batch, dtype=np.int64) for batch in batches]
+    loader = DataLoader(_BatchReads(images, plain), batch_size=None, shuffle=False,
                         num_workers=min(workers, len(batches)), multiprocessing_context="spawn",
                         prefetch_factor=PREFETCH_BATCHES, pin_memory=pin_memory, worker_init_fn=_start_worker)
     yield from loader
