@@ -94,11 +94,16 @@ def fit_together(fit, inputs):
 
 def start(run: Distributed, device_spec: str) -> torch.device:
     """Join the process group (NCCL on CUDA, gloo on the CPU) and return this rank's device."""
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    use_cuda = device_spec in ("auto", "cuda") and torch.cuda.is_available()
     if device_spec.startswith("cuda:"):
         raise GradiaError("a distributed run puts one process on each GPU: use --device cuda (or auto), not "
                           f"{device_spec}")
+    if device_spec not in ("auto", "cuda", "cpu"):
+        raise GradiaError(f"a distributed run trains on CUDA GPUs or on CPU processes, not on {device_spec}: use "
+                          "--device cuda, cpu or auto")
+    if device_spec == "cuda" and not torch.cuda.is_available():
+        raise GradiaError("device 'cuda' is not available: this machine has no usable CUDA GPU")
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    use_cuda = device_spec in ("auto", "cuda") and torch.cuda.is_available()
     if use_cuda:
         if run.local_rank >= torch.cuda.device_count():
             raise GradiaError(f"process {run.local_rank} on this machine has no GPU of its own: it has "
