@@ -95,6 +95,7 @@ def measure(project_dir: str, mode: str) -> dict:
     from ..training.batches import default_workers, read_batches
     from ..training.counterfactual import CounterfactualBank
     from ..training.data import Normalizer, load_split
+    from ..training.epoch_loop import augment_batch
     from ..training.pixel_cache import scratch_folder
 
     torch.set_num_threads(1)
@@ -112,10 +113,9 @@ def measure(project_dir: str, mode: str) -> dict:
         batches = list(order.split(BATCH))
         started = time.perf_counter()
         seen, checksum = 0, 0.0
+        grids = torch.zeros((len(data), 1, 1))
         for idx, images in zip(batches, read_batches(data.images, batches)):
-            images = bank.apply(idx, images, generator)
-            flip = torch.rand(len(idx), generator=generator) < 0.5
-            images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
+            images, _ = augment_batch(idx, images, grids[idx], bank, generator, flip=True)
             checksum += float(normalise(images)[:, :, 0, 0].sum())
             seen += len(idx)
         seconds = time.perf_counter() - started
@@ -130,13 +130,19 @@ def measure(project_dir: str, mode: str) -> dict:
             "total_peak_rss_mb": round((self_kb + (default_workers() * worker_kb if stream else 0)) / 1024, 1)}
 
 
-def _in_fresh_process(project_dir: Path, mode: str) -> dict:
+def _in_fresh_process(code: str, *args: str, what: str) -> str:
+    """Run ``python -c code args`` and return its stdout; each process's peak memory is then its own."""
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def _measure(project_dir: Path, mode: str) -> dict:
     code = ("import json, sys; from gradia_desktop.bench.data_path import measure; "
             "print(json.dumps(measure(sys.argv[1], sys.argv[2])))")
-    done = subprocess.run([sys.executable, "-c", code, str(project_dir), mode], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"measuring {mode} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = _in_fresh_process(code, str(project_dir), mode, what=f"measuring {mode}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def _build_cache(project_dir: Path) -> float:
@@ -144,9 +150,7 @@ def _build_cache(project_dir: Path) -> float:
             "from gradia_desktop.training.data import load_split; "
             f"p = Project.open(sys.argv[1]); load_split(p, 'train', {IMAGE_SIZE}, stream=True); p.close()")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, str(project_dir)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"building the pixel cache failed:\n{done.stderr[-2000:]}")
+    _in_fresh_process(code, str(project_dir), what="building the pixel cache")
     return time.perf_counter() - started
 
 
@@ -162,11 +166,11 @@ def run_data_bench(sample_counts: list[int], progress: Progress = None) -> dict:
             row = {"samples": n, "image_size": IMAGE_SIZE, "batch_size": BATCH, "project_s": round(made, 1)}
             fits = n * IMAGE_SIZE * IMAGE_SIZE * 3 <= MEMORY_LIMIT_BYTES
             report(progress, f"N={n}: in-memory path", 0, 1)
-            row["memory"] = _in_fresh_process(project_dir, "memory") if fits else None
+            row["memory"] = _measure(project_dir, "memory") if fits else None
             report(progress, f"N={n}: building the pixel cache", 0, 1)
             row["cache_build_s"] = round(_build_cache(project_dir), 1)
             report(progress, f"N={n}: streamed path", 0, 1)
-            row["stream"] = _in_fresh_process(project_dir, "stream")
+            row["stream"] = _measure(project_dir, "stream")
             results.append(row)
     summary = {"cpus": os.cpu_count(), "runs": results}
     streamed = [r["stream"]["total_peak_rss_mb"] for r in results]

@@ -145,6 +145,23 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
         return logits, loss, loss.detach(), torch.zeros(())
 
 
+def augment_batch(whole: torch.Tensor, images: torch.Tensor, masks_grid: torch.Tensor,
+                  bank: CounterfactualBank | None, generator: torch.Generator, flip: bool,
+                  mine: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training batch's images (uint8) and CAM-grid targets after counterfactual backgrounds and flips.
+
+    ``whole`` is the batch's sample positions; with ``mine`` (a distributed run) ``images`` and
+    ``masks_grid`` hold only those rows of it, and the random draws are still made for the whole batch."""
+    if bank is not None:
+        images = bank.apply(whole, images, generator, rows=mine)
+    if flip:
+        flipped = torch.rand(len(whole), generator=generator) < 0.5
+        flipped = flipped if mine is None else flipped[mine]
+        images = torch.where(flipped.view(-1, 1, 1, 1), images.flip(-1), images)
+        masks_grid = torch.where(flipped.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
+    return images, masks_grid
+
+
 def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], reads, optimizer, scaler,
                  sums: dict) -> None:
     """One pass over ``batch_index`` (whole batches; in a distributed run ``reads`` holds this
@@ -159,14 +176,7 @@ def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], re
             raise Cancelled("training cancelled")
         mine = ddp.shard(torch.arange(len(whole))) if ddp else None
         idx = whole if mine is None else whole[mine]
-        masks_grid = run.mask_grids[idx]
-        if bank is not None:
-            images = bank.apply(whole, images, generator, rows=mine)
-        if config.flip:
-            flip = torch.rand(len(whole), generator=generator) < 0.5
-            flip = flip if mine is None else flip[mine]
-            images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
-            masks_grid = torch.where(flip.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
+        images, masks_grid = augment_batch(whole, images, run.mask_grids[idx], bank, generator, config.flip, mine)
         x, y = normalise(images), train_data.labels[idx].to(device)
         logits, loss, ce, att = _batch_loss(model, layer, config, x, y, masks_grid,
                                             run.w_pred[idx].to(device), run.w_att[idx].to(device), device)

@@ -152,8 +152,9 @@ def cache_images(project: Project, samples: list[Sample], size: int, stage: str,
         pool.shutdown(wait=True, cancel_futures=True)
         os.close(fd)
     kept = [k for k in range(len(samples)) if k not in left_out]
+    decoded = set(todo)  # these were reported as they failed
     for k in left_out:
-        if warn is not None and k not in todo:
+        if warn is not None and k not in decoded:
             warn(left_out[k])
     return CachedSplit(RowImages(rows_path, size, size, 3, np.array([rows[str(samples[k].id)][0] for k in kept],
                                                                      np.int64)),
