@@ -252,6 +252,7 @@ def add_train(sub) -> None:
 def run_train(args, progress):
     from ..core.store import Project
     from ..training.config import RECOMMENDED_MODE, TrainConfig
+    from ..training.distributed import finish as finish_distributed
     from ..training.distributed import from_environment
     from ..training.distributed import stop as stop_distributed
     from ..training.trainer import Callbacks, train
@@ -293,9 +294,12 @@ def run_train(args, progress):
             if args.parent is not None:
                 config.parent = project.resolve_version(args.parent).id
             result = train(project, config, Report() if ddp is None or ddp.main else Callbacks(), ddp)
-    finally:
+    except BaseException:
         if ddp is not None:
             stop_distributed()
+        raise
+    if ddp is not None:
+        finish_distributed(ddp)
     if result is None:  # another process of a distributed run reports
         return None, None
     resolved = config.resolved()

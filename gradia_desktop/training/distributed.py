@@ -115,8 +115,19 @@ def start(run: Distributed, device_spec: str) -> torch.device:
 
 
 def stop() -> None:
+    """Leave the process group after a failure (the other processes are being stopped)."""
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def finish(run: Distributed) -> None:
+    """Leave the process group after a run that succeeded, all processes together.
+
+    The others finish training before the first has validated and saved; one that tore its half of
+    the group down meanwhile could abort in gloo's teardown (SIGABRT) and fail a run that had worked.
+    """
+    fit_together(lambda _: run.barrier(), None)
+    stop()
 
 
 def wrap(model: nn.Module, device: torch.device) -> nn.Module:

@@ -1,6 +1,11 @@
-"""training/distributed.py without a launch: where a process stands, its share of a batch, bad devices."""
+"""training/distributed.py: where a process stands, its share of a batch, bad devices, leaving the group."""
 
 from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import time
 
 import pytest
 import torch
@@ -38,3 +43,30 @@ def test_devices_a_distributed_run_cannot_use_are_refused_in_one_line(device, pr
 def test_cuda_without_a_gpu_is_refused():
     with pytest.raises(GradiaError, match="no usable CUDA GPU"):
         distributed.start(Distributed(0, 2, 0), "cuda")
+
+
+def _finish_after(rank: int, port: int, work: float, times) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2")
+    run = Distributed(rank, 2, rank)
+    distributed.start(run, "cpu")
+    time.sleep(work)
+    times[f"worked {rank}"] = time.time()
+    distributed.finish(run)
+    times[f"left {rank}"] = time.time()
+
+
+def test_a_process_that_finished_first_leaves_the_group_only_when_the_first_process_has_finished_too():
+    """The first process validates and saves after training; the others must not tear the group
+    down meanwhile (in gloo that could abort them and fail a run that had worked)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        times = manager.dict()
+        first = context.Process(target=_finish_after, args=(0, port, 1.5, times))
+        other = context.Process(target=_finish_after, args=(1, port, 0.0, times))
+        first.start(); other.start()
+        first.join(60); other.join(60)
+        assert (first.exitcode, other.exitcode) == (0, 0)
+        assert times["left 1"] >= times["worked 0"]
