@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.progress import Progress, report
-from ..training.device import autocast, pick_device
+from ..training.device import autocast, pick_device, prefers_channels_last
 from ..training.gradcam import inference_cam, training_cam
 from ..training.loss import gradia_loss, mask_to_grid
 from ..training.models import build_model, find_cam_layer, get_layer
@@ -40,10 +40,12 @@ def run_bench(arch: str = "resnet18", image_size: int = 224, batch_size: int = 1
     dev = pick_device(device)
     torch.manual_seed(0)
     model = build_model(arch, 2).to(dev).train()
+    layout = torch.channels_last if prefers_channels_last(dev) else torch.contiguous_format  # as training runs
+    model.to(memory_format=layout)
     layer_name = find_cam_layer(model, image_size)
     layer = get_layer(model, layer_name)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = torch.randn(batch_size, 3, image_size, image_size, device=dev)
+    x = torch.randn(batch_size, 3, image_size, image_size, device=dev).contiguous(memory_format=layout)
     y = torch.randint(0, 2, (batch_size,), device=dev)
     with torch.no_grad():
         probe = []

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 from ..core.records import QUADRANTS, UNASSESSED
 from ..errors import GradiaError
 from .options import add_output_flags
+from .report_lines import split_line
 from .bench import add_bench
 from .check import add_check
-from .distributed_launch import add_launch_flags
+from .train_command import add_train
 from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
 
@@ -22,20 +21,6 @@ PROBE_KEYS = ("n_counterfactual", "masked_accuracy", "counterfactual_accuracy", 
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _split_line(split: str, s: dict) -> str:
-    m = s["matrix"]
-    return (f"  {split:<5} n={s['n']:<5} accuracy={_fmt(s['accuracy'])} iou={_fmt(s['iou'])} "
-            f"energy={_fmt(s['energy'])} pointing={_fmt(s['pointing'])} "
-            f"RA={m['RA']} UA={m['UA']} RI={m['RI']} UI={m['UI']} unassessed={m['unassessed']}"
-            + (f" counterfactual accuracy={_fmt(s['counterfactual_accuracy'])} "
-               f"(shortcut reliance {_fmt(s['shortcut_reliance'])} on {s['n_counterfactual']} masked images)"
-               if s.get("counterfactual_accuracy") is not None else ""))
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -172,147 +157,6 @@ def run_models(args, progress):
 
 
 # ---- train ------------------------------------------------------------------------------------
-def _weight(text: str) -> tuple[str, tuple[float, float]]:
-    try:
-        key, pair = text.split("=")
-        a, b = (float(v) for v in pair.split(","))
-        return key.strip(), (a, b)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected QUADRANT=W_PRED,W_ATT, e.g. UA=0.4,1.6") from None
-
-
-def add_train(sub) -> None:
-    from ..training.config import (DEFAULT_EPOCHS, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES,
-                                   PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS, STARTS, TrainConfig)
-
-    d = TrainConfig()
-    p = sub.add_parser("train", help="train a new model version (baseline, guided, GRADIA, GRADIA on all masks)",
-                       description="Train a new model version and print its metrics. The best epoch is chosen "
-                                   "on the validation split (on its counterfactual copies where masked validation "
-                                   "images exist); the test split is only reported.")
-    p.add_argument("project", type=Path)
-    p.add_argument("--mode", choices=MODES,
-                   help=f"default: {RECOMMENDED_MODE} with --from (the recommended recipe: counterfactual "
-                        "backgrounds behind the masked objects, GRADIA's attention loss and a penalty on evidence "
-                        "outside the masks), baseline without it; gradia and gradia-all are the paper's losses, "
-                        "exactly")
-    p.add_argument("--from", dest="parent", metavar="VERSION",
-                   help="start from this version (e.g. 1 or v1): its architecture, layer and image size")
-    p.add_argument("--start", choices=STARTS,
-                   help="with --from: 'parent' fine-tunes its learned weights, 'initial' starts again from the "
-                        "weights its lineage began with (random, ImageNet or --weights-file), so no shortcut it "
-                        f"learned is carried over (default: {GUIDED_START} in mode guided, parent otherwise)")
-    p.add_argument("--arch", help="tiny (default; with --from: the parent's) or any torchvision "
-                                  "classifier, e.g. resnet18, resnet50, efficientnet_b0; `gradia models` lists all")
-    p.add_argument("--cam-layer", help="dotted module path for Grad-CAM (default: the last convolutional block)")
-    p.add_argument("--image-size", type=int, help="input size in px (default 64 for tiny, 224 otherwise)")
-    p.add_argument("--epochs", type=int,
-                   help=f"passes over the training split; the best epoch is kept (default: {RESTART_EPOCHS} for a "
-                        f"run that starts again - guided from --from, or --start initial - and {DEFAULT_EPOCHS} "
-                        "otherwise)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per optimisation step")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
-    p.add_argument("--lambda", dest="lam", type=float, default=d.lam, help="weight of the attention loss")
-    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
-    p.add_argument("--seed", type=int, default=d.seed,
-                   help="random seed for initial weights, shuffling, augmentation and counterfactuals: the same "
-                        "seed, data and settings give the same model")
-    p.add_argument("--counterfactual", action="store_true",
-                   help="swap the background outside each expert mask for another masked image's background "
-                        "(always on in mode guided)")
-    p.add_argument("--counterfactual-share", type=float, metavar="SHARE",
-                   help=f"share of each epoch drawn from the masked images when counterfactuals are on "
-                        f"(default {GUIDED_SHARE} in mode guided, {PLAIN_SHARE} otherwise)")
-    p.add_argument("--outside-weight", type=float, metavar="W",
-                   help=f"weight of the penalty on decision evidence outside the masks (default "
-                        f"{GUIDED_OUTSIDE_WEIGHT} in mode guided, 0 otherwise)")
-    p.add_argument("--propagate-masks", action=argparse.BooleanOptionalAction,
-                   help="part-way through the run, propose masks for the unmasked training images from the "
-                        "model's own Grad-CAM and swap their backgrounds too (never used as attention targets; "
-                        "needs counterfactuals; default: on in mode guided, off otherwise)")
-    p.add_argument("--weight", dest="weights", type=_weight, action="append", default=[],
-                   metavar="Q=WP,WA", help="override a row of the quadrant weight table, e.g. UA=0.4,1.6 "
-                                           "(rows: UA UI RI RA masked unmasked)")
-    p.add_argument("--differentiable-weights", action="store_true",
-                   help="let the attention loss flow through Grad-CAM's channel weights too")
-    p.add_argument("--weights-file", dest="init_weights", help="initial weights (.pt/.pth/.safetensors)")
-    p.add_argument("--pretrained", action="store_true", help="ImageNet weights from torchvision's local cache")
-    p.add_argument("--data", choices=("auto", "memory", "stream"), default=d.data,
-                   help="hold the images in memory, or stream them from the project's pixel cache (PROJECT/cache: "
-                        "each image decoded once at the input size, again only when its file changes); auto "
-                        "streams projects too large to hold (default: auto)")
-    p.add_argument("--loader-workers", type=int, default=d.loader_workers,
-                   help="processes reading a streamed split ahead of the training step (default: one per core, "
-                        "at most 4)")
-    add_launch_flags(p)
-    add_output_flags(p)
-    p.set_defaults(handler=run_train)
-
-
-def run_train(args, progress):
-    from ..core.store import Project
-    from ..training.config import RECOMMENDED_MODE, TrainConfig
-    from ..training.distributed import finish as finish_distributed
-    from ..training.distributed import from_environment
-    from ..training.distributed import stop as stop_distributed
-    from ..training.trainer import Callbacks, train
-    from .distributed_launch import launch, wants_launch
-
-    if wants_launch(args) and from_environment() is None:
-        return launch(args, args.argv, progress)
-    if args.start and args.parent is None:
-        raise GradiaError(f"--start {args.start} needs --from VERSION: a first run starts from its own weights")
-    mode = args.mode or (RECOMMENDED_MODE if args.parent is not None else "baseline")
-    config = TrainConfig(mode=mode, arch=args.arch, cam_layer=args.cam_layer, image_size=args.image_size,
-                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lam=args.lam,
-                         device=args.device, seed=args.seed, counterfactual=args.counterfactual,
-                         differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
-                         pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
-                         outside_weight=args.outside_weight, start=args.start,
-                         propagate_masks=args.propagate_masks, data=args.data, loader_workers=args.loader_workers)
-    for key, pair in args.weights:
-        if key not in config.weights:
-            raise GradiaError(f"--weight {key}: unknown row (expected one of {', '.join(config.weights)})")
-        config.weights[key] = pair
-
-    class Report(Callbacks):
-        def progress(self, stage, done, total):
-            progress(stage, done, total)
-
-        def epoch_end(self, epoch, m):
-            progress.message(f"epoch {epoch}: loss {m.loss:.4f} (attention {m.attention:.4f}) "
-                             f"train acc {m.train_accuracy:.3f} val acc {m.val_accuracy:.3f} "
-                             f"val energy {_fmt(m.val_energy)} val counterfactual acc "
-                             f"{_fmt(m.val_counterfactual_accuracy)} ({m.seconds:.1f}s)")
-
-        def log(self, message):
-            progress.message(message)
-
-    ddp = from_environment()
-    try:
-        with Project.open(args.project, readonly=bool(ddp and not ddp.main)) as project:  # one process writes
-            if args.parent is not None:
-                config.parent = project.resolve_version(args.parent).id
-            result = train(project, config, Report() if ddp is None or ddp.main else Callbacks(), ddp)
-    except BaseException:
-        if ddp is not None:
-            stop_distributed()
-        raise
-    if ddp is not None:
-        finish_distributed(ddp)
-    if result is None:  # another process of a distributed run reports
-        return None, None
-    resolved = config.resolved()
-    out = {"version": result.version, "mode": mode, "parent": config.parent, "start": resolved.start,
-           "epochs": resolved.epochs, "best_epoch": result.best_epoch,
-           "selection_rule": result.selection_rule, "seconds": result.seconds, "warnings": result.warnings,
-           **result.summaries}
-    lines = [f"model version v{result.version} ({mode}), best epoch {result.best_epoch} of {resolved.epochs} "
-             f"(by {result.selection_rule}), {result.seconds:.1f}s"]
-    lines += [_split_line(s, v) for s, v in result.summaries.items()] + result.warnings
-    return out, "\n".join(lines)
-
-
 # ---- eval -------------------------------------------------------------------------------------
 def _open_for_eval(path: Path, progress):
     """Writable when possible (fresh predictions are stored); read-only, storing nothing, when the
@@ -341,7 +185,6 @@ def add_eval(sub) -> None:
 
 def run_eval(args, progress):
     from ..core.assessment import assess, split_summary
-    from ..core.store import Project
 
     with _open_for_eval(args.project, progress) as project:
         version = project.resolve_version(args.version)
@@ -368,7 +211,7 @@ def run_eval(args, progress):
         summary = {**base, **probe}
     out = {"version": version.id, "split": args.split, **{k: v for k, v in summary.items() if k != "matrix"},
            "matrix": {k: summary["matrix"][k] for k in EVAL_MATRIX_COUNTS}}
-    return out, f"model version v{version.id} ({version.mode})\n" + _split_line(args.split, summary)
+    return out, f"model version v{version.id} ({version.mode})\n" + split_line(args.split, summary)
 
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_models, add_weights, add_bench, add_export, add_import,

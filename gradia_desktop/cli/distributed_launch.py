@@ -9,13 +9,14 @@ from the environment torchrun sets (training/distributed.py), and trains.
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import signal
 import subprocess
 import sys
 from typing import TextIO
 
-from ..errors import GradiaError
+from ..errors import Cancelled, GradiaError
 
 VALUE_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--rdzv-endpoint")
 
@@ -74,9 +75,15 @@ _AGENT_LOG = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d")  # torchrun's own log lin
 _BANNER = ("*****", "Setting OMP_NUM_THREADS")
 
 
-def relay(lines, out: TextIO) -> list[str]:
+_OWN_ERROR = re.compile(r"^gradia \S+: error: ")
+
+
+def relay(lines, out: TextIO, errors: list[str] | None = None) -> list[str]:
     """Pass the processes' output on to ``out``, less torchrun's own logging; return torchrun's failure
-    report (the lines after its ChildFailedError), which ``root_cause`` reads."""
+    report (the lines after its ChildFailedError), which ``root_cause`` reads.
+
+    The processes' own one-line errors ('gradia train: error: ...') go to ``errors`` instead, once
+    each: on input every process finds wrong, each says the same thing."""
     report: list[str] | None = None
     held: list[str] = []  # a traceback, until it is known whose
     for line in lines:
@@ -92,6 +99,9 @@ def relay(lines, out: TextIO) -> list[str]:
                 held = []
         elif line.startswith("Traceback (most recent call last):"):
             held = [line]
+        elif errors is not None and _OWN_ERROR.match(line):
+            if line.rstrip() not in errors:
+                errors.append(line.rstrip())
         elif not (_AGENT_LOG.match(line) or line.startswith(_BANNER) or not line.strip()):
             out.write(line)
             out.flush()
@@ -123,10 +133,21 @@ def launch(args, argv: list[str], progress):
     progress.message(f"starting {args.nproc_per_node or 1} process(es) on this machine"
                      + (f", machine {args.node_rank} of {args.nnodes}" if args.nnodes > 1 else "") + " under torchrun")
     child = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, bufsize=1)
+    errors: list[str] = []
     try:
-        report = relay(child.stderr, sys.stderr)
+        report = relay(child.stderr, sys.stderr, errors)
+    except KeyboardInterrupt:  # Ctrl-C (or the app's cancel) reached every process of the run, torchrun too
+        try:
+            relay(child.stderr, io.StringIO())  # read on, or torchrun could block on a full pipe while it stops
+        finally:
+            child.wait()
+        raise Cancelled("cancelled: no version was made") from None
     finally:
         status = child.wait()
+    if status != 0 and errors:  # the processes said why: that is the run's error
+        for line in errors[1:]:
+            progress.warn(line)
+        raise GradiaError(_OWN_ERROR.sub("", errors[0]))
     if status != 0:
         cause = root_cause(report)
         raise GradiaError(f"the distributed run stopped{': ' + cause if cause else ''} (exit status {status}; any "

@@ -4,6 +4,11 @@ The lock is ``flock`` (``msvcrt.locking`` on Windows), so the kernel drops it wh
 process ends: a crash never leaves a stale lock. The file's text (pid, host, time) only feeds the
 message another writer gets. Within one process the lock is re-entrant (the GUI's training worker
 opens the project again while the window holds it): a registry counts the holders per folder.
+
+A holder may invite a child process to write too (``invite``): the app does so for a distributed
+training run it starts, whose first process stores the new version while the expert goes on
+annotating in the window. The invitation travels in the child's environment (INVITATION_ENV) and is
+written into the lock file; a guest takes no lock of its own and counts on its host's.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import secrets
 import socket
 import threading
 import time
@@ -55,6 +61,7 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 LOCK_NAME = "project.lock"
+INVITATION_ENV = "GRADIA_PROJECT_INVITATION"
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class Holder:
     pid: int | None
     host: str
     since: str
+    invitations: tuple[str, ...] = ()
 
 
 class ProjectInUse(GradiaError):
@@ -75,8 +83,10 @@ class ProjectInUse(GradiaError):
 
 @dataclass
 class _Held:
-    fd: int
+    fd: int | None  # None: a guest of another process's lock
     count: int
+    since: str = ""
+    invitations: set[str] | None = None
 
 
 _held: dict[Path, _Held] = {}
@@ -89,6 +99,8 @@ def _forget_inherited_locks() -> None:
     global _registry_lock
     _registry_lock = threading.Lock()  # the parent's may have been taken by another thread at the fork
     for held in _held.values():
+        if held.fd is None:
+            continue
         try:
             os.close(held.fd)
         except OSError:
@@ -103,16 +115,39 @@ if hasattr(os, "register_at_fork"):
 def acquire(root: Path) -> bool:
     """Take the project's lock, or join this process's hold on it.
 
-    Returns True when this call took it (no Project of this process had it open for writing).
-    Raises ProjectInUse when another process holds it, OSError when the lock file cannot be made.
+    Returns True when this call took it (no Project of this process had it open for writing, and this
+    process is not the invited guest of the process that holds it). Raises ProjectInUse when another
+    process holds it, OSError when the lock file cannot be made.
     """
     with _registry_lock:
         held = _held.get(root)
         if held is not None:
             held.count += 1
             return False
-        _held[root] = _Held(_take(root / LOCK_NAME, root), 1)
-        return True
+        fd = _take(root / LOCK_NAME, root)
+        _held[root] = _Held(fd, 1, time.strftime("%Y-%m-%d %H:%M:%S"), set())
+        return fd is not None
+
+
+def invite(root: Path) -> str:
+    """A pass that lets a child process write to this project while this process holds it: set it as
+    INVITATION_ENV in the child's environment; ``revoke`` it when the child has ended."""
+    token = secrets.token_hex(16)
+    with _registry_lock:
+        held = _held.get(root)
+        if held is None or held.fd is None:
+            raise GradiaError(f"{root}: only the process holding the project for writing can invite another")
+        held.invitations.add(token)
+        _write_holder(held.fd, held.since, held.invitations)
+    return token
+
+
+def revoke(root: Path, token: str) -> None:
+    with _registry_lock:
+        held = _held.get(root)
+        if held is not None and held.fd is not None and token in held.invitations:
+            held.invitations.discard(token)
+            _write_holder(held.fd, held.since, held.invitations)
 
 
 def release(root: Path) -> None:
@@ -124,6 +159,8 @@ def release(root: Path) -> None:
         if held.count:
             return
         del _held[root]
+        if held.fd is None:  # a guest: the lock is its host's
+            return
         try:  # unlink while still holding it: see _take for how a waiting opener copes
             (root / LOCK_NAME).unlink(missing_ok=True)
         except OSError:
@@ -167,12 +204,17 @@ def holder(root: Path) -> Holder | None:
         os.close(fd)
 
 
-def _take(path: Path, root: Path) -> int:
+def _take(path: Path, root: Path) -> int | None:
+    """The locked file's descriptor; None when another process holds it and invited this one."""
     for _ in range(10):
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             if not _try_lock(fd):
-                raise ProjectInUse(root, _read_holder(fd))
+                holder = _read_holder(fd)
+                if os.environ.get(INVITATION_ENV) in holder.invitations:
+                    os.close(fd)
+                    return None
+                raise ProjectInUse(root, holder)
             # A holder that was releasing may have unlinked the file we opened: then our lock guards
             # nothing and a newcomer would lock a fresh file. Only the file the name points to counts.
             try:
@@ -180,7 +222,7 @@ def _take(path: Path, root: Path) -> int:
             except FileNotFoundError:
                 same = False
             if same:
-                _write_holder(fd)
+                _write_holder(fd, time.strftime("%Y-%m-%d %H:%M:%S"), ())
                 return fd
         except BaseException:
             os.close(fd)
@@ -193,9 +235,9 @@ def _this_holder() -> Holder:
     return Holder(os.getpid(), socket.gethostname(), "")
 
 
-def _write_holder(fd: int) -> None:
-    text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                       "since": time.strftime("%Y-%m-%d %H:%M:%S")}).encode()
+def _write_holder(fd: int, since: str, invitations) -> None:
+    text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": since,
+                       "invitations": sorted(invitations)}).encode()
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, text)
@@ -207,7 +249,8 @@ def _read_holder(fd: int) -> Holder:
         data = os.read(fd, 4096)
         try:
             info = json.loads(data)
-            return Holder(int(info["pid"]), str(info["host"]), str(info["since"]))
+            return Holder(int(info["pid"]), str(info["host"]), str(info["since"]),
+                          tuple(str(t) for t in info.get("invitations", ())))
         except (ValueError, KeyError, TypeError):
             time.sleep(0.02 * (attempt + 1))
     return Holder(None, "an unknown host", "an unknown time")

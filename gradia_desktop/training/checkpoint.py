@@ -12,6 +12,7 @@ from torch import nn
 
 from ..core.atomic import atomic_write_bytes, atomic_write_text
 from ..errors import GradiaError
+from .device import prefers_channels_last
 from .models import build_model, get_layer, read_state_dict
 
 
@@ -23,8 +24,8 @@ class ModelSpec:
     image_size: int
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec) -> None:
-    """The weights at ``path`` and their description beside it, each written atomically.
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec) -> Path:
+    """The weights at ``path`` and their description beside it, each written atomically; returns ``path``.
 
     The description is written first, so a weights file - what marks the epoch as saved - never
     lacks it, even when the process is killed in between. A disk that refuses (full, read-only,
@@ -40,6 +41,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec) 
         atomic_write_bytes(path, save(state))
     except OSError as exc:
         raise GradiaError(f"{path}: cannot write the checkpoint ({exc.strerror or exc})") from None
+    return path
 
 
 def read_spec(path: str | os.PathLike) -> ModelSpec:
@@ -62,4 +64,6 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     except RuntimeError as exc:
         raise GradiaError(f"{path}: weights do not match {spec.arch} ({str(exc).splitlines()[0]})") from None
     model.to(device).eval()
+    if prefers_channels_last(torch.device(device)):
+        model.to(memory_format=torch.channels_last)
     return model, get_layer(model, spec.cam_layer), spec

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 
 from ..errors import GradiaError
 from .loss import DEFAULT_WEIGHTS
@@ -107,3 +109,42 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "settings") -> TrainConfig:
+        """The config ``to_dict`` wrote (JSON turns its weight pairs into lists); ``source`` names
+        where it came from in the one-line error about a field that is unknown or of the wrong kind."""
+        if not isinstance(data, dict):
+            raise GradiaError(f"{source}: expected a JSON object of training settings")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GradiaError(f"{source}: unknown training setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        values = dict(data)
+        if "weights" in values:
+            try:
+                values["weights"] = {str(k): tuple(float(x) for x in v) for k, v in values["weights"].items()}
+            except (AttributeError, TypeError, ValueError):
+                raise GradiaError(f"{source}: 'weights' must map each row to two numbers") from None
+        config = cls(**values)
+        for f in fields(cls):  # a string where a number belongs would fail deep inside the run
+            value, default = getattr(config, f.name), getattr(cls(), f.name)
+            if value is not None and default is not None and type(value) is not type(default) \
+                    and not (isinstance(default, float) and type(value) is int):
+                raise GradiaError(f"{source}: {f.name!r} must be a {type(default).__name__}, got {value!r}")
+        try:
+            config.validate()
+        except GradiaError as exc:
+            raise GradiaError(f"{source}: {exc}") from None
+        return config
+
+    @classmethod
+    def read(cls, path: Path) -> TrainConfig:
+        """Settings saved as JSON (the app writes them so a distributed run trains with its form's settings)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise GradiaError(f"{path}: cannot read the settings ({exc.strerror or exc})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise GradiaError(f"{path}: not a JSON settings file ({exc})") from None
+        return cls.from_dict(data, str(path))

@@ -16,6 +16,7 @@ from ..core.records import Sample
 from ..core.store import Project
 from ..errors import GradiaError
 from .config import DATA_MODES
+from .device import prefers_channels_last
 from .pixel_cache import ImageResized, cache_images, decode_at
 from .row_file import RowImages
 
@@ -174,13 +175,16 @@ def _load_in_memory(project: Project, samples: list[Sample], split: str, image_s
 
 
 class Normalizer:
-    """uint8 (B, 3, S, S) on any device -> float, ImageNet-normalised, on ``device``."""
+    """uint8 (B, 3, S, S) on any device -> float, ImageNet-normalised, on ``device`` (channels-last in
+    memory where the device prefers it, matching the model: see device.prefers_channels_last)."""
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device, channels_last: bool | None = None):
         self.device = device
         self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+        self.channels_last = prefers_channels_last(device) if channels_last is None else channels_last
 
     def __call__(self, images_u8: torch.Tensor) -> torch.Tensor:
         x = images_u8.to(self.device, non_blocking=True).float().div_(255)
-        return (x - self.mean) / self.std
+        x = (x - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x

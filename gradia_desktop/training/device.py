@@ -9,6 +9,12 @@ import torch
 from ..errors import GradiaError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+# The app's choice "all N GPUs": one process per GPU under torchrun (`gradia train --nproc-per-node N`).
+ALL_GPUS = "all-gpus"
+
+
+def gpu_count() -> int:
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _mps_available() -> bool:
@@ -44,6 +50,12 @@ def describe_devices() -> list[dict]:
     if _mps_available():
         out.append({"name": "mps", "label": "Apple MPS", "memory_gb": None})
     return out
+
+
+def prefers_channels_last(device: torch.device) -> bool:
+    """Whether convolutions run faster on channels-last tensors here: on CUDA (cuDNN's tensor-core
+    kernels want NHWC). The CPU keeps the default layout, so CPU results stay as they were."""
+    return device.type == "cuda"
 
 
 def autocast(device: torch.device):

@@ -79,6 +79,12 @@ def _raise_on_sigterm(signum, _frame) -> None:
     raise RunStopped(STOPPED)
 
 
+def _interrupt(signum, _frame) -> None:
+    """Ctrl-C reaches torchrun too, which then sends SIGTERM: it must not cut short the tidying."""
+    _ending()
+    raise KeyboardInterrupt
+
+
 def fit_together(fit, inputs):
     """``fit(inputs)``, where a collective that fails because another process is gone ends this one
     as RunStopped (quietly: the launcher reports the cause) rather than with gloo's or NCCL's traceback."""
@@ -103,6 +109,7 @@ def start(run: Distributed, device_spec: str) -> torch.device:
     if device_spec == "cuda" and not torch.cuda.is_available():
         raise GradiaError("device 'cuda' is not available: this machine has no usable CUDA GPU")
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    signal.signal(signal.SIGINT, _interrupt)
     use_cuda = device_spec in ("auto", "cuda") and torch.cuda.is_available()
     if use_cuda:
         if run.local_rank >= torch.cuda.device_count():

@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,7 +62,7 @@ class RunInputs:
     counterfactuals: CounterfactualBank | None
     generator: torch.Generator
     callbacks: Callbacks
-    save_checkpoint: Callable[[int], None]  # of the model as it is after that epoch
+    save_checkpoint: Callable[[int], Path | None]  # of the model as it is after that epoch; returns its file
     record_epoch: Callable[[EpochMetrics], None]
     val_probe: ProbeSet | None = None  # counterfactual copies of the masked validation images
     distributed: Distributed | None = None  # this process's place in a distributed run
@@ -80,6 +81,7 @@ class EpochState:
     layer: nn.Module
     image_size: int
     normalise: Normalizer
+    checkpoint: Path | None = None  # this epoch's weights on disk (kept until the run picks its best epoch)
 
     def heatmap(self, rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(CAM at the image's size, class probabilities) under this epoch's weights, in eval mode."""
@@ -243,7 +245,7 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
         if run.val_probe is not None:  # the originals' predictions come from the pass just made
             probe = measure_reliance(model, run.val_probe, device, cancelled=cb.cancelled, split_predictions=val.pred)
         evaluated = time.perf_counter()
-        run.save_checkpoint(epoch)
+        checkpoint = run.save_checkpoint(epoch)
         seen = sums["seen"]
         metrics = EpochMetrics(
             epoch=epoch, loss=sums["loss"] / seen, ce=sums["ce"] / seen, attention=sums["attention"] / seen,
@@ -256,6 +258,6 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
         run.record_epoch(metrics)
         history.append(metrics)
         cb.epoch_state(EpochState(epoch, metrics, predictions, matrix, model, layer,
-                                  val_data.images.shape[-1], normalise))
+                                  val_data.images.shape[-1], normalise, checkpoint))
         cb.epoch_end(epoch, metrics)
     return history

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,11 +32,22 @@ class Explainer:
     """Heatmaps of one model version. Thread-safe: calls are serialised on an internal lock."""
 
     def __init__(self, project: Project, version: Version, device: str = "cpu"):
-        self.version = version
-        self.device = pick_device(device)
         if version.checkpoint is None:
             raise GradiaError(f"model {version.name} has no checkpoint (its run ended {version.status})")
-        self.model, self.layer, self.spec = load_checkpoint(project.root / version.checkpoint, self.device)
+        self._load(project.root / version.checkpoint, device)
+        self.version = version
+
+    @classmethod
+    def from_file(cls, path: Path, device: str = "cpu") -> Explainer:
+        """Heatmaps of a checkpoint that is no version yet (an epoch of a run still going on)."""
+        explainer = cls.__new__(cls)
+        explainer._load(path, device)
+        explainer.version = None
+        return explainer
+
+    def _load(self, path: Path, device: str) -> None:
+        self.device = pick_device(device)
+        self.model, self.layer, self.spec = load_checkpoint(path, self.device)
         self._normalise = Normalizer(self.device)
         self._lock = threading.Lock()
 

@@ -184,3 +184,20 @@ def test_torchrun_logging_is_dropped_and_its_report_read_for_the_cause():
     assert root_cause(report) == "process 1 was killed by SIGKILL"
     assert root_cause([line.replace("-9", "3") + "\n" for line in report]) == "process 1 exited with status 3"
     assert root_cause([]) == ""
+
+
+def test_the_same_error_from_every_process_is_kept_once_for_the_launcher_to_report():
+    import io
+
+    text = ("gradia train: error: P: no model version v9\n" * 2 + "epoch 1/2: 1/1 (100%)\n"
+            "gradia train: error: P/masks/3.png: cannot read\n")
+    out, errors = io.StringIO(), []
+    relay(io.StringIO(text), out, errors)
+    assert out.getvalue() == "epoch 1/2: 1/1 (100%)\n"
+    assert errors == ["gradia train: error: P: no model version v9", "gradia train: error: P/masks/3.png: cannot read"]
+
+
+def test_input_every_process_refuses_is_one_error_line(project_dir):
+    run = gradia("train", project_dir, "--from", 9, *ARGS, "--nproc-per-node", 2)
+    lines = [line for line in run.stderr.splitlines() if "error" in line]
+    assert run.returncode == 2 and lines == [f"gradia train: error: {project_dir.resolve()}: no model version v9"]

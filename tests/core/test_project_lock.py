@@ -200,3 +200,40 @@ def test_a_forked_child_is_another_process_and_cannot_unlock_its_parent(project)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["child saw"] == result["parent"] and result["still held"] is True
+
+
+GUEST = ("import sys\nfrom gradia_desktop.core.store import Project\n"
+         "with Project.open(sys.argv[1]) as p:\n"
+         "    p.set_setting('guest', 1)\n"
+         "    print(p.version(int(sys.argv[2])).status)\n")
+
+
+def _guest(root, running, token):
+    env = {k: v for k, v in os.environ.items() if k != project_lock.INVITATION_ENV}
+    if token is not None:
+        env[project_lock.INVITATION_ENV] = token
+    return subprocess.run([sys.executable, "-c", GUEST, str(root), str(running)], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_an_invited_child_writes_beside_its_host_and_the_invitation_ends_with_revoke(project):
+    """The app's distributed run: the window keeps the project; the run's first process writes too."""
+    root = project.root
+    running = project.create_version(None, "baseline", "tiny", "layer4", 64, {})  # e.g. the host's own run
+    token = project_lock.invite(root)
+    invited = _guest(root, running, token)
+    assert invited.returncode == 0, invited.stderr
+    assert invited.stdout.strip() == "running"  # a guest clears nothing of its host's
+    assert project.setting("guest") == 1 and project.version(running).status == "running"
+    assert "in use by PID" in _guest(root, running, "not-the-token").stderr
+    assert "in use by PID" in _guest(root, running, None).stderr
+    project_lock.revoke(root, token)
+    assert "in use by PID" in _guest(root, running, token).stderr
+    assert project_lock.held_here(root) and (root / LOCK_NAME).exists()
+
+
+def test_only_the_holder_can_invite(project):
+    root = project.root
+    project.close()
+    with pytest.raises(GradiaError, match="only the process holding the project"):
+        project_lock.invite(root)

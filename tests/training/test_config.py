@@ -79,3 +79,33 @@ def test_epochs_left_open_follow_where_the_run_starts():
     assert TrainConfig(mode="guided", parent=1, epochs=5).resolved().epochs == 5  # the user's number wins
     with pytest.raises(GradiaError, match="epochs must be at least 1"):
         TrainConfig(epochs=0).validate()
+
+
+def test_settings_saved_as_json_read_back_to_the_same_config(tmp_path):
+    import json
+
+    config = TrainConfig(mode="guided", parent=2, epochs=5, lr=0.01, weights={**TrainConfig().weights, "UA": (0.5, 2)})
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(config.to_dict()))
+    assert TrainConfig.read(path) == config
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{nope", "not a JSON settings file"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"epohcs": 3}', "unknown training setting 'epohcs'"),
+    ('{"lr": "fast"}', "'lr' must be a float, got 'fast'"),
+    ('{"weights": {"UA": 3}}', "'weights' must map each row to two numbers"),
+    ('{"epochs": 0}', "epochs must be at least 1"),
+])
+def test_bad_settings_files_are_one_line_errors_naming_the_file(tmp_path, text, problem):
+    path = tmp_path / "settings.json"
+    path.write_text(text)
+    with pytest.raises(GradiaError) as exc:
+        TrainConfig.read(path)
+    assert str(exc.value).startswith(str(path)) and problem in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_missing_settings_file_is_named(tmp_path):
+    with pytest.raises(GradiaError, match="settings.json: cannot read the settings"):
+        TrainConfig.read(tmp_path / "settings.json")

@@ -163,3 +163,36 @@ def test_the_evidence_map_splits_the_true_class_margin_over_the_cells():
     bias_margin = bias[target] - bias.mean()
     assert torch.allclose(evidence.mean(dim=(1, 2)), (margin - bias_margin).detach(), atol=1e-4)
     assert evidence.requires_grad  # the penalty trains the features
+
+
+@pytest.mark.parametrize("arch", ["tiny", "resnet18"])
+def test_channels_last_tensors_give_the_same_loss_cam_and_gradients(arch):
+    """On CUDA the model and its inputs are channels-last (device.prefers_channels_last); the CAM's
+    reshapes and the autograd.grad of the training step must not depend on the layout."""
+    from gradia_desktop.training.data import Normalizer
+    from gradia_desktop.training.loss import outside_evidence
+
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8)
+    y = torch.tensor([0, 1, 1, 0])
+    results = []
+    for channels_last in (False, True):
+        torch.manual_seed(1)
+        model = build_model(arch, 2)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        layer = get_layer(model, find_cam_layer(model))
+        x = Normalizer(torch.device("cpu"), channels_last=channels_last)(images)
+        assert x.is_contiguous(memory_format=torch.channels_last) == channels_last
+        fwd, evidence = training_cam_with_evidence(model, layer, x, y, False)
+        grid = torch.zeros_like(fwd.cam)
+        grid[:, : grid.shape[1] // 2] = 1
+        ones = torch.ones(4)
+        loss = gradia_loss(fwd.logits, y, fwd.cam, grid, ones, ones, 1.0).total
+        loss = loss + outside_evidence(evidence, grid, ones > 0)
+        loss.backward()
+        results.append((loss.detach(), fwd.cam.detach(), [p.grad.clone() for p in model.parameters()]))
+    (loss_a, cam_a, grads_a), (loss_b, cam_b, grads_b) = results
+    assert torch.allclose(loss_a, loss_b, atol=1e-5) and torch.allclose(cam_a, cam_b, atol=1e-5)
+    # summation order differs between the layouts: each gradient agrees to 1e-4 of its largest entry
+    assert all(float((a - b).abs().max()) <= 1e-4 * float(a.abs().max()) + 1e-7 for a, b in zip(grads_a, grads_b))

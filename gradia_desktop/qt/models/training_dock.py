@@ -1,13 +1,15 @@
 """The Training dock: the settings form, then live plots while a run goes on; one run at a time.
 
-It owns the TrainingWorker of a run started here and turns its end into one ``run_ended(status,
-message)``; a failure is reported in the dock itself (no modal box: training runs while the
-expert keeps annotating).
+It owns the TrainingWorker of a run started here (or, on "all N GPUs", the TrainingProcess that
+starts and watches a torchrun launch) and turns its end into one ``run_ended(status, message)``;
+a failure is reported in the dock itself (no modal box: training runs while the expert keeps
+annotating).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
@@ -16,9 +18,10 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from ...core.records import Version
 from ...errors import GradiaError
 from ...training.config import TrainConfig
-from ...training.device import device_label
+from ...training.device import ALL_GPUS, device_label, gpu_count
 from .training_form import TrainingPanel
 from .training_plots import TrainingPlots
+from .training_process import TrainingProcess
 from .training_worker import TrainingWorker
 
 SETTINGS_TAB, PROGRESS_TAB = 0, 1
@@ -45,7 +48,7 @@ class TrainingDock(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.project_root: Path | None = None
-        self.worker: TrainingWorker | None = None
+        self.worker: TrainingWorker | TrainingProcess | None = None
         self.config: TrainConfig | None = None
         self.blocked_reason: str | None = None  # e.g. a baseline is being trained elsewhere
         self._visible: tuple[int | None, object] = (None, "predicted")
@@ -105,8 +108,9 @@ class TrainingDock(QWidget):
         if self.blocked_reason:
             self._say(self.blocked_reason, "error")
             return False
+        gpus = gpu_count()
         try:
-            where = device_label(config.device)
+            where = f"all {gpus} GPUs" if config.device == ALL_GPUS else device_label(config.device)
         except GradiaError as exc:  # e.g. CUDA chosen on a machine without it
             self._say(str(exc), "error")
             return False
@@ -114,7 +118,10 @@ class TrainingDock(QWidget):
         self._fresh_form = False
         self.panel.save_settings(QSettings(), form_key(self.project_root))
         self._outcome = ("failed", "training ended without a result")
-        worker = self.worker = TrainingWorker(self.project_root, config)
+        if config.device == ALL_GPUS:  # a torchrun launch in child processes, reporting like the worker
+            worker = self.worker = TrainingProcess(self.project_root, replace(config, device="cuda"), gpus)
+        else:
+            worker = self.worker = TrainingWorker(self.project_root, config)
         worker.set_visible(*self._visible)
         worker.progress.connect(self.plots.set_progress)
         worker.batch_finished.connect(self.plots.add_batch)

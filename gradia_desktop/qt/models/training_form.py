@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from ...core.records import Version
 from ...errors import GradiaError
 from ...training.config import GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig, default_epochs
-from ...training.device import describe_devices
+from ...training.device import ALL_GPUS, describe_devices
 from ...training.loss import DEFAULT_WEIGHTS
 from ..wrapping_label import WrappingLabel
 from .training_choices import (
@@ -121,6 +121,11 @@ class TrainingPanel(QWidget):
             memory = f", {d['memory_gb']} GB" if d.get("memory_gb") else ""
             text = d["label"] if d["name"] in ("cpu", "mps") else f"{d['label']} ({d['name']}{memory})"
             self.device.addItem(text, d["name"])
+        gpus = sum(d["name"].startswith("cuda") for d in devices)
+        if gpus > 1:
+            self.device.insertItem(1, f"all {gpus} GPUs", ALL_GPUS)
+            self.device.setItemData(1, "One training process per GPU, started under torchrun; the live plots "
+                                       "and Cancel work as on one device", Qt.ItemDataRole.ToolTipRole)
         self.weights = WeightTable()
         self.reset_weights = QPushButton("Reset to paper defaults", toolTip="The reference code's per-quadrant "
                                                                             "weights")

@@ -82,3 +82,40 @@ def test_a_new_projects_baseline_form_turns_guided_once_its_first_model_exists(d
     dock.panel.epochs.setValue(3)
     dock.set_versions([version(1), version(2)], 2)  # later versions leave the user's form alone
     assert dock.panel.config().epochs == 3
+
+
+def test_a_machine_with_several_gpus_offers_all_of_them_and_trains_on_them_with_torchrun(qtbot, monkeypatch,
+                                                                                         tmp_path):
+    from gradia_desktop.qt.models import training_dock, training_form
+    from gradia_desktop.qt.models.training_process import TrainingProcess
+
+    gpus = [{"name": f"cuda:{i}", "label": "Fake GPU", "memory_gb": 80.0} for i in range(4)]
+    monkeypatch.setattr(training_form, "describe_devices", lambda: [{"name": "cpu", "label": "CPU",
+                                                                     "memory_gb": None}, *gpus])
+    monkeypatch.setattr(training_dock, "gpu_count", lambda: 4)
+    started = []
+
+    class Launch(TrainingProcess):  # records what would be launched instead of starting torchrun
+        def start(self):
+            started.append((self.config.device, self.processes))
+            self.done.emit()
+
+    monkeypatch.setattr(training_dock, "TrainingProcess", Launch)
+    dock = TrainingDock()
+    qtbot.addWidget(dock)
+    dock.set_project(tmp_path / "p", [], None, read_only=False)
+    picker = dock.panel.device
+    assert picker.itemText(1) == "all 4 GPUs" and picker.itemData(1) == "all-gpus"
+    picker.setCurrentIndex(1)
+    assert dock.start(dock.panel.config())
+    assert started == [("cuda", 4)] and not dock.is_running()
+
+
+def test_a_machine_with_one_gpu_offers_no_all_gpus_choice(qtbot, monkeypatch):
+    from gradia_desktop.qt.models import training_form
+
+    monkeypatch.setattr(training_form, "describe_devices", lambda: [
+        {"name": "cpu", "label": "CPU", "memory_gb": None}, {"name": "cuda:0", "label": "GPU", "memory_gb": 8.0}])
+    dock = TrainingDock()
+    qtbot.addWidget(dock)
+    assert dock.panel.device.findData("all-gpus") < 0
