@@ -81,7 +81,7 @@ def add_train(sub) -> None:
     p.add_argument("--data", choices=("auto", "memory", "stream"), default=d.data,
                    help="hold the images in memory, or stream them from the project's pixel cache (PROJECT/cache: "
                         "each image decoded once at the input size, again only when its file changes); auto "
-                        "streams projects too large to hold (default: auto)")
+                        "streams projects too large to hold")
     p.add_argument("--loader-workers", type=int, default=d.loader_workers,
                    help="processes reading a streamed split ahead of the training step (default: one per core, "
                         "at most 4)")
