@@ -160,7 +160,6 @@ def run_train(args, progress):
     from ..core.run_events import encode, result_event
     from ..core.store import Project
     from ..training.distributed import STOPPED, from_environment
-    from ..training.distributed import finish as finish_distributed
     from ..training.distributed import stop as stop_distributed
     from ..training.trainer import Callbacks, train
     from .distributed_launch import launch, wants_launch
@@ -180,8 +179,6 @@ def run_train(args, progress):
             if isinstance(exc, KeyboardInterrupt):  # Ctrl-C (or the app's cancel) reached every process:
                 raise RunStopped(STOPPED) from None  # the launcher, or the first process's version, says so
         raise
-    if ddp is not None:
-        finish_distributed(ddp)
     if result is None:  # another process of a distributed run reports
         return None, None
     resolved = config.resolved()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime
 import os
 import signal
+import sys
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -127,14 +129,51 @@ def stop() -> None:
         dist.destroy_process_group()
 
 
-def finish(run: Distributed) -> None:
+LEAVE_PATIENCE_S = 60.0
+
+
+def finish(run: Distributed, patience_s: float = LEAVE_PATIENCE_S) -> None:
     """Leave the process group after a run that succeeded, all processes together.
 
     The others finish training before the first has validated and saved; one that tore its half of
     the group down meanwhile could abort in gloo's teardown (SIGABRT) and fail a run that had worked.
+    Once all have met, the run's outcome is settled: should the teardown itself hang, the process
+    ends after ``patience_s`` with success rather than hold the launch (and torchrun) up.
     """
     fit_together(lambda _: run.barrier(), None)
-    stop()
+    watchdog = threading.Timer(patience_s, _leave_now, args=(0,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        stop()
+    finally:
+        watchdog.cancel()
+
+
+def _leave_now(status: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+def end_process(status: int) -> None:
+    """The end of a process of a distributed run (a no-op elsewhere): leave the group (together with
+    the others when this process succeeded), then exit without the interpreter's teardown, where
+    gloo's threads, still holding tensors, can abort the process (SIGABRT) after its work is done."""
+    run = from_environment()
+    if run is None or not dist.is_initialized():
+        return
+    if status == 0:
+        try:
+            finish(run)
+        except RunStopped:
+            status = 2
+    else:
+        stop()
+    _leave_now(status)
 
 
 def wrap(model: nn.Module, device: torch.device) -> nn.Module:

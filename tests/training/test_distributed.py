@@ -70,3 +70,24 @@ def test_a_process_that_finished_first_leaves_the_group_only_when_the_first_proc
         first.join(60); other.join(60)
         assert (first.exitcode, other.exitcode) == (0, 0)
         assert times["left 1"] >= times["worked 0"]
+
+
+def _hanging_teardown(port: int) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK="0", WORLD_SIZE="1")
+    run = Distributed(0, 1, 0)
+    distributed.start(run, "cpu")
+    distributed.stop = lambda: time.sleep(600)  # a teardown that never returns
+    print("result printed", flush=True)
+    distributed.finish(run, patience_s=0.5)
+    raise AssertionError("finish returned although the teardown hung")
+
+
+def test_a_teardown_that_hangs_after_a_settled_run_ends_the_process_with_success():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = multiprocessing.get_context("spawn").Process(target=_hanging_teardown, args=(port,))
+    started = time.monotonic()
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0 and time.monotonic() - started < 30
