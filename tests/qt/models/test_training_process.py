@@ -60,16 +60,8 @@ def test_cancel_stops_every_process_and_leaves_the_version_cancelled(qtbot, smal
         assert not any((small_project_dir / "models").glob("v*/epoch_*"))
 
 
-def test_a_failed_run_says_why_in_one_line(qtbot, small_project_dir):
-    run = TrainingProcess(small_project_dir, TrainConfig(**{**FAST, "mode": "guided", "parent": 7}), processes=2)
-    with Project.open(small_project_dir):
-        with qtbot.waitSignal(run.failed, timeout=180_000) as failed:
-            run.start()
-        run.wait()
-    assert "7" in failed.args[0] and "\n" not in failed.args[0]
-
-
 def test_the_failure_line_is_the_runs_own_error():
+    """(The run's errors arrive said once: tests/cli/test_distributed_launch.py.)"""
     assert failure_line(["starting 2 process(es)\n", "gradia train: error: no such version 7\n"], 2) == \
         "no such version 7"
     assert failure_line(["Segmentation fault\n"], 139) == "training stopped (exit status 139): Segmentation fault"
