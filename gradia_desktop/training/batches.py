@@ -20,7 +20,29 @@ from .row_file import RowImages
 
 PREFETCH_BATCHES = 4  # per worker
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+TRIM_AT_BYTES = 64 << 20  # free heap above this is given back after a streamed batch
 MIN_BATCHES_FOR_WORKERS = 8  # below this, starting the workers costs more than they save
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def _glibc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    if hasattr(libc, "mallinfo2"):  # glibc 2.33 and later
+        libc.mallinfo2.restype = _MallInfo2
+    return libc
+
+
+_LIBC = _glibc()
 
 
 class _BatchReads(Dataset):
@@ -42,12 +64,33 @@ def _start_worker(_worker_id: int) -> None:
     read (peak 760 MB after 1,200 images of 224 px, 1,216 MB after 4,800); with the threshold fixed it
     levels off (about 640 MB for either, most of it torch itself).
     """
-    if sys.platform.startswith("linux"):
+    if _LIBC is not None:
         try:
-            libc = ctypes.CDLL("libc.so.6")
-            libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
-        except (OSError, AttributeError):  # not glibc: its allocator does not behave this way
+            _LIBC.mallopt(M_MMAP_THRESHOLD, 1 << 20)
+        except AttributeError:  # not glibc: its allocator does not behave this way
             pass
+
+
+def return_free_memory() -> None:
+    """Give the heap's free pages back to the OS once more than TRIM_AT_BYTES of it lie free (glibc;
+    a no-op elsewhere). Called after each streamed batch.
+
+    Each batch allocates and frees a few buffers of its size (the read batch, its counterfactual and
+    flipped copies); glibc keeps what was freed, and in some runs its heap fragmented and grew for as
+    long as the epoch went on: a streamed epoch of 20,000 images at 224 px peaked at 0.79-1.32 GB
+    (against 0.72 GB for 2,000), and 0.79-0.84 GB with this. Trimming after every batch instead
+    cost a little more speed for no lower peak.
+    """
+    if _LIBC is not None and hasattr(_LIBC, "mallinfo2"):
+        try:
+            if _free_heap_bytes() > TRIM_AT_BYTES:
+                _LIBC.malloc_trim(0)
+        except AttributeError:
+            pass
+
+
+def _free_heap_bytes() -> int:
+    return int(_LIBC.mallinfo2().fordblks)
 
 
 def default_workers() -> int:
@@ -72,7 +115,9 @@ def read_batches(images, batches: Sequence[torch.Tensor], workers: int | None = 
     loader = DataLoader(_BatchReads(images, plain), batch_size=None, shuffle=False,
                         num_workers=min(workers, len(batches)), multiprocessing_context="spawn",
                         prefetch_factor=PREFETCH_BATCHES, pin_memory=pin_memory, worker_init_fn=_start_worker)
-    yield from loader
+    for batch in loader:
+        yield batch
+        return_free_memory()  # the caller is done with the batch it was given
 
 
 def in_order(count: int, batch_size: int) -> list[torch.Tensor]:

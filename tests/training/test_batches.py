@@ -6,8 +6,10 @@ import multiprocessing
 import time
 
 import numpy as np
+import pytest
 import torch
 
+from gradia_desktop.training import batches
 from gradia_desktop.training.batches import in_order, read_batches
 from gradia_desktop.training.row_file import RowImages, write_rows
 
@@ -42,3 +44,20 @@ def test_tensors_in_memory_are_indexed_without_workers():
     assert [b.shape[0] for b in in_order(10, 4)] == [4, 4, 2]
     read = list(read_batches(images, in_order(10, 4), workers=4))
     assert torch.equal(torch.cat(read), images)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+@pytest.mark.skipif(batches._LIBC is None or not hasattr(batches._LIBC, "mallinfo2"), reason="glibc only")
+def test_free_heap_beyond_the_limit_goes_back_to_the_os():
+    chunks = [bytearray(100_000) for _ in range(1500)]  # below the mmap threshold: on the heap
+    for chunk in chunks:
+        chunk[::4096] = b"x" * len(chunk[::4096])  # touched, so resident
+    before = _rss_mb()
+    del chunks[:-1]  # the last one keeps the heap's top in use: only a trim inside it gives pages back
+    assert batches._free_heap_bytes() > batches.TRIM_AT_BYTES
+    batches.return_free_memory()
+    assert before - _rss_mb() > 100 and batches._free_heap_bytes() > 0
