@@ -18,18 +18,16 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ...core import project_lock, run_events
 from ...core.store import Project
 from ...errors import GradiaError
 from ...training.config import TrainConfig
 from ...training.explain import Explainer
-from .training_worker import LiveEpoch
+from .training_worker import LiveEpoch, TrainingRun, target_class
 
 INTERRUPTED = 130  # the exit status of a run stopped by SIGINT (cancel)
 
@@ -48,39 +46,17 @@ def failure_line(stderr_lines: list[str], status: int) -> str:
         f"training stopped (exit status {status})"
 
 
-class TrainingProcess(QObject):
-    """Same signals and methods as TrainingWorker; ``processes`` is the number of processes (GPUs)."""
-
-    progress = Signal(str, int, int)
-    batch_finished = Signal(int, int, int, object)
-    epoch_live = Signal(object)
-    epoch_finished = Signal(int, object)
-    message = Signal(str)
-    succeeded = Signal(int, dict)
-    failed = Signal(str)
-    cancelled = Signal()
-    done = Signal()
+class TrainingProcess(TrainingRun):
+    """A TrainingRun whose training happens in ``processes`` child processes (one per GPU)."""
 
     def __init__(self, project_root: str | Path, config: TrainConfig, processes: int):
-        super().__init__()
-        self.project_root = Path(project_root).expanduser().resolve()
-        self.config = config
+        super().__init__(Path(project_root).expanduser().resolve(), config, "gradia-training-process")
         self.processes = processes
-        self.cancel_requested = threading.Event()
-        self._visible: tuple[int, object] | None = None
         self._child: subprocess.Popen | None = None
         self._child_lock = threading.Lock()
-        self.thread = QThread()
-        self.thread.setObjectName("gradia-training-process")
-        self.moveToThread(self.thread)
-        self.thread.started.connect(self._run)
-        self.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-
-    def start(self) -> None:
-        self.thread.start()
 
     def cancel(self) -> None:
-        self.cancel_requested.set()
+        super().cancel()
         with self._child_lock:
             child = self._child
             if child is not None and child.poll() is None:
@@ -92,19 +68,6 @@ class TrainingProcess(QObject):
                 except ProcessLookupError:
                     pass
 
-    def set_visible(self, sample_id: int | None, target: object = "predicted") -> None:
-        self._visible = None if sample_id is None else (sample_id, target)
-
-    def wait(self, msecs: int = -1) -> bool:
-        """Block until the run has ended (False on timeout); see TrainingWorker.wait."""
-        deadline = None if msecs < 0 else time.monotonic() + msecs / 1000
-        while self.thread.isRunning():
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
-
-    @Slot()
     def _run(self) -> None:
         settings = token = None
         try:
@@ -172,7 +135,7 @@ class TrainingProcess(QObject):
         sample_id, target = visible
         try:
             sample = project.sample(sample_id)
-            cls = sample.class_idx if target == "true" else (None if target == "predicted" else int(target))
-            return sample_id, target, Explainer.from_file(Path(checkpoint)).heatmap(project.load_image(sample), cls)[0]
+            explainer = Explainer.from_file(Path(checkpoint))
+            return sample_id, target, explainer.heatmap(project.load_image(sample), target_class(sample, target))[0]
         except (GradiaError, OSError, ValueError):  # e.g. the epoch's file already tidied away: no heatmap
             return None

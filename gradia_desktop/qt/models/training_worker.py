@@ -56,12 +56,17 @@ class LiveEpoch:
     heatmap: tuple[int, object, np.ndarray] | None
 
 
-class TrainingWorker(QObject):
-    """Runs one training job on its own thread, with its own connection to the project.
+def target_class(sample, target: object) -> int | None:
+    """The class a heatmap target names: 'true' (the sample's), 'predicted' (None) or a class index."""
+    return sample.class_idx if target == "true" else (None if target == "predicted" else int(target))
+
+
+class TrainingRun(QObject):
+    """One training job watched from its own thread: the signals the dock listens to, cancel, wait.
 
     Exactly one of ``succeeded`` (version id, summaries), ``failed`` (one-line reason) or
     ``cancelled`` is emitted at the end, then ``done``. ``set_visible`` names the sample (and
-    heatmap target) whose heatmap each ``epoch_live`` should carry.
+    heatmap target) whose heatmap each ``epoch_live`` should carry. Subclasses implement ``_run``.
     """
 
     progress = Signal(str, int, int)
@@ -74,17 +79,16 @@ class TrainingWorker(QObject):
     cancelled = Signal()
     done = Signal()
 
-    def __init__(self, project_root: str | Path, config: TrainConfig):
+    def __init__(self, project_root: str | Path, config: TrainConfig, thread_name: str):
         super().__init__()
         self.project_root = Path(project_root)
         self.config = config
         self.cancel_requested = threading.Event()
         self._visible: tuple[int, object] | None = None  # (sample id, target); set from the GUI thread
-        self._project: Project | None = None
         self.thread = QThread()
-        self.thread.setObjectName("gradia-training")
+        self.thread.setObjectName(thread_name)
         self.moveToThread(self.thread)
-        self.thread.started.connect(self._run)
+        self.thread.started.connect(self._started)
         # Direct: QThread.quit is thread-safe, and a queued call would wait for the GUI's event loop.
         self.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
@@ -97,18 +101,6 @@ class TrainingWorker(QObject):
     def set_visible(self, sample_id: int | None, target: object = "predicted") -> None:
         """Which heatmap to compute after each epoch: 'predicted', 'true' or a class index."""
         self._visible = None if sample_id is None else (sample_id, target)  # one assignment: atomic
-
-    def _visible_heatmap(self, state: EpochState) -> tuple[int, object, np.ndarray] | None:
-        visible, project = self._visible, self._project
-        if visible is None or project is None:
-            return None
-        sample_id, target = visible
-        try:
-            sample = project.sample(sample_id)
-            cls = sample.class_idx if target == "true" else (None if target == "predicted" else int(target))
-            return sample_id, target, state.heatmap(project.load_image(sample), cls)[0]
-        except GradiaError:  # a missing image: the epoch goes on without its heatmap
-            return None
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until the thread has ended (False on timeout).
@@ -124,6 +116,33 @@ class TrainingWorker(QObject):
         return True
 
     @Slot()
+    def _started(self) -> None:
+        # A slot the subclasses do not override: connected to an overridden slot, PySide runs it on the
+        # GUI thread instead of this object's.
+        self._run()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class TrainingWorker(TrainingRun):
+    """Runs one training job in this process, on its own thread, with its own connection to the project."""
+
+    def __init__(self, project_root: str | Path, config: TrainConfig):
+        super().__init__(project_root, config, "gradia-training")
+        self._project: Project | None = None
+
+    def _visible_heatmap(self, state: EpochState) -> tuple[int, object, np.ndarray] | None:
+        visible, project = self._visible, self._project
+        if visible is None or project is None:
+            return None
+        sample_id, target = visible
+        try:
+            sample = project.sample(sample_id)
+            return sample_id, target, state.heatmap(project.load_image(sample), target_class(sample, target))[0]
+        except GradiaError:  # a missing image: the epoch goes on without its heatmap
+            return None
+
     def _run(self) -> None:
         try:
             with Project.open(self.project_root) as project:
