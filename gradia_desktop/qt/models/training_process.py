@@ -94,38 +94,48 @@ class TrainingProcess(TrainingRun):
 
     def _watch(self, command: list[str], env: dict) -> tuple[int, dict | None, list[str]]:
         """Run ``command`` to its end, relaying its events; (exit status, result event, stderr lines)."""
-        with self._child_lock:
-            if self.cancel_requested.is_set():
-                return INTERRUPTED, None, []
-            child = self._child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                   text=True, bufsize=1, env=env, start_new_session=True)
-        errors: list[str] = []
-        reader = threading.Thread(target=lambda: errors.extend(child.stderr), name="gradia-run-stderr", daemon=True)
-        reader.start()
-        result = None
-        with Project.open(self.project_root, readonly=True) as project:  # images for the live heatmap
-            for line in child.stdout:
-                event = run_events.decode(line)
-                if event is None:
-                    continue
-                kind, payload = event
-                if kind == "progress":
-                    self.progress.emit(*payload)
-                elif kind == "batch":
-                    self.batch_finished.emit(*payload)
-                elif kind == "epoch":
-                    metrics = payload.metrics
-                    heatmap = self._heatmap(project, payload.checkpoint)
-                    self.epoch_live.emit(LiveEpoch(metrics.epoch, metrics, payload.predictions, payload.matrix,
-                                                   heatmap))
-                    self.epoch_finished.emit(metrics.epoch, metrics)
-                elif kind == "log":
-                    self.message.emit(payload)
-                elif kind == "result":
-                    result = payload
-        status = child.wait()
-        reader.join(timeout=10)
+        with Project.open(self.project_root, readonly=True) as project:  # the images of the live heatmaps
+            with self._child_lock:
+                if self.cancel_requested.is_set():
+                    return INTERRUPTED, None, []
+                child = self._child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                       text=True, bufsize=1, env=env, start_new_session=True)
+            errors: list[str] = []
+            reader = threading.Thread(target=lambda: errors.extend(child.stderr), name="gradia-run-stderr",
+                                      daemon=True)
+            reader.start()
+            result = None
+            try:
+                for line in child.stdout:
+                    result = self._relay(project, line) or result
+            except BaseException:  # never leave the run going unwatched
+                self.cancel()
+                raise
+            finally:
+                status = child.wait()
+                reader.join(timeout=10)
         return status, result, errors
+
+    def _relay(self, project: Project, line: str) -> dict | None:
+        """Emit one event line's signal; the result, when the line is the run's result."""
+        event = run_events.decode(line)
+        if event is None:
+            return None
+        kind, payload = event
+        if kind == "progress":
+            self.progress.emit(*payload)
+        elif kind == "batch":
+            self.batch_finished.emit(*payload)
+        elif kind == "epoch":
+            metrics = payload.metrics
+            self.epoch_live.emit(LiveEpoch(metrics.epoch, metrics, payload.predictions, payload.matrix,
+                                           self._heatmap(project, payload.checkpoint)))
+            self.epoch_finished.emit(metrics.epoch, metrics)
+        elif kind == "log":
+            self.message.emit(payload)
+        elif kind == "result":
+            return payload
+        return None
 
     def _heatmap(self, project: Project, checkpoint: str | None) -> tuple[int, object, np.ndarray] | None:
         """The visible sample's heatmap under the epoch's weights, read from the epoch's checkpoint."""
