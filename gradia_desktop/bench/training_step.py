@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.progress import Progress, report
-from ..training.device import autocast, pick_device, prefers_channels_last
+from ..training.device import autocast, pick_device, place_model, prefers_channels_last
 from ..training.gradcam import inference_cam, training_cam
 from ..training.loss import gradia_loss, mask_to_grid
 from ..training.models import build_model, find_cam_layer, get_layer
@@ -39,9 +39,8 @@ def run_bench(arch: str = "resnet18", image_size: int = 224, batch_size: int = 1
               steps: int = 10, warmup: int = 2, reference: bool = False, progress: Progress = None) -> dict:
     dev = pick_device(device)
     torch.manual_seed(0)
-    model = build_model(arch, 2).to(dev).train()
-    layout = torch.channels_last if prefers_channels_last(dev) else torch.contiguous_format  # as training runs
-    model.to(memory_format=layout)
+    model = place_model(build_model(arch, 2), dev).train()  # in the layout training uses
+    layout = torch.channels_last if prefers_channels_last(dev) else torch.contiguous_format
     layer_name = find_cam_layer(model, image_size)
     layer = get_layer(model, layer_name)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)

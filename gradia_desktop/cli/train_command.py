@@ -85,7 +85,7 @@ def add_train(sub) -> None:
     p.add_argument("--loader-workers", type=int, default=d.loader_workers,
                    help="processes reading a streamed split ahead of the training step (default: one per core, "
                         "at most 4)")
-    settings = {a.dest: a.default for a in p._actions[first_setting:]}
+    settings = {a.dest: (a.default, a.option_strings[0]) for a in p._actions[first_setting:]}
     p.add_argument("--settings", type=Path, metavar="FILE",
                    help="train with the settings in FILE (a JSON object of training settings, e.g. "
                         '{"mode": "guided", "parent": 1, "epochs": 30}, as the app writes them) instead of the '
@@ -105,8 +105,8 @@ def _config_from_flags(args):
     if args.start and args.parent is None:
         raise GradiaError(f"--start {args.start} needs --from VERSION: a first run starts from its own weights")
     mode = args.mode or (RECOMMENDED_MODE if args.parent is not None else "baseline")
-    config = TrainConfig(mode=mode, parent=args.parent, arch=args.arch, cam_layer=args.cam_layer, image_size=args.image_size,
-                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lam=args.lam,
+    config = TrainConfig(mode=mode, parent=args.parent, arch=args.arch, cam_layer=args.cam_layer,
+                         image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lam=args.lam,
                          device=args.device, seed=args.seed, counterfactual=args.counterfactual,
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
@@ -119,15 +119,12 @@ def _config_from_flags(args):
     return config
 
 
-FLAG_NAMES = {"parent": "from", "lam": "lambda", "init_weights": "weights-file", "weights": "weight"}
-
-
 def _config_from_file(args):
     from ..training.config import TrainConfig
 
-    given = [dest for dest, default in args.setting_defaults.items() if getattr(args, dest) != default]
+    given = [flag for dest, (default, flag) in args.setting_defaults.items() if getattr(args, dest) != default]
     if given:
-        flag = "--" + FLAG_NAMES.get(given[0], given[0]).replace("_", "-")
+        flag = given[0]
         raise GradiaError(f"--settings {args.settings} holds every setting: drop {flag} (or put it in the file)")
     return TrainConfig.read(args.settings)
 

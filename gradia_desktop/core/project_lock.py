@@ -20,7 +20,7 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GradiaError
@@ -86,7 +86,7 @@ class _Held:
     fd: int | None  # None: a guest of another process's lock
     count: int
     since: str = ""
-    invitations: set[str] | None = None
+    invitations: set[str] = field(default_factory=set)
 
 
 _held: dict[Path, _Held] = {}
@@ -125,7 +125,7 @@ def acquire(root: Path) -> bool:
             held.count += 1
             return False
         fd = _take(root / LOCK_NAME, root)
-        _held[root] = _Held(fd, 1, time.strftime("%Y-%m-%d %H:%M:%S"), set())
+        _held[root] = _Held(fd, 1, time.strftime("%Y-%m-%d %H:%M:%S"))
         return fd is not None
 
 

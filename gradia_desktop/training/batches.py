@@ -43,6 +43,7 @@ def _glibc():
 
 
 _LIBC = _glibc()
+_CAN_TRIM = _LIBC is not None and hasattr(_LIBC, "mallinfo2") and hasattr(_LIBC, "malloc_trim")
 
 
 class _BatchReads(Dataset):
@@ -81,12 +82,8 @@ def return_free_memory() -> None:
     (against 0.72 GB for 2,000), and 0.79-0.84 GB with this. Trimming after every batch instead
     cost a little more speed for no lower peak.
     """
-    if _LIBC is not None and hasattr(_LIBC, "mallinfo2"):
-        try:
-            if _free_heap_bytes() > TRIM_AT_BYTES:
-                _LIBC.malloc_trim(0)
-        except AttributeError:
-            pass
+    if _CAN_TRIM and _free_heap_bytes() > TRIM_AT_BYTES:
+        _LIBC.malloc_trim(0)
 
 
 def _free_heap_bytes() -> int:

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..core.atomic import atomic_write_bytes, atomic_write_text
 from ..errors import GradiaError
-from .device import prefers_channels_last
+from .device import place_model
 from .models import build_model, get_layer, read_state_dict
 
 
@@ -63,7 +63,5 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         model.load_state_dict(read_state_dict(path))
     except RuntimeError as exc:
         raise GradiaError(f"{path}: weights do not match {spec.arch} ({str(exc).splitlines()[0]})") from None
-    model.to(device).eval()
-    if prefers_channels_last(torch.device(device)):
-        model.to(memory_format=torch.channels_last)
+    place_model(model, torch.device(device)).eval()
     return model, get_layer(model, spec.cam_layer), spec

@@ -126,9 +126,9 @@ class TrainConfig:
                 values["weights"] = {str(k): tuple(float(x) for x in v) for k, v in values["weights"].items()}
             except (AttributeError, TypeError, ValueError):
                 raise GradiaError(f"{source}: 'weights' must map each row to two numbers") from None
-        config = cls(**values)
+        config, defaults = cls(**values), cls()
         for f in fields(cls):  # a string where a number belongs would fail deep inside the run
-            value, default = getattr(config, f.name), getattr(cls(), f.name)
+            value, default = getattr(config, f.name), getattr(defaults, f.name)
             if value is not None and default is not None and type(value) is not type(default) \
                     and not (isinstance(default, float) and type(value) is int):
                 raise GradiaError(f"{source}: {f.name!r} must be a {type(default).__name__}, got {value!r}")

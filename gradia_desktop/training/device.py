@@ -58,6 +58,14 @@ def prefers_channels_last(device: torch.device) -> bool:
     return device.type == "cuda"
 
 
+def place_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``model`` on ``device``, channels-last where the device prefers it (the inputs follow: data.Normalizer)."""
+    model.to(device)
+    if prefers_channels_last(device):
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
 def autocast(device: torch.device):
     """Mixed precision on CUDA (bf16 where supported, else fp16), nothing elsewhere."""
     if device.type != "cuda":

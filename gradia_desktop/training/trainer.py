@@ -28,7 +28,7 @@ from .checkpoint import ModelSpec, load_checkpoint, read_spec, save_checkpoint
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
 from .data import SplitData, load_split, should_stream
-from .device import pick_device, prefers_channels_last
+from .device import pick_device, place_model
 from .distributed import Distributed
 from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
@@ -107,10 +107,7 @@ def _prepare_model(project: Project, config: TrainConfig, device: torch.device, 
         model, notes = _fresh_model(arch, len(project.classes), config.pretrained, config.init_weights)
         layer_name = config.cam_layer or find_cam_layer(model, size)
     get_layer(model, layer_name)  # a bad path fails here, before anything is written
-    model.to(device)
-    if prefers_channels_last(device):
-        model.to(memory_format=torch.channels_last)
-    return model, layer_name, arch, size, notes
+    return place_model(model, device), layer_name, arch, size, notes
 
 
 def _fresh_model(arch: str, classes: int, pretrained: bool, init_weights: str | None):
