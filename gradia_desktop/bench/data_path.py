@@ -14,7 +14,10 @@ the split's batches read (``read_batches``), counterfactual backgrounds swapped 
 normalisation to float. ``images_per_s`` is that epoch's rate; a model step on CPU is far slower,
 so on CPU the figure says how far the data path is from starving a GPU, not a training speed.
 Peak RSS is the measuring process's own (``ru_maxrss``); the total adds the largest reader worker's
-times the number of workers (an upper bound, as they do not all peak at once). The
+times the number of workers (an upper bound, as they do not all peak at once). A worker's peak is its
+own high-water mark (``VmHWM`` in /proc, sampled while it runs), not ``RUSAGE_CHILDREN``: on Linux a
+child's ``ru_maxrss`` keeps the size of the parent it was forked from before it exec'd, so every
+worker would seem at least as large as the measuring process was when the worker started. The
 cache's pages sit in the operating system's page cache, shared and reclaimable, and are not in it.
 """
 
@@ -26,6 +29,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -87,6 +91,51 @@ def make_photo_project(root: Path, n: int, progress: Progress = None):
     return create_project(root / "project", root / "images", root / "masks", progress=progress)
 
 
+class ChildPeaks:
+    """The peak resident memory (kB) of each child of this process, from /proc while they run (Linux).
+
+    ``peak_kb`` is None where /proc cannot tell (then no figure is better than a wrong one)."""
+
+    def __init__(self, every_s: float = 0.02):
+        self.every_s = every_s
+        self.peaks: dict[int, int] = {}
+        self.readable = Path("/proc/self/status").is_file()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ChildPeaks:
+        if self.readable:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def peak_kb(self) -> int | None:
+        return max(self.peaks.values(), default=0) if self.readable else None
+
+    def _watch(self) -> None:
+        me = str(os.getpid())
+        while not self._stop.wait(self.every_s):
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    self._sample(entry.name, me)
+
+    def _sample(self, pid: str, parent: str) -> None:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[1] != parent:
+                    return
+            with open(f"/proc/{pid}/status") as status:
+                hwm = next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+        except (OSError, IndexError, ValueError):
+            return  # gone meanwhile
+        self.peaks[int(pid)] = max(hwm, self.peaks.get(int(pid), 0))
+
+
 def measure(project_dir: str, mode: str) -> dict:
     """One epoch of the input pipeline over the training split, in this process (see the module's text)."""
     import torch
@@ -114,20 +163,23 @@ def measure(project_dir: str, mode: str) -> dict:
         started = time.perf_counter()
         seen, checksum = 0, 0.0
         grids = torch.zeros((len(data), 1, 1))
-        for idx, images in zip(batches, read_batches(data.images, batches)):
-            images, _ = augment_batch(idx, images, grids[idx], bank, generator, flip=True)
-            checksum += float(normalise(images)[:, :, 0, 0].sum())
-            seen += len(idx)
+        with ChildPeaks() as children:
+            for idx, images in zip(batches, read_batches(data.images, batches)):
+                images, _ = augment_batch(idx, images, grids[idx], bank, generator, flip=True)
+                checksum += float(normalise(images)[:, :, 0, 0].sum())
+                seen += len(idx)
         seconds = time.perf_counter() - started
         bank.discard()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    worker_kb = (children.peak_kb or 0) if stream else 0  # peak_kb None: /proc could not tell
     project.close()
+    workers = default_workers() if stream else 0
+    known = not stream or children.peak_kb is not None
     return {"mode": mode, "images": seen, "masked": int(data.has_mask.sum()), "load_s": round(loaded, 2),
             "epoch_s": round(seconds, 2), "images_per_s": round(seen / seconds, 1),
-            "workers": default_workers() if stream else 0, "peak_rss_mb": round(self_kb / 1024, 1),
-            "worker_peak_rss_mb": round(worker_kb / 1024, 1) if stream else 0.0,
-            "total_peak_rss_mb": round((self_kb + (default_workers() * worker_kb if stream else 0)) / 1024, 1)}
+            "workers": workers, "peak_rss_mb": round(self_kb / 1024, 1),
+            "worker_peak_rss_mb": round(worker_kb / 1024, 1) if known else None,
+            "total_peak_rss_mb": round((self_kb + workers * worker_kb) / 1024, 1) if known else None}
 
 
 def _in_fresh_process(code: str, *args: str, what: str) -> str:
@@ -174,6 +226,6 @@ def run_data_bench(sample_counts: list[int], progress: Progress = None) -> dict:
             results.append(row)
     summary = {"cpus": os.cpu_count(), "runs": results}
     streamed = [r["stream"]["total_peak_rss_mb"] for r in results]
-    if len(results) >= 2:
+    if len(results) >= 2 and None not in streamed:
         summary["stream_rss_growth"] = round(streamed[-1] / streamed[0], 3)
     return summary

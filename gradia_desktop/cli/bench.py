@@ -129,12 +129,16 @@ def _run_data_bench(args, progress):
                              f"{run['samples'] * 224 * 224 * 3 / 2**30:.1f} GiB)")
                 continue
             lines.append(f"N={run['samples']} {mode}: {m['images_per_s']:.0f} images/s, peak RSS "
-                         f"{m['total_peak_rss_mb']:.0f} MB (process {m['peak_rss_mb']:.0f} MB, "
-                         f"{m['workers']} workers of at most {m['worker_peak_rss_mb']:.0f} MB), load {m['load_s']}s")
+                         f"{_mb(m['total_peak_rss_mb'])} (process {_mb(m['peak_rss_mb'])}, "
+                         f"{m['workers']} workers of at most {_mb(m['worker_peak_rss_mb'])}), load {m['load_s']}s")
         lines.append(f"N={run['samples']}: pixel cache built in {run['cache_build_s']}s")
     if "stream_rss_growth" in r:
         lines.append(f"streamed peak RSS, largest N / smallest N: {r['stream_rss_growth']:.3f}")
     return r, "\n".join(lines)
+
+
+def _mb(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0f} MB"
 
 
 def _run_gui_bench(args, progress):

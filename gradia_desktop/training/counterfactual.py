@@ -21,7 +21,8 @@ import torch
 from ..core.progress import CancelCheck, Progress, report, stop_if_cancelled
 from .row_file import GrowingRows
 
-BUILD_CHUNK = 256  # masked images prepared between writes to the bank's storage
+BUILD_CHUNK = 256  # masked images prepared between appends to a bank held in memory
+FILE_CHUNK = 32  # ... and between writes to a bank kept in scratch files: a chunk is held twice while written
 MIN_KEEP_SHARE = 0.15  # a GrabCut result smaller than this share of the mask is not trusted
 
 
@@ -102,8 +103,9 @@ class CounterfactualBank:
         cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG
         self.keep = GrowingRows(size, size, 1, scratch / "keep.u8" if scratch else None)
         self.plates = GrowingRows(size, size, 3, scratch / "plates.u8" if scratch else None)
-        for start in range(0, n, BUILD_CHUNK):
-            chunk = self.index[start:start + BUILD_CHUNK].tolist()
+        step = FILE_CHUNK if scratch else BUILD_CHUNK
+        for start in range(0, n, step):
+            chunk = self.index[start:start + step].tolist()
             keep = np.zeros((len(chunk), size, size), np.uint8)
             plates = np.zeros((len(chunk), size, size, 3), np.uint8)
             for j, i in enumerate(chunk):

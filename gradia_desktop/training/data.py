@@ -48,33 +48,41 @@ class SplitData:
 
 
 class PackedMasks:
-    """(N, S, S) bool masks held as bits: a streamed split keeps its masks at an eighth of a byte a pixel."""
+    """(N, S, S) bool masks held as bits, and only for the samples that have one: a streamed split of
+    N images with M masks holds M rows of S*S/8 bytes (and a position table), not N."""
 
     def __init__(self, count: int, size: int):
         self.size = size
-        self.bits = np.zeros((count, (size * size + 7) // 8), np.uint8)
+        self.row_of = np.full(count, -1, np.int32)  # position -> row in self.rows, -1: no mask
+        self.rows: list[np.ndarray] = []
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return len(self.bits), self.size, self.size
+        return len(self.row_of), self.size, self.size
 
     def __len__(self) -> int:
-        return len(self.bits)
+        return len(self.row_of)
 
     def put(self, position: int, mask: np.ndarray) -> None:
-        self.bits[position] = np.packbits(np.asarray(mask, bool).reshape(-1))
+        bits = np.packbits(np.asarray(mask, bool).reshape(-1))
+        if self.row_of[position] >= 0:
+            self.rows[self.row_of[position]] = bits
+        else:
+            self.row_of[position] = len(self.rows)
+            self.rows.append(bits)
 
     def __getitem__(self, key) -> torch.Tensor:
+        """(S, S) for one position; (B, S, S) for a slice, list or index array/tensor. All False where no mask."""
         if isinstance(key, torch.Tensor):
             key = key.numpy()
-        bits = self.bits[key]
-        flat = np.unpackbits(bits, axis=-1, count=self.size * self.size).astype(bool)
-        return torch.from_numpy(flat.reshape(*bits.shape[:-1], self.size, self.size))
-
-    def subset(self, positions) -> PackedMasks:
-        out = PackedMasks(0, self.size)
-        out.bits = self.bits[np.asarray(positions, np.int64)]
-        return out
+        single = isinstance(key, (int, np.integer)) or (isinstance(key, np.ndarray) and key.ndim == 0)
+        found = np.atleast_1d(self.row_of[key])
+        out = np.zeros((len(found), self.size * self.size), bool)
+        for k, row in enumerate(found):
+            if row >= 0:
+                out[k] = np.unpackbits(self.rows[row], count=self.size * self.size).astype(bool)
+        out = out.reshape(len(found), self.size, self.size)
+        return torch.from_numpy(out[0] if single else out)
 
 
 def physical_memory() -> int | None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from gradia_desktop.bench.data_path import ChildPeaks
 from gradia_desktop.cli import main
 
 
@@ -31,3 +36,13 @@ def test_the_data_bench_refuses_tiny_and_malformed_sizes(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--data", "--samples", "2000,lots"])
     assert "numbers separated by commas" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads /proc")
+def test_a_worker_peak_is_the_workers_own_not_the_size_of_the_parent_it_was_forked_from():
+    ballast = np.ones(300 << 20, np.uint8)  # the measuring process is large when the child starts
+    grow = "import numpy, time; a = numpy.ones(120 << 20, numpy.uint8); time.sleep(0.3)"
+    with ChildPeaks() as children:
+        subprocess.run([sys.executable, "-c", grow], check=True)
+    assert ballast[-1] == 1
+    assert 120 <= children.peak_kb / 1024 < 300  # ru_maxrss of the children would say >= 300

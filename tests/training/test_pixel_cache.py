@@ -37,6 +37,9 @@ def test_a_streamed_split_holds_what_the_in_memory_split_holds(own_project):
     assert torch.equal(streamed.labels, memory.labels) and bool(memory.has_mask.any())
     index = torch.tensor([5, 0, 9])
     assert torch.equal(streamed.masks[index], memory.masks[index])
+    masked = int(torch.nonzero(memory.has_mask)[0])
+    assert torch.equal(streamed.masks[masked], memory.masks[masked]) and streamed.masks[masked].shape == (32, 32)
+    assert len(streamed.masks.rows) == int(memory.has_mask.sum())  # no bytes held for images without a mask
 
 
 def test_rows_are_decoded_once_and_again_only_for_an_edited_image(own_project):
