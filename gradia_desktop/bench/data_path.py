@@ -5,16 +5,20 @@ temporary project, then measures each way of reading them in a fresh process, so
 peak memory is its own:
 
 - ``memory``: the split decoded into one uint8 tensor, as small projects train;
-- ``stream``: the split read from the project's pixel cache by DataLoader workers (built first, in
-  a separate process whose time is reported as ``cache_build_s``).
+- ``stream``: the split read from the project's pixel cache, ahead of the pipeline by reader
+  threads (batches.read_batches; the cache is built first, in a separate process whose time is
+  reported as ``cache_build_s``);
+- ``stream-workers``: the same, read ahead by DataLoader worker processes instead
+  (``WORKER_PROCESSES`` of them, as `gradia train --loader-workers` asks for).
 
 The measured epoch is the trainer's input pipeline without the model: the trainer's own batch order,
 the split's batches read (``read_batches``), counterfactual backgrounds swapped for the masked images
 (``CounterfactualBank.apply``, its plates kept in scratch files when streaming), flips, and
 normalisation to float. ``images_per_s`` is that epoch's rate; a model step on CPU is far slower,
 so on CPU the figure says how far the data path is from starving a GPU, not a training speed.
-Peak RSS is the measuring process's own (``ru_maxrss``); the total adds the largest reader worker's
-times the number of workers (an upper bound, as they do not all peak at once). A worker's peak is its
+Peak RSS is the measuring process's own (``ru_maxrss``); where reader worker processes are used
+(``--loader-workers``), the total adds the largest one's times their number (an upper bound, as
+they do not all peak at once). A worker's peak is its
 own high-water mark (``VmHWM`` in /proc, sampled while it runs), not ``RUSAGE_CHILDREN``: on Linux a
 child's ``ru_maxrss`` keeps the size of the parent it was forked from before it exec'd, so every
 worker would seem at least as large as the measuring process was when the worker started. The
@@ -46,6 +50,8 @@ MASKED_SHARE = 0.02
 VAL_SHARE = 0.02
 CLASSES = ("circle", "square")
 MEMORY_LIMIT_BYTES = 4 * 2**30  # the in-memory path is measured only where its tensor fits in this
+WORKER_PROCESSES = max(1, min(4, (os.cpu_count() or 2) - 1))  # for the stream-workers mode
+MODES = ("memory", "stream", "stream-workers")
 
 
 def _draw(i: int, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -141,7 +147,7 @@ def measure(project_dir: str, mode: str) -> dict:
     import torch
 
     from ..core.store import Project
-    from ..training.batches import default_workers, read_batches
+    from ..training.batches import read_batches
     from ..training.counterfactual import CounterfactualBank
     from ..training.data import Normalizer, load_split
     from ..training.epoch_loop import augment_batch
@@ -149,7 +155,8 @@ def measure(project_dir: str, mode: str) -> dict:
 
     torch.set_num_threads(1)
     project = Project.open(project_dir)
-    stream = mode == "stream"
+    stream = mode != "memory"
+    workers = WORKER_PROCESSES if mode == "stream-workers" else 0
     started = time.perf_counter()
     data = load_split(project, "train", IMAGE_SIZE, stream=stream)
     loaded = time.perf_counter() - started
@@ -164,17 +171,16 @@ def measure(project_dir: str, mode: str) -> dict:
         seen, checksum = 0, 0.0
         grids = torch.zeros((len(data), 1, 1))
         with ChildPeaks() as children:
-            for idx, images in zip(batches, read_batches(data.images, batches)):
+            for idx, images in zip(batches, read_batches(data.images, batches, workers)):
                 images, _ = augment_batch(idx, images, grids[idx], bank, generator, flip=True)
                 checksum += float(normalise(images)[:, :, 0, 0].sum())
                 seen += len(idx)
         seconds = time.perf_counter() - started
         bank.discard()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    worker_kb = (children.peak_kb or 0) if stream else 0  # peak_kb None: /proc could not tell
+    worker_kb = (children.peak_kb or 0) if workers else 0  # peak_kb None: /proc could not tell
     project.close()
-    workers = default_workers() if stream else 0
-    known = not stream or children.peak_kb is not None
+    known = not workers or children.peak_kb is not None
     return {"mode": mode, "images": seen, "masked": int(data.has_mask.sum()), "load_s": round(loaded, 2),
             "epoch_s": round(seconds, 2), "images_per_s": round(seen / seconds, 1),
             "workers": workers, "peak_rss_mb": round(self_kb / 1024, 1),
@@ -221,8 +227,9 @@ def run_data_bench(sample_counts: list[int], progress: Progress = None) -> dict:
             row["memory"] = _measure(project_dir, "memory") if fits else None
             report(progress, f"N={n}: building the pixel cache", 0, 1)
             row["cache_build_s"] = round(_build_cache(project_dir), 1)
-            report(progress, f"N={n}: streamed path", 0, 1)
-            row["stream"] = _measure(project_dir, "stream")
+            for mode in ("stream", "stream-workers"):
+                report(progress, f"N={n}: streamed path ({mode})", 0, 1)
+                row[mode] = _measure(project_dir, mode)
             results.append(row)
     summary = {"cpus": os.cpu_count(), "runs": results}
     streamed = [r["stream"]["total_peak_rss_mb"] for r in results]

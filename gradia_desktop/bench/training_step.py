@@ -2,11 +2,14 @@
 
 Steps are interleaved (plain, GRADIA, plain, ...) so that a busy machine slows both alike, and
 the median of each is reported. ``reference`` also times the authors' per-sample loop (one extra
-forward and backward per annotated sample) for comparison.
+forward and backward per annotated sample) for comparison. ``compile`` times both steps through
+the model as `gradia train --compile` runs it (trainer.compiled_forward); the warm-up steps then
+include the compiling, so give it a few.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 
@@ -20,6 +23,7 @@ from ..training.device import autocast, pick_device, place_model, prefers_channe
 from ..training.gradcam import inference_cam, training_cam
 from ..training.loss import gradia_loss, mask_to_grid
 from ..training.models import build_model, find_cam_layer, get_layer
+from ..training.trainer import compiled_forward
 
 
 def _sync(device: torch.device) -> None:
@@ -36,7 +40,14 @@ def _random_masks(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def run_bench(arch: str = "resnet18", image_size: int = 224, batch_size: int = 16, device: str = "auto",
-              steps: int = 10, warmup: int = 2, reference: bool = False, progress: Progress = None) -> dict:
+              steps: int = 10, warmup: int = 2, reference: bool = False, compile: bool = False,
+              progress: Progress = None) -> dict:
+    with contextlib.ExitStack() as resources:
+        return _run(arch, image_size, batch_size, device, steps, warmup, reference, compile, progress, resources)
+
+
+def _run(arch: str, image_size: int, batch_size: int, device: str, steps: int, warmup: int, reference: bool,
+         compile: bool, progress: Progress, resources: contextlib.ExitStack) -> dict:
     dev = pick_device(device)
     torch.manual_seed(0)
     model = place_model(build_model(arch, 2), dev).train()  # in the layout training uses
@@ -54,15 +65,16 @@ def run_bench(arch: str = "resnet18", image_size: int = 224, batch_size: int = 1
     masks = _random_masks(batch_size, image_size, np.random.default_rng(0))
     grids = torch.from_numpy(np.stack([mask_to_grid(m, grid_hw) for m in masks])).to(dev)
     ones = torch.ones(batch_size, device=dev)
+    stepping = compiled_forward(model, layer, resources) if compile else model
 
     def plain() -> None:
         with autocast(dev):
-            loss = F.cross_entropy(model(x).float(), y)
+            loss = F.cross_entropy(stepping(x).float(), y)
         optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
 
     def gradia() -> None:
         with autocast(dev):
-            fwd = training_cam(model, layer, x, y)
+            fwd = training_cam(stepping, layer, x, y)
             loss = gradia_loss(fwd.logits, y, fwd.cam, grids, ones, ones, 1.0).total
         optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
 
@@ -103,7 +115,7 @@ def run_bench(arch: str = "resnet18", image_size: int = 224, batch_size: int = 1
     plain_s = statistics.median(times["plain"])
     gradia_s = statistics.median(times["gradia"])
     out = {"arch": arch, "image_size": image_size, "batch_size": batch_size, "device": str(dev),
-           "cam_layer": layer_name, "steps": steps, "threads": torch.get_num_threads(),
+           "cam_layer": layer_name, "steps": steps, "threads": torch.get_num_threads(), "compiled": compile,
            "plain_step_s": round(plain_s, 5), "gradia_step_s": round(gradia_s, 5),
            "ratio": round(gradia_s / plain_s, 4),
            "cam_images_per_s": round(batch_size / statistics.median(cam_times), 2)}

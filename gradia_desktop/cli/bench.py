@@ -25,6 +25,10 @@ def add_bench(sub) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--steps", type=int, default=10, help="timed steps per variant (the median is reported)")
     p.add_argument("--reference", action="store_true", help="also time a per-sample loop like the authors' code")
+    p.add_argument("--compile", action="store_true",
+                   help="time the steps as `gradia train --compile` runs them (torch.compile; use --warmup 3 or "
+                        "more, the first steps compile)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps per variant before the timed ones")
     p.add_argument("--gui", action="store_true",
                    help="instead: the GUI's figures (brush latency on a 4096x4096 image, image switch, "
                         "opening and scrolling a 10,000-image project, longest GUI-thread stall)")
@@ -86,11 +90,12 @@ def run_bench(args, progress):
         return _run_reliability(args, progress)
     if args.data:
         return _run_data_bench(args, progress)
-    if args.steps < 1 or args.batch_size < 1:
-        raise GradiaError("--steps and --batch-size must be at least 1")
-    r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, reference=args.reference,
-              progress=progress)
-    text = (f"{r['arch']} {r['image_size']}px batch {r['batch_size']} on {r['device']}: plain step "
+    if args.steps < 1 or args.batch_size < 1 or args.warmup < 0:
+        raise GradiaError("--steps and --batch-size must be at least 1, --warmup at least 0")
+    r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, args.warmup,
+              reference=args.reference, compile=args.compile, progress=progress)
+    text = (f"{r['arch']} {r['image_size']}px batch {r['batch_size']} on {r['device']}"
+            f"{' (compiled)' if r['compiled'] else ''}: plain step "
             f"{r['plain_step_s']:.3f}s, GRADIA step {r['gradia_step_s']:.3f}s, ratio {r['ratio']:.3f}; "
             f"Grad-CAM {r['cam_images_per_s']:.1f} images/s")
     if "reference_ratio" in r:
@@ -115,22 +120,24 @@ def _one_count(args) -> int:
 
 
 def _run_data_bench(args, progress):
-    from ..bench.data_path import run_data_bench
+    from ..bench.data_path import MODES, run_data_bench
 
     if min(args.samples) < 100:
         raise GradiaError("--samples must be at least 100 with --data")
     r = run_data_bench(args.samples, progress)
     lines = []
     for run in r["runs"]:
-        for mode in ("memory", "stream"):
+        for mode in MODES:
             m = run[mode]
             if m is None:
                 lines.append(f"N={run['samples']} {mode}: not measured (would hold "
                              f"{run['samples'] * 224 * 224 * 3 / 2**30:.1f} GiB)")
                 continue
+            workers = (f" + {m['workers']} worker processes of at most {_mb(m['worker_peak_rss_mb'])}"
+                       if m["workers"] else "")
             lines.append(f"N={run['samples']} {mode}: {m['images_per_s']:.0f} images/s, peak RSS "
-                         f"{_mb(m['total_peak_rss_mb'])} (process {_mb(m['peak_rss_mb'])}, "
-                         f"{m['workers']} workers of at most {_mb(m['worker_peak_rss_mb'])}), load {m['load_s']}s")
+                         f"{_mb(m['total_peak_rss_mb'])} (process {_mb(m['peak_rss_mb'])}{workers}), "
+                         f"load {m['load_s']}s")
         lines.append(f"N={run['samples']}: pixel cache built in {run['cache_build_s']}s")
     if "stream_rss_growth" in r:
         lines.append(f"streamed peak RSS, largest N / smallest N: {r['stream_rss_growth']:.3f}")

@@ -83,8 +83,12 @@ def add_train(sub) -> None:
                         "each image decoded once at the input size, again only when its file changes); auto "
                         "streams projects too large to hold")
     p.add_argument("--loader-workers", type=int, default=d.loader_workers,
-                   help="processes reading a streamed split ahead of the training step (default: one per core, "
-                        "at most 4)")
+                   help="DataLoader worker processes reading a streamed split ahead of the training step "
+                        "(default 0: threads of the training process read ahead, which is faster where the cache "
+                        "sits in the page cache; processes may help where reading the project is slow)")
+    p.add_argument("--compile", action="store_true",
+                   help="compile the training step with torch.compile: faster steps once the first batches "
+                        "have compiled it (a minute or more); on a CPU it needs a C++ compiler")
     settings = {a.dest: (a.default, a.option_strings[0]) for a in p._actions[first_setting:]}
     p.add_argument("--settings", type=Path, metavar="FILE",
                    help="train with the settings in FILE (a JSON object of training settings, e.g. "
@@ -111,7 +115,8 @@ def _config_from_flags(args):
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
                          outside_weight=args.outside_weight, start=args.start,
-                         propagate_masks=args.propagate_masks, data=args.data, loader_workers=args.loader_workers)
+                         propagate_masks=args.propagate_masks, data=args.data, loader_workers=args.loader_workers,
+                         compile=args.compile)
     for key, pair in args.weights:
         if key not in config.weights:
             raise GradiaError(f"--weight {key}: unknown row (expected one of {', '.join(config.weights)})")

@@ -58,7 +58,8 @@ class TrainConfig:
     propagate_masks: bool | None = None  # counterfactuals for unmasked images too, from the model's own CAM; None: by mode
     select_tolerance: float = 0.02  # see trainer.select_best_epoch
     data: str = "auto"  # 'memory', 'stream' (from the project's pixel cache) or 'auto' (stream large projects)
-    loader_workers: int | None = None  # processes reading a streamed split ahead; None: batches.default_workers()
+    loader_workers: int | None = None  # processes reading a streamed split ahead; None/0: threads do (batches.py)
+    compile: bool = False  # torch.compile the training forward pass (see trainer.compiled_forward)
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -83,6 +84,9 @@ class TrainConfig:
                               "or leave mask propagation off")
         if self.data not in DATA_MODES:
             raise GradiaError(f"unknown data mode {self.data!r} (expected one of {', '.join(DATA_MODES)})")
+        if self.compile and self.differentiable_weights:
+            raise GradiaError("compile cannot be combined with differentiable weights: a compiled model has no "
+                              "second-order backward, which differentiable Grad-CAM weights need")
         if self.loader_workers is not None and self.loader_workers < 0:
             raise GradiaError(f"loader workers must be 0 or more, got {self.loader_workers}")
         missing = set(DEFAULT_WEIGHTS) - set(self.weights)

@@ -66,7 +66,12 @@ class RunInputs:
     record_epoch: Callable[[EpochMetrics], None]
     val_probe: ProbeSet | None = None  # counterfactual copies of the masked validation images
     distributed: Distributed | None = None  # this process's place in a distributed run
-    forward_model: nn.Module | None = None  # what training steps call: the model, or its DDP wrapper
+    forward_model: nn.Module | None = None  # what training steps call: the model's DDP wrapper or compiled form
+
+    @property
+    def stepping_model(self) -> nn.Module:
+        # not `forward_model or model`: a compiled module refuses the len() that truth-testing asks for
+        return self.model if self.forward_model is None else self.forward_model
 
 
 @dataclass
@@ -170,7 +175,7 @@ def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], re
     process's share of each, and every random draw is made for the whole batch so that the
     processes' generators stay in step)."""
     layer, config, device, cb, ddp = run.cam_layer, run.config, run.device, run.callbacks, run.distributed
-    model = run.forward_model or run.model
+    model = run.stepping_model
     train_data, bank, generator, normalise = run.train_data, run.counterfactuals, run.generator, Normalizer(device)
     batches = len(batch_index)
     for b, (whole, images) in enumerate(zip(batch_index, reads)):
@@ -212,7 +217,7 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
     train_data, val_data, bank, generator = run.train_data, run.val_data, run.counterfactuals, run.generator
     ddp = run.distributed
     normalise = Normalizer(device)
-    optimizer = torch.optim.Adam((run.forward_model or model).parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(run.stepping_model.parameters(), lr=config.lr)
     scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
     n, history = len(train_data), []
     swaps = bank is not None and len(bank.plates) >= 2  # with fewer expert plates no background can be swapped

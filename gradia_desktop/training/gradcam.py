@@ -27,25 +27,61 @@ class CamForward:
     cam: torch.Tensor  # (B, h, w) float32 on the CAM grid
 
 
+def _capture(captured: list[torch.Tensor], out: torch.Tensor, detach: bool) -> torch.Tensor:
+    act = out.detach().requires_grad_(True) if detach else out
+    captured.append(act)
+    return act.clone()
+
+
+class CamTap:
+    """A forward hook that stays on the CAM layer for a whole run, so the model can be compiled.
+
+    ``torch.compile`` would trace the model again for every hook added and removed per batch, and
+    compiled as one graph the layer's activations would be an output with no path to the logits,
+    so Grad-CAM's gradient could not be taken with respect to them. The tap's hook runs outside
+    the compiler (a graph break), which splits the compiled model at the layer: the activations
+    end one graph, their clone starts the next, and the gradient flows between them as in eager mode.
+    """
+
+    def __init__(self, layer: nn.Module):
+        self.layer = layer
+        self.captured: list[torch.Tensor] | None = None  # a list only during a pass that reads the layer
+        self.detach = False
+        self._handle = layer.register_forward_hook(torch.compiler.disable(self._hook))
+        layer._gradia_cam_tap = self
+
+    def _hook(self, _module: nn.Module, _inp: object, out: torch.Tensor) -> torch.Tensor:
+        return out if self.captured is None else _capture(self.captured, out, self.detach)
+
+    def remove(self) -> None:
+        self._handle.remove()
+        if getattr(self.layer, "_gradia_cam_tap", None) is self:
+            del self.layer._gradia_cam_tap
+
+
 def _forward_capturing(model: nn.Module, layer: nn.Module, x: torch.Tensor, detach: bool):
     """Run the model and return (logits, activations of ``layer``).
 
     The model continues on a clone of the activations, so a later in-place op (DenseNet's
     ``relu(inplace=True)``) cannot corrupt what Grad-CAM reads. With ``detach`` the part of the
     graph before the layer is dropped: inference needs gradients from the layer onwards only.
+    A layer with a ``CamTap`` is read through it; otherwise a hook is added for this pass only.
     """
-    captured: list[torch.Tensor] = []
-
-    def hook(_module: nn.Module, _inp: object, out: torch.Tensor) -> torch.Tensor:
-        act = out.detach().requires_grad_(True) if detach else out
-        captured.append(act)
-        return act.clone()
-
-    handle = layer.register_forward_hook(hook)
-    try:
-        logits = model(x)
-    finally:
-        handle.remove()
+    tap: CamTap | None = getattr(layer, "_gradia_cam_tap", None)
+    if tap is not None:
+        captured = tap.captured = []
+        tap.detach = detach
+        try:
+            logits = model(x)
+        finally:
+            tap.captured = None
+    else:
+        captured = []
+        handle = layer.register_forward_hook(lambda _m, _i, out: _capture(captured, out, detach))
+        try:
+            logits = model(x)
+        finally:
+            handle.remove()
     if len(captured) != 1:
         raise RuntimeError(f"the CAM layer ran {len(captured)} times in one forward pass; choose another layer")
     return logits, captured[0]

@@ -38,6 +38,11 @@ class RowImages:
     def __getstate__(self) -> dict:  # worker processes open their own descriptor
         return {**self.__dict__, "_fd": None, "_pid": None}
 
+    def open(self) -> None:
+        """Open this process's descriptor now (reads open it when first needed); positioned reads
+        may then share it across threads."""
+        self._descriptor()
+
     def _descriptor(self) -> int:
         if self._fd is None or self._pid != os.getpid():
             self._fd, self._pid = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0)), os.getpid()
@@ -54,11 +59,12 @@ class RowImages:
         except OSError:
             pass
 
-    def read(self, positions) -> torch.Tensor:
-        """(len(positions), C, H, W) uint8, in the order given, read straight into the tensor's memory."""
+    def read(self, positions, pin_memory: bool = False) -> torch.Tensor:
+        """(len(positions), C, H, W) uint8, in the order given, read straight into the tensor's memory
+        (page-locked with ``pin_memory``, for non-blocking copies to a GPU)."""
         positions = np.asarray(positions, np.int64).reshape(-1)
         h, w, c = self.hwc
-        out = torch.empty((len(positions), c, h, w), dtype=torch.uint8)
+        out = torch.empty((len(positions), c, h, w), dtype=torch.uint8, pin_memory=pin_memory)
         target = out.numpy().reshape(len(positions), -1)
         fd, size = self._descriptor(), self.row_bytes
         for k, row in enumerate(self.rows[positions]):

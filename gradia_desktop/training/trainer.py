@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..core.assessment import assess
 from ..core.records import Version
@@ -32,6 +33,7 @@ from .device import pick_device, place_model
 from .distributed import Distributed
 from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
+from .gradcam import CamTap
 from .loss import mask_to_grid
 from .pixel_cache import cache_folder, scratch_folder
 from .selection import select_best_epoch
@@ -44,6 +46,8 @@ from .models import (
     imagenet_weights_path,
     load_weights,
 )
+
+COMPILE_BACKEND = "inductor"  # torch.compile's default; tests use "aot_eager", which needs no C++ compiler
 
 
 class Callbacks:
@@ -211,6 +215,10 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
     forward_model = distributed.wrap(model, device) if ddp else None
     if forward_model is not None:
         model = forward_model.module  # its BatchNorm layers may have been swapped for synchronised ones
+    if config.compile:
+        stepping = model if forward_model is None else forward_model
+        forward_model = compiled_forward(stepping, get_layer(model, layer_name), resources)
+        cb.log("compiling the training step (torch.compile): the first batches take longer while it compiles")
     missing = project.missing_mask_files()
     if missing:  # a damaged project still trains: those samples count as unmasked
         notes.append(f"{len(missing)} mask file{'s are' if len(missing) > 1 else ' is'} missing (e.g. sample "
@@ -306,6 +314,22 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
         if error is not None:
             raise error from exc
         raise
+
+
+def compiled_forward(model: nn.Module, layer: nn.Module, resources: contextlib.ExitStack) -> nn.Module:
+    """``model`` compiled for training steps; Grad-CAM reads ``layer`` through a tap kept for the run.
+
+    Only the training forward pass is compiled: validation, evaluation and heatmaps run the same
+    weights eagerly (they switch to eval mode and change batch sizes, which would compile again).
+    """
+    import torch._functorch.config as functorch_config
+
+    # Grad-CAM takes a gradient through the graph after the CAM layer and keeps that graph for the
+    # loss's backward; a compiled backward that donates its saved buffers refuses a kept graph.
+    functorch_config.donated_buffer = False
+    tap = CamTap(layer)
+    resources.callback(tap.remove)
+    return torch.compile(model, backend=COMPILE_BACKEND)
 
 
 def _disk_error(exc: OSError, out_dir) -> GradiaError:

@@ -16,6 +16,14 @@ def test_bench_reports_both_steps_and_cam_throughput():
     assert r["device"] == "cpu" and r["cam_layer"] == "layer4"
 
 
+def test_bench_times_the_compiled_steps_that_train_compile_runs(monkeypatch):
+    from gradia_desktop.training import trainer
+
+    monkeypatch.setattr(trainer, "COMPILE_BACKEND", "aot_eager")
+    r = run_bench("tiny", 32, 4, "cpu", steps=1, warmup=1, compile=True)
+    assert r["compiled"] and r["plain_step_s"] > 0 and r["gradia_step_s"] > 0
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_bench_on_cuda():

@@ -1,8 +1,9 @@
-"""training/batches.py: worker processes read a streamed split's batches in the order asked for."""
+"""training/batches.py: threads or worker processes read a streamed split's batches in the order asked for."""
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 
 import numpy as np
@@ -61,3 +62,19 @@ def test_free_heap_beyond_the_limit_goes_back_to_the_os():
     assert batches._free_heap_bytes() > batches.TRIM_AT_BYTES
     batches.return_free_memory()
     assert before - _rss_mb() > 100 and batches._free_heap_bytes() > 0
+
+
+def test_threads_read_ahead_the_batches_asked_for_in_order_and_stop_with_the_caller(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (40, 6, 6, 3), dtype=np.uint8)
+    write_rows(tmp_path / "rows.u8", images)
+    rows = RowImages(tmp_path / "rows.u8", 6, 6, 3, np.arange(40))
+    batches = list(torch.randperm(40, generator=torch.Generator().manual_seed(1)).split(3))
+    read = list(read_batches(rows, batches, workers=0))
+    assert len(read) == len(batches) and multiprocessing.active_children() == []
+    for batch, got in zip(batches, read):
+        assert torch.equal(got, rows[batch])
+    reads = read_batches(rows, batches, workers=0)
+    next(reads)
+    assert any(t.name.startswith("gradia-rows") for t in threading.enumerate())
+    reads.close()  # what a cancelled epoch does
+    assert not any(t.name.startswith("gradia-rows") for t in threading.enumerate())
