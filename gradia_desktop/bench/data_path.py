@@ -27,9 +27,11 @@ cache's pages sit in the operating system's page cache, shared and reclaimable, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,14 +100,15 @@ def make_photo_project(root: Path, n: int, progress: Progress = None):
 
 
 class ChildPeaks:
-    """The peak resident memory (kB) of each child of this process, from /proc while they run (Linux).
+    """The peak resident memory (kB) of each child of this process's main thread, from /proc while
+    they run (Linux). ``peak_kb`` is None where /proc cannot tell (then no figure is better than a
+    wrong one)."""
 
-    ``peak_kb`` is None where /proc cannot tell (then no figure is better than a wrong one)."""
-
-    def __init__(self, every_s: float = 0.02):
+    def __init__(self, every_s: float = 0.05):
         self.every_s = every_s
         self.peaks: dict[int, int] = {}
-        self.readable = Path("/proc/self/status").is_file()
+        self._children = Path(f"/proc/{os.getpid()}/task/{threading.main_thread().native_id}/children")
+        self.readable = self._children.is_file()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -124,17 +127,16 @@ class ChildPeaks:
         return max(self.peaks.values(), default=0) if self.readable else None
 
     def _watch(self) -> None:
-        me = str(os.getpid())
         while not self._stop.wait(self.every_s):
-            for entry in os.scandir("/proc"):
-                if entry.name.isdigit():
-                    self._sample(entry.name, me)
+            try:
+                pids = self._children.read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                self._sample(pid)
 
-    def _sample(self, pid: str, parent: str) -> None:
+    def _sample(self, pid: str) -> None:
         try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[1].split()[1] != parent:
-                    return
             with open(f"/proc/{pid}/status") as status:
                 hwm = next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
         except (OSError, IndexError, ValueError):
@@ -170,7 +172,7 @@ def measure(project_dir: str, mode: str) -> dict:
         started = time.perf_counter()
         seen, checksum = 0, 0.0
         grids = torch.zeros((len(data), 1, 1))
-        with ChildPeaks() as children:
+        with ChildPeaks() if workers else contextlib.nullcontext() as children:  # no watcher slowing the others
             for idx, images in zip(batches, read_batches(data.images, batches, workers)):
                 images, _ = augment_batch(idx, images, grids[idx], bank, generator, flip=True)
                 checksum += float(normalise(images)[:, :, 0, 0].sum())
@@ -212,7 +214,19 @@ def _build_cache(project_dir: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_data_bench(sample_counts: list[int], progress: Progress = None) -> dict:
+def _combined(runs: list[dict]) -> dict:
+    """One mode's repeated measurements as one: the median pace, the highest peaks, every pace seen."""
+    paces = [r["images_per_s"] for r in runs]
+    out = dict(runs[len(runs) // 2], images_per_s=round(statistics.median(paces), 1), images_per_s_runs=paces)
+    for key in ("peak_rss_mb", "worker_peak_rss_mb", "total_peak_rss_mb"):
+        values = [r[key] for r in runs]
+        out[key] = None if None in values else max(values)
+    return out
+
+
+def run_data_bench(sample_counts: list[int], progress: Progress = None, repeats: int = 1) -> dict:
+    """Each N: the synthetic project, its pixel cache, then ``repeats`` rounds of every mode in turn
+    (so a busy machine slows them alike); each mode reports its median pace and highest peak."""
     results = []
     for n in sample_counts:
         with tempfile.TemporaryDirectory(prefix="gradia-data-bench-") as tmp:
@@ -221,15 +235,18 @@ def run_data_bench(sample_counts: list[int], progress: Progress = None) -> dict:
             project_dir = project.root
             project.close()
             made = time.perf_counter() - started
-            row = {"samples": n, "image_size": IMAGE_SIZE, "batch_size": BATCH, "project_s": round(made, 1)}
-            fits = n * IMAGE_SIZE * IMAGE_SIZE * 3 <= MEMORY_LIMIT_BYTES
-            report(progress, f"N={n}: in-memory path", 0, 1)
-            row["memory"] = _measure(project_dir, "memory") if fits else None
+            row = {"samples": n, "image_size": IMAGE_SIZE, "batch_size": BATCH, "project_s": round(made, 1),
+                   "repeats": repeats}
             report(progress, f"N={n}: building the pixel cache", 0, 1)
             row["cache_build_s"] = round(_build_cache(project_dir), 1)
-            for mode in ("stream", "stream-workers"):
-                report(progress, f"N={n}: streamed path ({mode})", 0, 1)
-                row[mode] = _measure(project_dir, mode)
+            fits = n * IMAGE_SIZE * IMAGE_SIZE * 3 <= MEMORY_LIMIT_BYTES
+            modes = MODES if fits else MODES[1:]
+            runs: dict[str, list[dict]] = {mode: [] for mode in modes}
+            for k in range(repeats):
+                for mode in modes:
+                    report(progress, f"N={n}: {mode} path, round {k + 1} of {repeats}", 0, 1)
+                    runs[mode].append(_measure(project_dir, mode))
+            row.update({mode: _combined(runs[mode]) if mode in runs else None for mode in MODES})
             results.append(row)
     summary = {"cpus": os.cpu_count(), "runs": results}
     streamed = [r["stream"]["total_peak_rss_mb"] for r in results]

@@ -68,6 +68,8 @@ def add_bench(sub) -> None:
                    help="instead: the training data path - peak memory and images/s of an epoch's input pipeline, "
                         "held in memory and streamed from the pixel cache, over --samples synthetic 224 px "
                         "photographs (e.g. --samples 2000,50000)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="with --data: rounds of every path in turn; the median pace is reported")
     p.add_argument("--samples", type=_counts, default=[10_000],
                    help="with --gui: project size for the browser figures; with --export: number of masks; with "
                         "--data: training images, or several sizes separated by commas")
@@ -124,7 +126,9 @@ def _run_data_bench(args, progress):
 
     if min(args.samples) < 100:
         raise GradiaError("--samples must be at least 100 with --data")
-    r = run_data_bench(args.samples, progress)
+    if args.repeats < 1:
+        raise GradiaError("--repeats must be at least 1")
+    r = run_data_bench(args.samples, progress, args.repeats)
     lines = []
     for run in r["runs"]:
         for mode in MODES:
@@ -135,7 +139,9 @@ def _run_data_bench(args, progress):
                 continue
             workers = (f" + {m['workers']} worker processes of at most {_mb(m['worker_peak_rss_mb'])}"
                        if m["workers"] else "")
-            lines.append(f"N={run['samples']} {mode}: {m['images_per_s']:.0f} images/s, peak RSS "
+            spread = (f" (rounds: {', '.join(f'{v:.0f}' for v in m['images_per_s_runs'])})"
+                      if len(m["images_per_s_runs"]) > 1 else "")
+            lines.append(f"N={run['samples']} {mode}: {m['images_per_s']:.0f} images/s{spread}, peak RSS "
                          f"{_mb(m['total_peak_rss_mb'])} (process {_mb(m['peak_rss_mb'])}{workers}), "
                          f"load {m['load_s']}s")
         lines.append(f"N={run['samples']}: pixel cache built in {run['cache_build_s']}s")

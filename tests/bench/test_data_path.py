@@ -15,7 +15,7 @@ from gradia_desktop.cli import main
 
 
 def test_the_data_bench_measures_both_paths(capsys):
-    code = main(["bench", "--data", "--samples", "120", "--json"])
+    code = main(["bench", "--data", "--samples", "120", "--repeats", "2", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     result = json.loads(out)
@@ -25,6 +25,8 @@ def test_the_data_bench_measures_both_paths(capsys):
             m = run[mode]
             assert m["images"] == run["samples"] and m["images_per_s"] > 0 and m["peak_rss_mb"] > 0
             assert m["masked"] == -(-run["samples"] // 50)  # every 50th carries a mask
+            assert len(m["images_per_s_runs"]) == 2
+            assert m["images_per_s"] == pytest.approx(sum(m["images_per_s_runs"]) / 2, abs=0.1)  # the median of two
         assert run["stream-workers"]["workers"] >= 1 and run["cache_build_s"] > 0
         assert run["memory"]["workers"] == run["stream"]["workers"] == 0
     assert "stream_rss_growth" not in result  # a ratio needs two sizes
