@@ -13,6 +13,7 @@ from .check import add_check
 from .train_command import add_train
 from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
+from .version_reports import add_compare, add_matrix
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
 # The shortcut probe's figures (training/shortcut_probe.py): null where the split has < 2 masked images.
@@ -214,5 +215,5 @@ def run_eval(args, progress):
     return out, f"model version v{version.id} ({version.mode})\n" + split_line(args.split, summary)
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_models, add_weights, add_bench, add_export, add_import,
-            add_check)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_models, add_weights, add_bench,
+            add_export, add_import, add_check)

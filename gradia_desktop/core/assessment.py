@@ -119,6 +119,11 @@ def split_summary(rows: list[Assessment]) -> dict:
     }
 
 
+def stored_metric(version: Version, split: str, key: str):
+    """A figure the version's run recorded for ``split`` (None where it recorded none)."""
+    return ((version.metrics or {}).get(split) or {}).get(key)
+
+
 def version_matrix(project: Project, version_id: int, split: str | None = None) -> dict:
     """The Reasonability Matrix of one version over one split (None: all samples)."""
     return reasonability_matrix(assess(project, version_id, project.samples(split=split)))

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.assessment import stored_metric
 from ...core.records import SPLITS, Version
 
 COLUMNS = ("Version", "Parent", "Mode", "Arch", "Epochs", "Val acc", "Val IoU", "Val CF acc", "Val reliance",
@@ -53,7 +54,7 @@ def mode_text(v: Version) -> str:
 
 
 def metric(v: Version, split: str, key: str):
-    return ((v.metrics or {}).get(split) or {}).get(key)
+    return stored_metric(v, split, key)
 
 
 def metrics_tooltip(v: Version) -> str:
