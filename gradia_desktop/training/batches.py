@@ -100,11 +100,6 @@ def _free_heap_bytes() -> int:
     return int(_LIBC.mallinfo2().fordblks)
 
 
-def default_workers() -> int:
-    """Reader processes for a streamed split by default: none, threads read ahead (see the module's text)."""
-    return 0
-
-
 def read_batches(images, batches: Sequence[torch.Tensor], workers: int | None = None,
                  pin_memory: bool = False) -> Iterator[torch.Tensor]:
     """Yield ``images[batch]`` for each index tensor in ``batches``, in order.
@@ -118,8 +113,7 @@ def read_batches(images, batches: Sequence[torch.Tensor], workers: int | None = 
         for batch in batches:
             yield images[batch]
         return
-    workers = default_workers() if workers is None else workers
-    if workers == 0 or len(batches) < MIN_BATCHES_FOR_WORKERS:
+    if not workers or len(batches) < MIN_BATCHES_FOR_WORKERS:  # None or 0: threads (see the module's text)
         reads = _read_ahead(images, batches, pin_memory)
     else:
         reads = _read_in_workers(images, batches, workers, pin_memory)
