@@ -157,7 +157,8 @@ class CounterfactualBank:
 
     def apply(self, batch_index: torch.Tensor, batch_images: torch.Tensor, generator: torch.Generator,
               donors: str = "any", rows: torch.Tensor | None = None) -> torch.Tensor:
-        """Return ``batch_images`` (uint8) with every masked sample's background swapped.
+        """Return ``batch_images`` (uint8) with every masked sample's background swapped (a copy where
+        any is swapped; the tensor itself where none is).
 
         ``donors="any"`` draws the new background from any other masked image, so across the
         counterfactuals the background is independent of the class (training). ``"other-class"``
@@ -172,7 +173,7 @@ class CounterfactualBank:
         plates = len(self.plates)
         if plates < 2:
             return batch_images
-        out = batch_images.clone()
+        out = None  # a copy, made at the first swap; a batch without a masked image is returned as it is
         place = None if rows is None else {int(r): j for j, r in enumerate(rows.tolist())}
         for row, i in enumerate(batch_index.tolist()):
             k = self.position.get(i)
@@ -196,5 +197,13 @@ class CounterfactualBank:
                 plate = plate.flip(-1)
             keep = self.keep[k].float()
             mixed = keep * batch_images[j].float() + (1 - keep) * plate
+            if out is None:
+                out = _copy_keeping_pinned(batch_images)
             out[j] = mixed.round().clamp_(0, 255).to(torch.uint8)
-        return out
+        return batch_images if out is None else out
+
+
+def _copy_keeping_pinned(images: torch.Tensor) -> torch.Tensor:
+    """A copy, page-locked where ``images`` is (a batch read for a GPU stays fit for a non-blocking copy)."""
+    pinned = images.device.type == "cpu" and torch.cuda.is_available() and images.is_pinned()
+    return torch.empty_like(images, pin_memory=pinned).copy_(images) if pinned else images.clone()

@@ -134,7 +134,8 @@ def _propagate(run: RunInputs) -> None:
 
 
 def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
-    """(logits, total loss, cross-entropy part, attention part) of one batch."""
+    """(logits, total loss, cross-entropy part, attention part) of one batch; ``wa`` on the CPU, so
+    that choosing the attention samples never waits for the GPU."""
     with autocast(device):
         if bool((wa > 0).any()):
             grid = masks_grid.to(device)
@@ -149,21 +150,30 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
             return fwd.logits, total, parts.ce, parts.attention
         logits = model(x)
         loss = (wp * F.cross_entropy(logits.float(), y, reduction="none")).mean()
-        return logits, loss, loss.detach(), torch.zeros(())
+        return logits, loss, loss.detach(), loss.new_zeros(())
 
 
 def augment_batch(whole: torch.Tensor, images: torch.Tensor, masks_grid: torch.Tensor,
                   bank: CounterfactualBank | None, generator: torch.Generator, flip: bool,
-                  mine: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                  mine: torch.Tensor | None = None,
+                  device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A training batch's images (uint8) and CAM-grid targets after counterfactual backgrounds and flips.
 
     ``whole`` is the batch's sample positions; with ``mine`` (a distributed run) ``images`` and
-    ``masks_grid`` hold only those rows of it, and the random draws are still made for the whole batch."""
+    ``masks_grid`` hold only those rows of it, and the random draws are still made for the whole batch.
+    With ``device``, the batch moves there after its backgrounds are swapped (from the CPU-side
+    plates) and is flipped there: a GPU flips a batch in microseconds where the host, which must
+    also keep the GPU fed, takes milliseconds; the draws stay on the CPU generator, so the result
+    is the same."""
     if bank is not None:
         images = bank.apply(whole, images, generator, rows=mine)
+    if device is not None:
+        images = images.to(device, non_blocking=True)
+        masks_grid = masks_grid.to(device, non_blocking=True)
     if flip:
         flipped = torch.rand(len(whole), generator=generator) < 0.5
         flipped = flipped if mine is None else flipped[mine]
+        flipped = flipped.to(images.device)
         images = torch.where(flipped.view(-1, 1, 1, 1), images.flip(-1), images)
         masks_grid = torch.where(flipped.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
     return images, masks_grid
@@ -178,29 +188,68 @@ def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], re
     model = run.stepping_model
     train_data, bank, generator, normalise = run.train_data, run.counterfactuals, run.generator, Normalizer(device)
     batches = len(batch_index)
+    figures = BatchFigures(epoch, f"epoch {epoch}/{config.epochs}", batches, sums, cb,
+                           lag=report_lag(device))
     for b, (whole, images) in enumerate(zip(batch_index, reads)):
         if cb.cancelled():
             raise Cancelled("training cancelled")
         mine = ddp.shard(torch.arange(len(whole))) if ddp else None
         idx = whole if mine is None else whole[mine]
-        images, masks_grid = augment_batch(whole, images, run.mask_grids[idx], bank, generator, config.flip, mine)
-        x, y = normalise(images), train_data.labels[idx].to(device)
+        images, masks_grid = augment_batch(whole, images, run.mask_grids[idx], bank, generator, config.flip, mine,
+                                           device=device)
+        x, y = normalise(images), train_data.labels[idx].to(device, non_blocking=True)
         logits, loss, ce, att = _batch_loss(model, layer, config, x, y, masks_grid,
-                                            run.w_pred[idx].to(device), run.w_att[idx].to(device), device)
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise NonFiniteLoss(epoch, b + 1, value)
+                                            run.w_pred[idx].to(device, non_blocking=True), run.w_att[idx], device)
+        figures.add(b + 1, len(idx), torch.stack([loss.detach().float(), ce.float(), att.float(),
+                                                  (logits.argmax(1) == y).sum().float()]))
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
         else:
             loss.backward(); optimizer.step()
-        k = len(idx)
-        losses = BatchLosses(loss=value, ce=float(ce), attention=float(att))
-        sums["loss"] += losses.loss * k; sums["ce"] += losses.ce * k; sums["attention"] += losses.attention * k
-        sums["correct"] += int((logits.argmax(1) == y).sum()); sums["seen"] += k
-        cb.batch_end(epoch, b + 1, batches, losses)
-        cb.progress(f"epoch {epoch}/{config.epochs}", b + 1, batches)
+    figures.flush()
+
+
+def report_lag(device: torch.device) -> int:
+    """Batches by which each batch's figures are read back (BatchFigures): 1 on a GPU, 0 elsewhere."""
+    return 1 if device.type == "cuda" else 0
+
+
+class BatchFigures:
+    """Each batch's loss, its parts and its correct count: summed for the epoch, checked for being
+    finite, and reported, ``lag`` batches after the batch was computed.
+
+    Reading a figure back from a GPU makes the host wait until the device has finished that batch.
+    Read at once, every batch would wait, and the host would read, augment and copy the next batch
+    while the GPU stood idle. One batch late, the batch is done, or nearly, by the time its figures
+    are read, and the GPU works on the next meanwhile. On the CPU the lag is 0, and a non-finite
+    loss is caught before its step as before; on a GPU it is caught one batch later, and the run
+    ends the same way: no version, the last good epoch's checkpoint kept.
+    """
+
+    def __init__(self, epoch: int, stage: str, batches: int, sums: dict, callbacks, lag: int):
+        self.epoch, self.stage, self.batches, self.sums, self.cb, self.lag = epoch, stage, batches, sums, callbacks, lag
+        self.pending: list[tuple[int, int, torch.Tensor]] = []
+
+    def add(self, batch: int, samples: int, figures: torch.Tensor) -> None:
+        """``figures``: (loss, ce, attention, correct) of batch number ``batch`` (from 1)."""
+        self.pending.append((batch, samples, figures))
+        self._report(keep=self.lag)
+
+    def flush(self) -> None:
+        self._report(keep=0)
+
+    def _report(self, keep: int) -> None:
+        while len(self.pending) > keep:
+            batch, k, figures = self.pending.pop(0)
+            loss, ce, att, correct = figures.tolist()
+            if not math.isfinite(loss):
+                raise NonFiniteLoss(self.epoch, batch, loss)
+            sums = self.sums
+            sums["loss"] += loss * k; sums["ce"] += ce * k; sums["attention"] += att * k
+            sums["correct"] += int(correct); sums["seen"] += k
+            self.cb.batch_end(self.epoch, batch, self.batches, BatchLosses(loss=loss, ce=ce, attention=att))
+            self.cb.progress(self.stage, batch, self.batches)
 
 
 def _epoch_batches(order: torch.Tensor, batch_size: int, ddp: Distributed | None) -> list[torch.Tensor]:

@@ -49,14 +49,13 @@ def gradia_loss(logits: torch.Tensor, target: torch.Tensor, cam: torch.Tensor, m
     """
     ce = F.cross_entropy(logits.float(), target, reduction="none")
     ce_term = (w_pred * ce).mean()
-    chosen = w_att > 0
-    n = int(chosen.sum())
-    if n == 0:
+    rows = chosen_rows(w_att > 0, cam.device)
+    if len(rows) == 0:
         zero = ce_term.new_zeros(())
         return LossParts(ce_term, ce_term.detach(), zero, 0, zero)
-    l1 = (minmax(cam[chosen]) - mask_grid[chosen]).abs().mean(dim=(1, 2))
-    att_term = (w_att[chosen] * l1).mean()
-    return LossParts(ce_term + lam * att_term, ce_term.detach(), att_term.detach(), n, att_term)
+    l1 = (minmax(cam.index_select(0, rows)) - mask_grid.index_select(0, rows)).abs().mean(dim=(1, 2))
+    att_term = (w_att.to(cam.device).index_select(0, rows) * l1).mean()
+    return LossParts(ce_term + lam * att_term, ce_term.detach(), att_term.detach(), len(rows), att_term)
 
 
 OUTSIDE_LEVEL = 0.05  # CAM-grid cells whose mask target lies below this count as outside the mask
@@ -73,8 +72,19 @@ def outside_evidence(evidence: torch.Tensor, mask_grid: torch.Tensor, chosen: to
     that way. With counterfactual backgrounds it drives the class weights off background features,
     and those features are the same on the unmasked images.
     """
-    if not bool(chosen.any()):
+    rows = chosen_rows(chosen, evidence.device)
+    if len(rows) == 0:
         return evidence.new_zeros(())
-    outside = (mask_grid[chosen] < OUTSIDE_LEVEL).float()
+    outside = (mask_grid.index_select(0, rows) < OUTSIDE_LEVEL).float()
     cells = outside.shape[-1] * outside.shape[-2]
-    return ((evidence[chosen].abs() * outside).sum(dim=(1, 2)) / cells).mean()
+    return ((evidence.index_select(0, rows).abs() * outside).sum(dim=(1, 2)) / cells).mean()
+
+
+def chosen_rows(chosen: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The positions of the True entries of ``chosen``, as an index on ``device``.
+
+    Which samples carry attention weight is known before the step: given on the CPU, the choice costs
+    the GPU no wait (a boolean index on the GPU makes the host wait for the device to say how many
+    rows it selects). A ``chosen`` on the GPU waits once, as before.
+    """
+    return torch.nonzero(chosen.cpu()).flatten().to(device, non_blocking=True)

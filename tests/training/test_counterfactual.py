@@ -108,3 +108,15 @@ def test_adopted_images_keep_the_object_inside_their_proposal_and_take_an_expert
     for _ in range(10):  # any donor: one of the two expert-masked images, never its own background
         out = bank.apply(torch.tensor([2]), images[2:3], generator)
         assert not torch.equal(out[0], images[2])
+
+
+def test_a_batch_is_copied_only_when_a_background_is_swapped_and_never_changed_in_place():
+    scenes = [_scene(i, (200, 120, 40) if i % 2 == 0 else (40, 120, 200)) for i in range(4)]
+    images = torch.from_numpy(np.stack([s[0] for s in scenes])).permute(0, 3, 1, 2).contiguous()
+    masks = torch.from_numpy(np.stack([s[2] for s in scenes]))
+    bank = CounterfactualBank(images, torch.tensor([0, 1, 0, 1]), masks, torch.tensor([True, True, True, False]))
+    unmasked = images[3:4].clone()
+    assert bank.apply(torch.tensor([3]), unmasked, torch.Generator().manual_seed(0)) is unmasked
+    batch = images[[0, 3]].clone()
+    out = bank.apply(torch.tensor([0, 3]), batch, torch.Generator().manual_seed(0))
+    assert out is not batch and torch.equal(batch, images[[0, 3]]) and not torch.equal(out[0], batch[0])

@@ -73,7 +73,10 @@ def _nan_after(monkeypatch, good_batches: int) -> None:
     monkeypatch.setattr(epoch_loop, "_batch_loss", batch_loss)
 
 
-def test_a_nan_loss_stops_training_keeps_the_last_good_checkpoint_and_makes_no_version(small_project, monkeypatch):
+@pytest.mark.parametrize("lag", [0, 1], ids=["read-at-once", "read-a-batch-late-as-on-a-gpu"])
+def test_a_nan_loss_stops_training_keeps_the_last_good_checkpoint_and_makes_no_version(small_project, monkeypatch,
+                                                                                        lag):
+    monkeypatch.setattr(epoch_loop, "report_lag", lambda device: lag)
     before = [v.id for v in small_project.versions()]
     per_epoch = math.ceil(len(small_project.samples(split="train")) / 8)
     _nan_after(monkeypatch, per_epoch)  # epoch 1 is fine, epoch 2's first batch is not
@@ -85,6 +88,24 @@ def test_a_nan_loss_stops_training_keeps_the_last_good_checkpoint_and_makes_no_v
     assert "nan" in failed.note
     kept = sorted(p.name for p in small_project.models_dir(failed.id).iterdir())
     assert kept == ["epoch_001.safetensors"] and "\n" not in str(info.value)
+
+
+def test_figures_read_a_batch_late_as_on_a_gpu_are_the_figures_read_at_once(small_project, monkeypatch):
+    """On a GPU each batch's loss and correct count are read back one batch late, so the host never
+    waits for the device between batches; the reports, sums and weights must be the same."""
+    runs = {}
+    for lag in (0, 1):
+        monkeypatch.setattr(epoch_loop, "report_lag", lambda device, lag=lag: lag)
+        live = Live(small_project)
+        live.epoch_state = lambda state: None
+        result = train(small_project, TrainConfig(mode="gradia-all", **FAST), live)
+        runs[lag] = (live.batches, small_project.epochs(result.version), result)
+    (batches0, epochs0, r0), (batches1, epochs1, r1) = runs[0], runs[1]
+    assert batches1 == batches0
+    strip = ("train_seconds", "eval_seconds", "seconds")
+    assert [{k: v for k, v in m.to_dict().items() if k not in strip} for m in epochs1] == \
+           [{k: v for k, v in m.to_dict().items() if k not in strip} for m in epochs0]
+    assert r1.summaries == r0.summaries and r1.best_epoch == r0.best_epoch
 
 
 def test_a_nan_loss_in_the_first_epoch_leaves_no_files(small_project, monkeypatch):
