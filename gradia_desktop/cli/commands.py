@@ -14,6 +14,7 @@ from .train_command import add_train
 from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
 from .version_reports import add_compare, add_matrix
+from .explain_command import add_explain
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
 # The shortcut probe's figures (training/shortcut_probe.py): null where the split has < 2 masked images.
@@ -157,6 +158,38 @@ def run_models(args, progress):
     return {"architectures": names}, text
 
 
+def add_layers(sub) -> None:
+    p = sub.add_parser("layers", help="the layers of an architecture Grad-CAM can read, with their grid sizes",
+                       description="List the modules of ARCH whose output Grad-CAM can read (--cam-layer takes "
+                                   "their names), in execution order, each with its channels and the CAM's grid "
+                                   "at --image-size; the default layer is marked. The model is built with random "
+                                   "weights; nothing is downloaded.")
+    p.add_argument("arch", help="an architecture (`gradia models` lists them)")
+    p.add_argument("--image-size", type=int, help="input size in px (default 64 for tiny, 224 otherwise)")
+    p.add_argument("--all", dest="every", action="store_true",
+                   help="every module with a feature map, not only stages, blocks and the default")
+    add_output_flags(p)
+    p.set_defaults(handler=run_layers)
+
+
+def run_layers(args, progress):
+    from ..training.models import TINY, build_model, cam_layer_choices, find_cam_layer
+
+    size = args.image_size or (64 if args.arch in TINY else 224)
+    if size < 8:
+        raise GradiaError(f"--image-size {size}: too small (at least 8 px)")
+    model = build_model(args.arch, 2)
+    default = find_cam_layer(model, size)
+    choices = cam_layer_choices(model, size, every=args.every)
+    rows = [{"name": c.name, "kind": c.kind, "channels": c.channels, "grid": list(c.grid), "block": c.block,
+             "default": c.name == default} for c in choices]
+    width = max(len(c.name) for c in choices)
+    lines = [f"{c.name:<{width}}  {c.kind:<22} {c.channels:>5} ch  {c.grid[0]}x{c.grid[1]}"
+             + ("  (default)" if c.name == default else "") for c in choices]
+    text = f"{args.arch} at {size} px: {len(choices)} layers (--cam-layer NAME)\n" + "\n".join(lines)
+    return {"arch": args.arch, "image_size": size, "default": default, "layers": rows}, text
+
+
 # ---- train ------------------------------------------------------------------------------------
 # ---- eval -------------------------------------------------------------------------------------
 def _open_for_eval(path: Path, progress):
@@ -215,5 +248,5 @@ def run_eval(args, progress):
     return out, f"model version v{version.id} ({version.mode})\n" + split_line(args.split, summary)
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_models, add_weights, add_bench,
-            add_export, add_import, add_check)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_explain, add_models, add_layers,
+            add_weights, add_bench, add_export, add_import, add_check)

@@ -239,7 +239,8 @@ def _coco_document(project: Project, done: list[_Done], version: Version | None)
     }
 
 
-def _check_out(out: Path) -> None:
+def check_new_folder(out: Path) -> None:
+    """Refuse ``out`` unless it is missing or an empty folder (a one-line error naming it)."""
     try:
         taken = out.exists() and (not out.is_dir() or any(out.iterdir()))
     except OSError as exc:
@@ -255,7 +256,7 @@ def export_masks(project: Project, out: str | os.PathLike, formats: str | Sequen
     started = time.perf_counter()
     formats = parse_formats(formats)
     out = Path(out).expanduser().resolve()
-    _check_out(out)
+    check_new_folder(out)
     check_filter(project, flt)
     uses_version = flt.needs_version() or "manifest" in formats or version is not None
     ver = export_version(project, version, flt.needs_version()) if uses_version else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +16,38 @@ from .checkpoint import load_checkpoint
 from .data import Normalizer
 from .pixel_cache import resize_rgb
 from .device import pick_device
-from .gradcam import inference_cam
+from .gradcam import inference_cam, upsample_cam
 
 
 def explain_image(model: torch.nn.Module, layer: torch.nn.Module, image_size: int, normalise: Normalizer,
                   rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(CAM at the image's size in [0, 1], class probabilities) of one image, for ``target``."""
-    h, w = rgb.shape[:2]
-    x = torch.from_numpy(resize_rgb(rgb, image_size)).permute(2, 0, 1)[None]
-    logits, _, up = inference_cam(model, layer, normalise(x), target, (h, w))
-    probs = torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
-    return up[0].float().cpu().numpy(), probs
+    explained = explain_images(model, layer, image_size, normalise, [rgb], None if target is None else [target])[0]
+    return explained.cam, explained.probs
+
+
+@dataclass
+class Explained:
+    cam: np.ndarray  # (H, W) float32 in [0, 1] at the image's own size
+    grid: np.ndarray  # (h, w) float32 in [0, 1] at the CAM layer's resolution
+    probs: np.ndarray  # class probabilities
+    target: int  # the class explained
+
+
+def explain_images(model: torch.nn.Module, layer: torch.nn.Module, image_size: int, normalise: Normalizer,
+                   rgbs: list[np.ndarray], targets: list[int] | None = None) -> list[Explained]:
+    """Grad-CAM of several images (any sizes) in one batch, each for its target (None: the predicted
+    class), upsampled to each image's own size."""
+    x = torch.from_numpy(np.stack([resize_rgb(rgb, image_size) for rgb in rgbs])).permute(0, 3, 1, 2)
+    wanted = None if targets is None else torch.tensor(targets, dtype=torch.long)
+    logits, grid, _ = inference_cam(model, layer, normalise(x), wanted)
+    probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
+    chosen = logits.argmax(dim=1) if wanted is None else wanted
+    out = []
+    for i, rgb in enumerate(rgbs):
+        up = upsample_cam(grid[i:i + 1].float(), rgb.shape[:2])[0]
+        out.append(Explained(up.cpu().numpy(), grid[i].float().cpu().numpy(), probs[i], int(chosen[i])))
+    return out
 
 
 class Explainer:

@@ -150,7 +150,10 @@ def inference_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor,
             target = torch.full((x.shape[0],), target, dtype=torch.long, device=logits.device)
         cam = _cam_from(logits, acts, target.to(logits.device), create_graph=False, keep_graph=False)
     grid = minmax(F.relu(cam)).detach()
-    up = None
-    if out_size is not None:  # bilinear (as cv2.INTER_LINEAR), then min-max again, as pytorch-grad-cam
-        up = minmax(F.interpolate(grid[:, None], size=out_size, mode="bilinear", align_corners=False)[:, 0])
-    return logits.detach(), grid, up
+    return logits.detach(), grid, None if out_size is None else upsample_cam(grid, out_size)
+
+
+def upsample_cam(grid: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
+    """(B, h, w) CAMs in [0, 1] at ``out_size``: bilinear (as cv2.INTER_LINEAR), then min-max again,
+    as pytorch-grad-cam does."""
+    return minmax(F.interpolate(grid[:, None], size=out_size, mode="bilinear", align_corners=False)[:, 0])

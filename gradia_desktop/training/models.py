@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -98,15 +99,11 @@ def get_layer(model: nn.Module, path: str) -> nn.Module:
     return module
 
 
-def find_cam_layer(model: nn.Module, image_size: int = 224) -> str:
-    """The dotted name of the last convolutional block, found by tracing one dummy forward pass.
-
-    The last module (in execution order, pooling excluded) with a 4-D output of more than 1x1
-    is located, then named by its innermost non-leaf ancestor that returns the same tensor -
-    ``layer4.1`` for a ResNet-18, ``features.12`` for MobileNetV3-small.
-    """
+def _trace_4d(model: nn.Module, image_size: int) -> list[tuple[str, torch.Tensor]]:
+    """(module name, output) of every module with a 4-D output, in execution order, over one dummy
+    forward pass in eval mode (the model's modes are restored after)."""
     names = {m: n for n, m in model.named_modules()}
-    trace: list[tuple[str, torch.Tensor]] = []  # every module's 4-D output, in execution order
+    trace: list[tuple[str, torch.Tensor]] = []
 
     def hook(module: nn.Module, _inp: object, out: object) -> None:
         if isinstance(out, torch.Tensor) and out.dim() == 4:
@@ -125,6 +122,17 @@ def find_cam_layer(model: nn.Module, image_size: int = 224) -> str:
             h.remove()
         for m, mode in modes.items():
             m.training = mode
+    return trace
+
+
+def find_cam_layer(model: nn.Module, image_size: int = 224) -> str:
+    """The dotted name of the last convolutional block, found by tracing one dummy forward pass.
+
+    The last module (in execution order, pooling excluded) with a 4-D output of more than 1x1
+    is located, then named by its innermost non-leaf ancestor that returns the same tensor -
+    ``layer4.1`` for a ResNet-18, ``features.12`` for MobileNetV3-small.
+    """
+    trace = _trace_4d(model, image_size)
     modules = dict(model.named_modules())
     leaves = [(n, t) for n, t in trace
               if not any(modules[n].children()) and not isinstance(modules[n], _POOLING)]
@@ -139,6 +147,39 @@ def find_cam_layer(model: nn.Module, image_size: int = 224) -> str:
         if outputs.get(ancestor) is tensor:
             return ancestor
     return leaf
+
+
+@dataclass(frozen=True)
+class LayerChoice:
+    name: str  # dotted module path, as --cam-layer takes it
+    kind: str  # the module's class name
+    channels: int
+    grid: tuple[int, int]  # the CAM's height and width at the image size asked for
+    block: bool  # a module holding others (a stage or block), not a single operation
+
+
+def cam_layer_choices(model: nn.Module, image_size: int, every: bool = False) -> list[LayerChoice]:
+    """The modules Grad-CAM can read, in execution order: every module whose output is a feature map
+    larger than 1x1 (pooling excluded). Unless ``every``, only what a layer picker offers: stages and
+    their blocks (modules holding others, at most two names deep), convolutions outside any block,
+    and the default layer (find_cam_layer)."""
+    modules = dict(model.named_modules())
+    last = dict(_trace_4d(model, image_size))  # a module run twice is listed once, with its last output
+    default = find_cam_layer(model, image_size)
+    out = []
+    for name, tensor in last.items():
+        module = modules[name]
+        if isinstance(module, _POOLING) or tensor.shape[-1] * tensor.shape[-2] <= 1:
+            continue
+        block = any(module.children())
+        if block:
+            offered = name.count(".") <= 1
+        else:
+            offered = isinstance(module, nn.Conv2d) and not any(name.startswith(o + ".") for o in last)
+        if every or offered or name == default:
+            out.append(LayerChoice(name, type(module).__name__, int(tensor.shape[1]),
+                                   (int(tensor.shape[-2]), int(tensor.shape[-1])), block))
+    return out
 
 
 # ---- weights ---------------------------------------------------------------------------------

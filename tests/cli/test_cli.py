@@ -10,7 +10,7 @@ import pytest
 
 from gradia_desktop.cli import main
 
-COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "models", "weights", "bench")
+COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "explain", "models", "layers", "weights", "bench")
 
 
 def run(capsys, *argv):
@@ -177,3 +177,15 @@ def test_eval_of_a_project_in_use_evaluates_read_only_and_stores_nothing(small_p
     fresh = json.loads(out)
     assert fresh["accuracy"] == stored["accuracy"] and fresh["n"] == stored["n"]
     assert fresh["matrix"] == stored["matrix"]
+
+
+def test_layers_lists_the_default_layer_and_the_grids(capsys):
+    code, out, err = run(capsys, "layers", "resnet18", "--image-size", "128", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["default"] == "layer4.1" and [r["name"] for r in got["layers"] if r["default"]] == ["layer4.1"]
+    assert {r["name"]: r["grid"] for r in got["layers"]}["layer3"] == [8, 8]
+    code, out, _ = run(capsys, "layers", "tiny")
+    assert code == 0 and out.startswith("tiny at 64 px") and "(default)" in out
+    code, _, err = run(capsys, "layers", "resnet18", "--image-size", "4")
+    assert code == 2 and "--image-size 4" in err

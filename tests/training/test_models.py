@@ -10,7 +10,7 @@ import torch
 
 from gradia_desktop.errors import GradiaError
 from gradia_desktop.training import models
-from gradia_desktop.training.models import (build_model, find_cam_layer, get_layer, imagenet_weights_path,
+from gradia_desktop.training.models import (build_model, cam_layer_choices, find_cam_layer, get_layer, imagenet_weights_path,
                                             load_weights, read_state_dict)
 
 
@@ -31,6 +31,25 @@ def test_tiny_cam_grid_is_at_least_8x8_at_64px():
     get_layer(model, find_cam_layer(model, 64)).register_forward_hook(lambda m, i, o: shapes.append(o.shape))
     model(torch.zeros(2, 3, 64, 64))
     assert shapes[0][-2:] == (8, 8)
+
+
+@pytest.mark.parametrize("arch, size", [("tiny", 64), ("resnet18", 96)])
+def test_every_layer_offered_gives_a_cam_of_the_grid_it_states(arch, size):
+    from gradia_desktop.training.gradcam import inference_cam
+
+    model = build_model(arch, 3).eval()
+    offered = cam_layer_choices(model, size)
+    every = cam_layer_choices(model, size, every=True)
+    assert {c.name for c in offered} < {c.name for c in every}
+    assert find_cam_layer(model, size) in {c.name for c in offered}
+    x = torch.randn(2, 3, size, size)
+    for choice in offered:
+        _, grid, _ = inference_cam(model, get_layer(model, choice.name), x)
+        assert tuple(grid.shape[1:]) == choice.grid and choice.grid[0] * choice.grid[1] > 1, choice.name
+    if arch == "resnet18":
+        assert [c.name for c in offered if c.block and "." not in c.name] == ["layer1", "layer2", "layer3", "layer4"]
+        assert {c.name: c.grid for c in offered}["layer4.1"] == (3, 3)
+        assert "layer1.0.conv1" not in {c.name for c in offered} and "layer1.0.conv1" in {c.name for c in every}
 
 
 def test_layer_paths_accept_dots_brackets_and_negative_indices():

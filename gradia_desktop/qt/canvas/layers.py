@@ -20,11 +20,10 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractGraphicsShapeItem, QGraphicsItem, QGraphicsScene
 
+from ...core.heatmap_image import COLORMAPS
 from ...core.mask_edit import MaskEditor, Rect, _bbox
 from .progressive_image import PreviewImage, full_shape_of
 
-COLORMAPS = {"jet": cv2.COLORMAP_JET, "turbo": cv2.COLORMAP_TURBO, "inferno": cv2.COLORMAP_INFERNO,
-             "viridis": cv2.COLORMAP_VIRIDIS}
 MASK_COLOR = QColor(40, 220, 80)
 FILL_ALPHA, EDGE_ALPHA = 100, 230  # mask interior vs its one-pixel border, before the layer opacity
 HEAT_MAX_SIDE = 512  # the heatmap layer's longest side in pixels (never more than the image's)

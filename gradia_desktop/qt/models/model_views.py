@@ -12,13 +12,13 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 from ...core.assessment import Assessment, rescore_mask, version_matrix
+from ...core.heatmap_image import blend
 from ...core.records import Prediction, Sample, Version
 from ...core.store import Project
 from ...errors import GradiaError
 from ...training.explain import Explainer
 from ..browser.sample_browser import SampleBrowser
 from ..canvas.canvas_widget import Canvas
-from ..canvas.layers import COLORMAPS
 from ..canvas.load_problem import load_problem, one_line
 from ..canvas.tool_panel import ToolPanel
 from .baseline_offer import BaselineOffer
@@ -258,7 +258,7 @@ class ModelViews(QObject):
                 return str(exc)
             except Exception as exc:  # noqa: BLE001 - a model that fails on this image: said, never raised
                 return f"cannot compute the heatmap ({type(exc).__name__}: {one_line(str(exc))})"
-            return _blend(_preview(rgb), cam, host.canvas.colormap())
+            return blend(_preview(rgb), cam, host.canvas.colormap())
 
         dialog = VersionCompareDialog(project.version(older), project.version(newer),
                                       lambda vid, split: version_matrix(project, vid, None if split == "all" else split),
@@ -267,14 +267,6 @@ class ModelViews(QObject):
                                       parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
-
-
-def _blend(rgb: np.ndarray, cam: np.ndarray, colormap: str, opacity: float = 0.5) -> np.ndarray:
-    """The image with the heatmap laid over it in the canvas's colormap."""
-    cam = cv2.resize(cam, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
-    colours = cv2.cvtColor(cv2.applyColorMap(np.clip(cam * 255, 0, 255).astype(np.uint8), COLORMAPS[colormap]),
-                           cv2.COLOR_BGR2RGB)
-    return cv2.addWeighted(rgb, 1 - opacity, colours, opacity, 0)
 
 
 def _preview(rgb: np.ndarray, longest: int = 320) -> np.ndarray:
