@@ -15,6 +15,7 @@ from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
 from .version_reports import add_compare, add_matrix
 from .explain_command import add_explain
+from .model_import import add_import_model
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
 # The shortcut probe's figures (training/shortcut_probe.py): null where the split has < 2 masked images.
@@ -249,4 +250,4 @@ def run_eval(args, progress):
 
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_explain, add_models, add_layers,
-            add_weights, add_bench, add_export, add_import, add_check)
+            add_weights, add_bench, add_export, add_import, add_import_model, add_check)

@@ -10,6 +10,9 @@ Two layouts:
 * class folders: IMAGES/<class>/<file>, split by a seeded, stratified split (core/split.py), masks at
   MASKS/<class>/<stem>.png.
 
+With either, the masks may also lie side by side in MASKS itself, named by their image's file name
+or stem (MASKS/<file> or MASKS/<stem>.png), as the GRADIA reference code keeps its attention labels.
+
 What does not belong to the layout (README.txt, Thumbs.db, a folder inside a class folder, a file
 outside any class folder, a class folder without images, a mask without its image) is skipped, each
 with its reason. Names starting with a dot are hidden and not mentioned at all.
@@ -198,13 +201,17 @@ def _match_masks(scan: DatasetScan, masks_dir: Path) -> None:
     """Fill ``scan.masks`` (image rel -> mask file) and ``scan.masks_skipped``."""
     if not masks_dir.is_dir():
         raise GradiaError(f"{masks_dir}: masks folder not found")
+    files = _mask_files(masks_dir)
+    if files and all(path.parent == masks_dir for path in files):
+        _match_flat_masks(scan, files)
+        return
     split_folders = scan.layout == SPLIT_FOLDERS
     place = "MASKS/{train,val,test}/<class>/<image stem>.png" if split_folders else "MASKS/<class>/<image stem>.png"
     by_key: dict[tuple[str, ...], str | None] = {}
     for image in scan.images:
         key = (image.split, image.class_name, image.path.stem) if split_folders else (image.class_name, image.path.stem)
         by_key[key] = None if key in by_key else image.rel  # None: several images share the stem
-    for path in _mask_files(masks_dir):
+    for path in files:
         parts = path.relative_to(masks_dir).parts
         key = (*parts[:-1], path.stem)
         if not image_files.is_image_name(path):
@@ -217,6 +224,28 @@ def _match_masks(scan: DatasetScan, masks_dir: Path) -> None:
             reason = f"ambiguous: several images in {'/'.join(key[:-1])} are named {path.stem}.*"
         else:
             scan.masks[by_key[key]] = path
+            continue
+        scan.masks_skipped.append(Problem(path, reason))
+
+
+def _match_flat_masks(scan: DatasetScan, files: list[Path]) -> None:
+    """Masks side by side in one folder, named by their image's file name (``0001.jpg``, as the GRADIA
+    reference code keeps them) or its stem (``0001.png``); a name several images share is ambiguous."""
+    by_name: dict[str, str | None] = {}
+    by_stem: dict[str, str | None] = {}
+    for image in scan.images:
+        for table, key in ((by_name, image.path.name), (by_stem, image.path.stem)):
+            table[key] = None if key in table else image.rel
+    for path in files:
+        table, key = (by_name, path.name) if path.name in by_name else (by_stem, path.stem)
+        if not image_files.is_image_name(path):
+            reason = f"not an image file (suffix {path.suffix or 'missing'})"
+        elif key not in table:
+            reason = f"no image named {path.name} or {path.stem}.* for this mask"
+        elif table[key] is None:
+            reason = f"ambiguous: several images are named {key}{'' if table is by_name else '.*'}"
+        else:
+            scan.masks[table[key]] = path
             continue
         scan.masks_skipped.append(Problem(path, reason))
 

@@ -10,7 +10,7 @@ import pytest
 
 from gradia_desktop.cli import main
 
-COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "explain", "models", "layers", "weights", "bench")
+COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "explain", "models", "layers", "weights", "bench", "import-model")
 
 
 def run(capsys, *argv):

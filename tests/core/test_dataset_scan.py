@@ -185,3 +185,33 @@ def test_masks_of_class_folders_sit_at_class_and_stem(tmp_path):
     scan = scan_dataset(images, masks, split=SPLIT)
     assert scan.masks == {} and [p.reason for p in scan.masks_skipped] == [
         "not where a mask belongs (MASKS/<class>/<image stem>.png)"]
+
+
+def test_masks_side_by_side_are_matched_by_their_images_file_name_or_stem(tmp_path, no_decoding):
+    """The GRADIA reference code keeps its attention labels in one folder, named as the images are."""
+    images = tmp_path / "IMAGES"
+    for rel in ("train/cat/r1.jpg", "train/dog/r2.jpg", "val/cat/r3.jpg", "train/cat/same.png", "val/dog/same.png"):
+        write_image(images / rel)
+    masks = tmp_path / "label"
+    for name in ("r1.jpg", "r2.png", "same.png", "ghost.png"):
+        write_mask_file(masks / name, square_mask())
+    (masks / "notes.txt").write_text("how we labelled")
+    scan = scan_dataset(images, masks)
+    assert scan.layout == SPLIT_FOLDERS
+    assert {rel: path.name for rel, path in scan.masks.items()} == {"train/cat/r1.jpg": "r1.jpg",
+                                                                   "train/dog/r2.jpg": "r2.png"}
+    assert sorted((p.path.name, p.reason) for p in scan.masks_skipped) == [
+        ("ghost.png", "no image named ghost.png or ghost.* for this mask"),
+        ("notes.txt", "not an image file (suffix .txt)"),
+        ("same.png", "ambiguous: several images are named same.png")]
+
+
+def test_a_project_takes_masks_kept_side_by_side(tmp_path):
+    images = tmp_path / "IMAGES"
+    for rel in ("train/cat/a.png", "train/dog/b.png", "val/cat/c.png", "val/dog/d.png"):
+        write_image(images / rel)
+    write_mask_file(tmp_path / "label" / "b.png", square_mask())
+    with create_project(tmp_path / "project", images, tmp_path / "label") as project:
+        masked = [s for s in project.samples() if s.has_mask]
+        assert [s.path for s in masked] == ["train/dog/b.png"]
+        assert project.read_mask(masked[0]).sum() == square_mask().sum()
