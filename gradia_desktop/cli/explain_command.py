@@ -9,7 +9,8 @@ The output is a new folder, built under a temporary name and renamed into place 
     OUT/explain.json                  the version, method, layer and one row per image
 
 The heatmaps are the ones the app shows (training/explain.py): Grad-CAM of the predicted class, or
-of the true class with --target true. The project is opened read-only.
+of the true class with --target true; --method picks another CAM method (training/cam_methods.py).
+The project is opened read-only.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..core.heatmap_image import COLORMAPS
+from ..core.cam_method_names import CAM_METHODS, DEFAULT_METHOD
 from ..core.records import SPLITS
 from ..errors import GradiaError
 from .options import add_output_flags
 
 CAM_FORMATS = ("npy", "npz", "none")
-METHODS = ("gradcam",)
 LISTED_SKIPS = 20
 
 
@@ -39,7 +40,8 @@ def add_explain(sub) -> None:
     p.add_argument("--split", choices=(*SPLITS, "all"), default="val", help="the images to explain")
     p.add_argument("--class", dest="class_name", metavar="CLASS", help="only this class's images")
     p.add_argument("--out", type=Path, required=True, help="new output folder (must not exist or be empty)")
-    p.add_argument("--method", choices=METHODS, default="gradcam", help="the CAM method")
+    p.add_argument("--method", choices=CAM_METHODS, default=DEFAULT_METHOD,
+                   help="the CAM method (gradcam: the app's and the paper's; all match pytorch-grad-cam)")
     p.add_argument("--target", choices=("predicted", "true"), default="predicted",
                    help="explain the class the model predicts, or the image's true class")
     p.add_argument("--cams", choices=CAM_FORMATS, default="npy",
@@ -134,7 +136,7 @@ def _write_all(project, version, samples, names, out: Path, args, progress):
                         skipped.append((s.path, str(exc)))
                 if batch:
                     targets = [s.class_idx for s in batch] if args.target == "true" else None
-                    explained = explain_images(model, layer, spec.image_size, normalise, images, targets)
+                    explained = explain_images(model, layer, spec.image_size, normalise, images, targets, args.method)
                     rows += [_write_one(stage, names[s.id], s, rgb, e, spec.classes, args)
                              for s, rgb, e in zip(batch, images, explained)]
                 report(progress, "explaining", min(start + args.batch_size, len(samples)), len(samples))

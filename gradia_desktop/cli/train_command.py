@@ -22,6 +22,7 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 
 def add_train(sub) -> None:
+    from ..core.cam_method_names import TRAINABLE
     from ..training.config import (DEFAULT_EPOCHS, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES,
                                    PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS, STARTS, TrainConfig)
 
@@ -45,7 +46,10 @@ def add_train(sub) -> None:
                         f"learned is carried over (default: {GUIDED_START} in mode guided, parent otherwise)")
     p.add_argument("--arch", help="tiny (default; with --from: the parent's) or any torchvision "
                                   "classifier, e.g. resnet18, resnet50, efficientnet_b0; `gradia models` lists all")
-    p.add_argument("--cam-layer", help="dotted module path for Grad-CAM (default: the last convolutional block)")
+    p.add_argument("--cam-layer", help="dotted module path for Grad-CAM (default: the last convolutional block; "
+                                       "`gradia layers ARCH` lists them)")
+    p.add_argument("--cam-method", choices=TRAINABLE, default=d.cam_method,
+                   help="the CAM the attention loss compares with the masks (gradcam: the paper's)")
     p.add_argument("--image-size", type=int, help="input size in px (default 64 for tiny, 224 otherwise)")
     p.add_argument("--epochs", type=int,
                    help=f"passes over the training split; the best epoch is kept (default: {RESTART_EPOCHS} for a "
@@ -110,6 +114,7 @@ def _config_from_flags(args):
         raise GradiaError(f"--start {args.start} needs --from VERSION: a first run starts from its own weights")
     mode = args.mode or (RECOMMENDED_MODE if args.parent is not None else "baseline")
     config = TrainConfig(mode=mode, parent=args.parent, arch=args.arch, cam_layer=args.cam_layer,
+                         cam_method=args.cam_method,
                          image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lam=args.lam,
                          device=args.device, seed=args.seed, counterfactual=args.counterfactual,
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import GradiaError
+from .cam_methods import DEFAULT_METHOD, TRAINABLE
 from .loss import DEFAULT_WEIGHTS
 
 DATA_MODES = ("auto", "memory", "stream")
@@ -40,6 +41,7 @@ class TrainConfig:
     start: str | None = None  # with a parent: 'parent' or 'initial' weights (STARTS); None: by mode
     arch: str | None = None  # None: the parent's, or tiny
     cam_layer: str | None = None  # dotted path; None finds the last convolutional block
+    cam_method: str = DEFAULT_METHOD  # the CAM the attention loss compares with the masks (cam_methods.TRAINABLE)
     image_size: int | None = None  # None: 64 for tiny, 224 otherwise
     epochs: int | None = None  # None: default_epochs() of where the run starts
     batch_size: int = 32
@@ -66,6 +68,9 @@ class TrainConfig:
             raise GradiaError(f"unknown mode {self.mode!r} (expected one of {', '.join(MODES)})")
         if self.start is not None and self.start not in STARTS:
             raise GradiaError(f"unknown start {self.start!r} (expected one of {', '.join(STARTS)})")
+        if self.cam_method not in TRAINABLE:
+            raise GradiaError(f"CAM method {self.cam_method!r} cannot drive the attention loss "
+                              f"(expected one of {', '.join(TRAINABLE)})")
         if self.mode == "gradia" and self.parent is None:
             raise GradiaError("mode 'gradia' weighs samples by the parent version's quadrants: pass --from VERSION")
         for name in ("epochs", "batch_size"):

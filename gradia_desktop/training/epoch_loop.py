@@ -140,9 +140,10 @@ def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
         if bool((wa > 0).any()):
             grid = masks_grid.to(device)
             if config.outside_weight:
-                fwd, evidence = training_cam_with_evidence(model, layer, x, y, config.differentiable_weights)
+                fwd, evidence = training_cam_with_evidence(model, layer, x, y, config.differentiable_weights,
+                                                           config.cam_method)
             else:
-                fwd, evidence = training_cam(model, layer, x, y, config.differentiable_weights), None
+                fwd, evidence = training_cam(model, layer, x, y, config.differentiable_weights, config.cam_method), None
             parts = gradia_loss(fwd.logits, y, fwd.cam, grid, wp, wa, config.lam)
             total = parts.total
             if evidence is not None:

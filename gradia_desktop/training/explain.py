@@ -16,6 +16,7 @@ from .checkpoint import load_checkpoint
 from .data import Normalizer
 from .pixel_cache import resize_rgb
 from .device import pick_device
+from .cam_methods import DEFAULT_METHOD
 from .gradcam import inference_cam, upsample_cam
 
 
@@ -35,12 +36,13 @@ class Explained:
 
 
 def explain_images(model: torch.nn.Module, layer: torch.nn.Module, image_size: int, normalise: Normalizer,
-                   rgbs: list[np.ndarray], targets: list[int] | None = None) -> list[Explained]:
-    """Grad-CAM of several images (any sizes) in one batch, each for its target (None: the predicted
-    class), upsampled to each image's own size."""
+                   rgbs: list[np.ndarray], targets: list[int] | None = None,
+                   method: str = DEFAULT_METHOD) -> list[Explained]:
+    """The CAM (``method``, cam_methods.py) of several images (any sizes) in one batch, each for its
+    target (None: the predicted class), upsampled to each image's own size."""
     x = torch.from_numpy(np.stack([resize_rgb(rgb, image_size) for rgb in rgbs])).permute(0, 3, 1, 2)
     wanted = None if targets is None else torch.tensor(targets, dtype=torch.long)
-    logits, grid, _ = inference_cam(model, layer, normalise(x), wanted)
+    logits, grid, _ = inference_cam(model, layer, normalise(x), wanted, method=method)
     probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
     chosen = logits.argmax(dim=1) if wanted is None else wanted
     out = []

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cam_methods import DEFAULT_METHOD, check_method, combine
+
 EPS = 1e-7  # the same guard as pytorch-grad-cam's scale_cam_image
 
 
@@ -88,18 +90,17 @@ def _forward_capturing(model: nn.Module, layer: nn.Module, x: torch.Tensor, deta
 
 
 def _cam_from(logits: torch.Tensor, acts: torch.Tensor, target: torch.Tensor,
-              create_graph: bool, keep_graph: bool) -> torch.Tensor:
+              create_graph: bool, keep_graph: bool, method: str = DEFAULT_METHOD) -> torch.Tensor:
     score = logits.float().gather(1, target.view(-1, 1)).sum()
-    return _weighted_acts(score, acts, create_graph, keep_graph)
+    return _weighted_acts(score, acts, create_graph, keep_graph, method)
 
 
-def _weighted_acts(score: torch.Tensor, acts: torch.Tensor, create_graph: bool, keep_graph: bool) -> torch.Tensor:
-    """Grad-CAM's sum over channels of the activations weighted by the mean gradient of ``score``."""
+def _weighted_acts(score: torch.Tensor, acts: torch.Tensor, create_graph: bool, keep_graph: bool,
+                   method: str = DEFAULT_METHOD) -> torch.Tensor:
+    """The activations combined with the gradient of ``score`` by ``method`` (cam_methods.py); the
+    gradient is a constant unless ``create_graph``."""
     (grads,) = torch.autograd.grad(score, acts, retain_graph=keep_graph, create_graph=create_graph)
-    weights = grads.float().mean(dim=(2, 3), keepdim=True)
-    if not create_graph:
-        weights = weights.detach()
-    return (weights * acts.float()).sum(dim=1)
+    return combine(method, acts, grads if create_graph else grads.detach())
 
 
 def minmax(cam: torch.Tensor) -> torch.Tensor:
@@ -112,15 +113,16 @@ def minmax(cam: torch.Tensor) -> torch.Tensor:
 
 
 def training_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: torch.Tensor,
-                 differentiable_weights: bool = False) -> CamForward:
-    """Logits and the true-class Grad-CAM (before normalisation), both inside the autograd graph."""
+                 differentiable_weights: bool = False, method: str = DEFAULT_METHOD) -> CamForward:
+    """Logits and the true-class CAM (before normalisation), both inside the autograd graph."""
     logits, acts = _forward_capturing(model, layer, x, detach=False)
-    cam = _cam_from(logits, acts, target, create_graph=differentiable_weights, keep_graph=True)
+    cam = _cam_from(logits, acts, target, differentiable_weights, True, check_method(method, training=True))
     return CamForward(logits, cam)
 
 
 def training_cam_with_evidence(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: torch.Tensor,
-                               differentiable_weights: bool = False) -> tuple[CamForward, torch.Tensor]:
+                               differentiable_weights: bool = False,
+                               method: str = DEFAULT_METHOD) -> tuple[CamForward, torch.Tensor]:
     """``training_cam`` plus each cell's signed evidence for the true class against the others.
 
     The evidence map is Grad-CAM of the margin ``logit_y - mean_c logit_c`` without ReLU or
@@ -129,7 +131,7 @@ def training_cam_with_evidence(model: nn.Module, layer: nn.Module, x: torch.Tens
     each place carries.
     """
     logits, acts = _forward_capturing(model, layer, x, detach=False)
-    cam = _cam_from(logits, acts, target, create_graph=differentiable_weights, keep_graph=True)
+    cam = _cam_from(logits, acts, target, differentiable_weights, True, check_method(method, training=True))
     margin = (logits.float().gather(1, target.view(-1, 1)).squeeze(1) - logits.float().mean(1)).sum()
     evidence = _weighted_acts(margin, acts, create_graph=False, keep_graph=True) * acts.shape[-1] * acts.shape[-2]
     return CamForward(logits, cam), evidence
@@ -137,18 +139,20 @@ def training_cam_with_evidence(model: nn.Module, layer: nn.Module, x: torch.Tens
 
 def inference_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor,
                   target: torch.Tensor | int | None = None,
-                  out_size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+                  out_size: tuple[int, int] | None = None,
+                  method: str = DEFAULT_METHOD) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """(logits, CAM grid in [0, 1], CAM upsampled to ``out_size`` or None), all detached.
 
     ``target`` None explains the predicted class; an int or a (B,) tensor explains that class.
     """
+    check_method(method)
     with torch.enable_grad():
         logits, acts = _forward_capturing(model, layer, x, detach=True)
         if target is None:
             target = logits.argmax(dim=1)
         elif isinstance(target, int):
             target = torch.full((x.shape[0],), target, dtype=torch.long, device=logits.device)
-        cam = _cam_from(logits, acts, target.to(logits.device), create_graph=False, keep_graph=False)
+        cam = _cam_from(logits, acts, target.to(logits.device), create_graph=False, keep_graph=False, method=method)
     grid = minmax(F.relu(cam)).detach()
     return logits.detach(), grid, None if out_size is None else upsample_cam(grid, out_size)
 

@@ -107,3 +107,15 @@ def test_an_unreadable_image_is_skipped_and_named(trained_root, tmp_path, capsys
     result = json.loads(stdout)
     assert [s["path"] for s in result["skipped"]] == [victim.relative_to(victim.parents[2]).as_posix()]
     assert "skipped" in err and victim.name in err
+
+
+def test_another_cam_method_is_written_and_recorded(trained_root, tmp_path, capsys):
+    maps = {}
+    for method in ("gradcam", "layercam"):
+        code, _, err = run(capsys, "explain", trained_root, "--method", method, "--out", tmp_path / method,
+                           "--cams", "npz")
+        assert code == 0, err
+        manifest = json.loads((tmp_path / method / "explain.json").read_text())
+        assert manifest["method"] == method
+        maps[method] = np.load(tmp_path / method / manifest["images"][0]["cam"])["grid"]
+    assert maps["gradcam"].shape == maps["layercam"].shape and not np.allclose(maps["gradcam"], maps["layercam"])
