@@ -50,7 +50,7 @@ def _run(arch: str, image_size: int, batch_size: int, device: str, steps: int, w
          compile: bool, progress: Progress, resources: contextlib.ExitStack) -> dict:
     dev = pick_device(device)
     torch.manual_seed(0)
-    model = place_model(build_model(arch, 2), dev).train()  # in the layout training uses
+    model = place_model(build_model(arch, 2, image_size), dev).train()  # in the layout training uses
     layout = torch.channels_last if prefers_channels_last(dev) else torch.contiguous_format
     layer_name = find_cam_layer(model, image_size)
     layer = get_layer(model, layer_name)

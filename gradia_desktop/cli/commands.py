@@ -179,7 +179,7 @@ def run_layers(args, progress):
     size = args.image_size or (64 if args.arch in TINY else 224)
     if size < 8:
         raise GradiaError(f"--image-size {size}: too small (at least 8 px)")
-    model = build_model(args.arch, 2)
+    model = build_model(args.arch, 2, size)
     default = find_cam_layer(model, size)
     choices = cam_layer_choices(model, size, every=args.every)
     rows = [{"name": c.name, "kind": c.kind, "channels": c.channels, "grid": list(c.grid), "block": c.block,

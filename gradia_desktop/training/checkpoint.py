@@ -58,7 +58,7 @@ def read_spec(path: str | os.PathLike) -> ModelSpec:
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, nn.Module, ModelSpec]:
     """(model in eval mode on ``device``, its CAM layer, its spec)."""
     spec = read_spec(path)
-    model = build_model(spec.arch, len(spec.classes))
+    model = build_model(spec.arch, len(spec.classes), spec.image_size)
     try:
         model.load_state_dict(read_state_dict(path))
     except RuntimeError as exc:

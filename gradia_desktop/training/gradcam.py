@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cam_methods import DEFAULT_METHOD, check_method, combine
+from .feature_layout import NCHW, layout_of, to_grid
 
 EPS = 1e-7  # the same guard as pytorch-grad-cam's scale_cam_image
 
@@ -89,18 +90,18 @@ def _forward_capturing(model: nn.Module, layer: nn.Module, x: torch.Tensor, deta
     return logits, captured[0]
 
 
-def _cam_from(logits: torch.Tensor, acts: torch.Tensor, target: torch.Tensor,
-              create_graph: bool, keep_graph: bool, method: str = DEFAULT_METHOD) -> torch.Tensor:
+def _cam_from(logits: torch.Tensor, acts: torch.Tensor, target: torch.Tensor, create_graph: bool,
+              keep_graph: bool, method: str = DEFAULT_METHOD, layout: str = NCHW) -> torch.Tensor:
     score = logits.float().gather(1, target.view(-1, 1)).sum()
-    return _weighted_acts(score, acts, create_graph, keep_graph, method)
+    return _weighted_acts(score, acts, create_graph, keep_graph, method, layout)
 
 
 def _weighted_acts(score: torch.Tensor, acts: torch.Tensor, create_graph: bool, keep_graph: bool,
-                   method: str = DEFAULT_METHOD) -> torch.Tensor:
-    """The activations combined with the gradient of ``score`` by ``method`` (cam_methods.py); the
-    gradient is a constant unless ``create_graph``."""
+                   method: str = DEFAULT_METHOD, layout: str = NCHW) -> torch.Tensor:
+    """The activations combined with the gradient of ``score`` by ``method`` (cam_methods.py), on
+    the layer's grid (feature_layout.py); the gradient is a constant unless ``create_graph``."""
     (grads,) = torch.autograd.grad(score, acts, retain_graph=keep_graph, create_graph=create_graph)
-    return combine(method, acts, grads if create_graph else grads.detach())
+    return combine(method, to_grid(acts, layout), to_grid(grads if create_graph else grads.detach(), layout))
 
 
 def minmax(cam: torch.Tensor) -> torch.Tensor:
@@ -116,7 +117,8 @@ def training_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: to
                  differentiable_weights: bool = False, method: str = DEFAULT_METHOD) -> CamForward:
     """Logits and the true-class CAM (before normalisation), both inside the autograd graph."""
     logits, acts = _forward_capturing(model, layer, x, detach=False)
-    cam = _cam_from(logits, acts, target, differentiable_weights, True, check_method(method, training=True))
+    cam = _cam_from(logits, acts, target, differentiable_weights, True, check_method(method, training=True),
+                    layout_of(layer))
     return CamForward(logits, cam)
 
 
@@ -131,9 +133,11 @@ def training_cam_with_evidence(model: nn.Module, layer: nn.Module, x: torch.Tens
     each place carries.
     """
     logits, acts = _forward_capturing(model, layer, x, detach=False)
-    cam = _cam_from(logits, acts, target, differentiable_weights, True, check_method(method, training=True))
+    layout = layout_of(layer)
+    cam = _cam_from(logits, acts, target, differentiable_weights, True, check_method(method, training=True), layout)
     margin = (logits.float().gather(1, target.view(-1, 1)).squeeze(1) - logits.float().mean(1)).sum()
-    evidence = _weighted_acts(margin, acts, create_graph=False, keep_graph=True) * acts.shape[-1] * acts.shape[-2]
+    evidence = _weighted_acts(margin, acts, create_graph=False, keep_graph=True, layout=layout)
+    evidence = evidence * evidence.shape[-1] * evidence.shape[-2]
     return CamForward(logits, cam), evidence
 
 
@@ -152,7 +156,8 @@ def inference_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor,
             target = logits.argmax(dim=1)
         elif isinstance(target, int):
             target = torch.full((x.shape[0],), target, dtype=torch.long, device=logits.device)
-        cam = _cam_from(logits, acts, target.to(logits.device), create_graph=False, keep_graph=False, method=method)
+        cam = _cam_from(logits, acts, target.to(logits.device), create_graph=False, keep_graph=False, method=method,
+                        layout=layout_of(layer))
     grid = minmax(F.relu(cam)).detach()
     return logits.detach(), grid, None if out_size is None else upsample_cam(grid, out_size)
 

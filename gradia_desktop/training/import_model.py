@@ -56,7 +56,7 @@ def import_model(project: Project, arch: str, weights_file: str | Path, cam_laye
     began = started_from or ("random" if arch in TINY else "imagenet")
     if began not in STARTS:
         raise GradiaError(f"started from '{began}': choose {' or '.join(STARTS)}")
-    model = build_model(arch, len(project.classes))
+    model = build_model(arch, len(project.classes), size)
     load_weights(model, path, allow_new_head=False)
     layer_name = cam_layer or find_cam_layer(model, size)
     get_layer(model, layer_name)  # a bad path fails here, before anything is written

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..errors import GradiaError
+from . import feature_layout
 
 TINY = ("tiny", "tiny-gn")  # the built-in models (TinyCNN)
 _POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
@@ -54,8 +55,9 @@ def available_architectures() -> list[str]:
     return [*TINY, *sorted(torchvision.models.list_models(module=torchvision.models))]
 
 
-def build_model(arch: str, num_classes: int) -> nn.Module:
-    """A randomly initialised classifier with ``num_classes`` outputs."""
+def build_model(arch: str, num_classes: int, image_size: int | None = None) -> nn.Module:
+    """A randomly initialised classifier with ``num_classes`` outputs. ``image_size`` matters to
+    Vision Transformers only (their position embeddings are made for one size; default 224)."""
     if num_classes < 2:
         raise GradiaError(f"a classifier needs at least two classes, got {num_classes}")
     if arch in TINY:
@@ -71,7 +73,13 @@ def build_model(arch: str, num_classes: int) -> nn.Module:
     if arch.startswith("inception") or arch.startswith("googlenet"):
         kwargs["aux_logits"] = False
         kwargs["init_weights"] = True
-    return torchvision.models.get_model(arch, weights=None, **kwargs)
+    if arch.startswith("vit_"):
+        kwargs["image_size"] = image_size or 224
+        patch = int(arch.rsplit("_", 1)[-1])
+        if kwargs["image_size"] % patch:
+            raise GradiaError(f"{arch}: the image size must be a multiple of its {patch} px patches, "
+                              f"got {kwargs['image_size']}")
+    return feature_layout.mark(torchvision.models.get_model(arch, weights=None, **kwargs))
 
 
 # ---- the Grad-CAM target layer -----------------------------------------------------------------
@@ -99,15 +107,19 @@ def get_layer(model: nn.Module, path: str) -> nn.Module:
     return module
 
 
-def _trace_4d(model: nn.Module, image_size: int) -> list[tuple[str, torch.Tensor]]:
-    """(module name, output) of every module with a 4-D output, in execution order, over one dummy
-    forward pass in eval mode (the model's modes are restored after)."""
+def _trace_maps(model: nn.Module, image_size: int) -> list[tuple[str, torch.Tensor]]:
+    """(module name, output as a (B, C, h, w) map) of every module whose output is a feature map, in
+    execution order, over one dummy forward pass in eval mode (the model's modes are restored after)."""
     names = {m: n for n, m in model.named_modules()}
     trace: list[tuple[str, torch.Tensor]] = []
 
     def hook(module: nn.Module, _inp: object, out: object) -> None:
-        if isinstance(out, torch.Tensor) and out.dim() == 4:
-            trace.append((names[module], out))
+        layout = feature_layout.layout_of(module)
+        if isinstance(out, torch.Tensor) and out.dim() == (3 if layout == feature_layout.TOKENS else 4):
+            try:
+                trace.append((names[module], feature_layout.to_grid(out, layout)))
+            except ValueError:  # tokens that are no grid of patches
+                pass
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
     modes = {m: m.training for m in model.modules()}
@@ -132,7 +144,10 @@ def find_cam_layer(model: nn.Module, image_size: int = 224) -> str:
     is located, then named by its innermost non-leaf ancestor that returns the same tensor -
     ``layer4.1`` for a ResNet-18, ``features.12`` for MobileNetV3-small.
     """
-    trace = _trace_4d(model, image_size)
+    special = feature_layout.transformer_cam_layer(model)
+    if special is not None:
+        return special
+    trace = _trace_maps(model, image_size)
     modules = dict(model.named_modules())
     leaves = [(n, t) for n, t in trace
               if not any(modules[n].children()) and not isinstance(modules[n], _POOLING)]
@@ -164,7 +179,7 @@ def cam_layer_choices(model: nn.Module, image_size: int, every: bool = False) ->
     their blocks (modules holding others, at most two names deep), convolutions outside any block,
     and the default layer (find_cam_layer)."""
     modules = dict(model.named_modules())
-    last = dict(_trace_4d(model, image_size))  # a module run twice is listed once, with its last output
+    last = dict(_trace_maps(model, image_size))  # a module run twice is listed once, with its last output
     default = find_cam_layer(model, image_size)
     out = []
     for name, tensor in last.items():

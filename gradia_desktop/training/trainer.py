@@ -26,6 +26,7 @@ from ..core.training_metrics import BatchLosses, EpochMetrics
 from ..errors import Cancelled, GradiaError
 from . import distributed
 from .checkpoint import ModelSpec, load_checkpoint, read_spec, save_checkpoint
+from .feature_layout import layout_of, to_grid
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
 from .data import SplitData, load_split, should_stream
@@ -94,7 +95,7 @@ def _prepare_model(project: Project, config: TrainConfig, device: torch.device, 
         checkpoint = project.root / parent.checkpoint
         if config.start == "initial":  # the parent's description only: building its model would draw random numbers
             spec = read_spec(checkpoint)
-            model, start_notes = _initial_model(project, parent, spec.arch)
+            model, start_notes = _initial_model(project, parent, spec.arch, spec.image_size)
             notes += start_notes
         else:
             model, _, spec = load_checkpoint(checkpoint, "cpu")
@@ -108,14 +109,14 @@ def _prepare_model(project: Project, config: TrainConfig, device: torch.device, 
     else:
         arch = config.arch or "tiny"
         size = config.image_size or (64 if arch in TINY else 224)
-        model, notes = _fresh_model(arch, len(project.classes), config.pretrained, config.init_weights)
+        model, notes = _fresh_model(arch, len(project.classes), config.pretrained, config.init_weights, size)
         layer_name = config.cam_layer or find_cam_layer(model, size)
     get_layer(model, layer_name)  # a bad path fails here, before anything is written
     return place_model(model, device), layer_name, arch, size, notes
 
 
-def _fresh_model(arch: str, classes: int, pretrained: bool, init_weights: str | None):
-    model = build_model(arch, classes)
+def _fresh_model(arch: str, classes: int, pretrained: bool, init_weights: str | None, image_size: int):
+    model = build_model(arch, classes, image_size)
     notes = []
     if pretrained:
         skipped = load_weights(model, imagenet_weights_path(arch))
@@ -126,7 +127,7 @@ def _fresh_model(arch: str, classes: int, pretrained: bool, init_weights: str | 
     return model, notes
 
 
-def _initial_model(project: Project, parent: Version, arch: str):
+def _initial_model(project: Project, parent: Version, arch: str, image_size: int):
     """The weights the parent's lineage started from (random, ImageNet or a file), for a restart.
 
     The lineage is followed back to its first version, whose config says how it began; layers that
@@ -140,7 +141,7 @@ def _initial_model(project: Project, parent: Version, arch: str):
         raise GradiaError(f"{init_weights}: the weights file v{root.id} started from is gone, so v{parent.id}'s "
                           f"starting point cannot be rebuilt; restore it, or start from v{parent.id}'s own "
                           "weights (--start parent)")
-    model, notes = _fresh_model(arch, len(project.classes), pretrained, init_weights)
+    model, notes = _fresh_model(arch, len(project.classes), pretrained, init_weights, image_size)
     began = "ImageNet weights" if pretrained else (f"{init_weights}" if init_weights else "random weights")
     if pretrained and init_weights:
         began = f"ImageNet weights and {init_weights}"
@@ -167,7 +168,8 @@ def _sample_weights(project: Project, config: TrainConfig, data: SplitData, pare
 
 def _grid_size(model, layer, size: int, device: torch.device) -> tuple[int, int]:
     shape = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: shape.append(out.shape[-2:]))
+    handle = layer.register_forward_hook(
+        lambda _m, _i, out: shape.append(to_grid(out, layout_of(layer)).shape[-2:]))
     was = model.training
     try:
         model.eval()
