@@ -7,7 +7,7 @@ from pathlib import Path
 from ..core.records import QUADRANTS, UNASSESSED
 from ..errors import GradiaError
 from .options import add_output_flags
-from .report_lines import split_line
+from .report_lines import fmt, split_line
 from .bench import add_bench
 from .check import add_check
 from .train_command import add_train
@@ -214,6 +214,10 @@ def add_eval(sub) -> None:
     p.add_argument("--split", choices=("train", "val", "test"), default="val", help="the split to report")
     p.add_argument("--device", default="auto", help="where to run the model when results must be computed")
     p.add_argument("--recompute", action="store_true", help="run the model again instead of using stored results")
+    p.add_argument("--faithfulness", action="store_true",
+                   help="also measure deletion and insertion AUC (does the model use what its heatmap points "
+                        "at?), per image and for the split, and record the split's figures with the version")
+    p.add_argument("--steps", type=int, default=20, help="with --faithfulness: fractions of the pixels per curve")
     add_output_flags(p)
     p.set_defaults(handler=run_eval)
 
@@ -244,9 +248,33 @@ def run_eval(args, progress):
                 unstored = fresh.get(args.split)
         base = unstored or split_summary(assess(project, version.id, samples))
         summary = {**base, **probe}
+        per_image = _faithfulness(project, version, args, progress, summary) if args.faithfulness else None
     out = {"version": version.id, "split": args.split, **{k: v for k, v in summary.items() if k != "matrix"},
            "matrix": {k: summary["matrix"][k] for k in EVAL_MATRIX_COUNTS}}
-    return out, f"model version v{version.id} ({version.mode})\n" + split_line(args.split, summary)
+    text = f"model version v{version.id} ({version.mode})\n" + split_line(args.split, summary)
+    if per_image is not None:
+        out["faithfulness"] = per_image
+        text += (f"\n  faithfulness: deletion AUC {fmt(summary['deletion_auc'])} (lower: the model uses what the "
+                 f"heatmap shows), insertion AUC {fmt(summary['insertion_auc'])} (higher: it is enough)")
+    return out, text
+
+
+def _faithfulness(project, version, args, progress, summary: dict) -> list[dict]:
+    """Measure deletion / insertion AUC on the split, add the means to ``summary``, record them with
+    the version where the project is writable; the per-image rows."""
+    from ..training.device import pick_device
+    from ..training.faithfulness import split_faithfulness
+
+    if args.steps < 2:
+        raise GradiaError(f"--steps {args.steps}: at least 2")
+    figures, samples = split_faithfulness(project, version, args.split, pick_device(args.device), args.steps,
+                                          progress, warn=lambda line: progress.warn(f"gradia eval: {line}"))
+    summary.update(figures.means())
+    if not project.readonly:
+        project.add_split_metrics(version.id, args.split, {**figures.means(), "faithfulness_steps": args.steps})
+    return [{"path": s.path, "predicted": project.classes[int(c)], "deletion_auc": round(float(d), 6),
+             "insertion_auc": round(float(i), 6)}
+            for s, c, d, i in zip(samples, figures.predicted, figures.deletion, figures.insertion)]
 
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_explain, add_models, add_layers,

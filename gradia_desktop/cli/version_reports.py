@@ -16,7 +16,8 @@ from .report_lines import fmt
 
 MATRIX_SPLITS = (*SPLITS, "all")
 MATRIX_KEYS = (*QUADRANTS, "human", "suggestion", "unjudged", UNASSESSED, "by_source")
-COMPARED_METRICS = ("accuracy", "iou", "energy", "pointing", "counterfactual_accuracy", "shortcut_reliance")
+COMPARED_METRICS = ("accuracy", "iou", "energy", "pointing", "counterfactual_accuracy", "shortcut_reliance",
+                    "deletion_auc", "insertion_auc")
 
 
 def _split_arg(p) -> None:

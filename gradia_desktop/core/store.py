@@ -288,6 +288,14 @@ class Project:
                          " WHERE id = ?", (status, checkpoint, best_epoch, json.dumps(metrics or {}),
                                            note, version_id))
 
+    def add_split_metrics(self, version_id: int, split: str, values: dict) -> None:
+        """Merge ``values`` into a finished version's recorded metrics of ``split`` (figures measured later)."""
+        with self._write() as conn:
+            (text,) = conn.execute("SELECT metrics FROM versions WHERE id = ?", (version_id,)).fetchone()
+            recorded = json.loads(text or "{}")
+            recorded[split] = {**(recorded.get(split) or {}), **values}
+            conn.execute("UPDATE versions SET metrics = ? WHERE id = ?", (json.dumps(recorded), version_id))
+
     def add_epoch(self, version_id: int, metrics: EpochMetrics) -> None:
         """Record one epoch of a run (the same epoch again replaces it)."""
         with self._write() as conn:

@@ -39,6 +39,8 @@ METRICS = (("accuracy", "accuracy", True), ("iou", "IoU", True), ("energy", "ene
 # The shortcut probe's figures: only val and test are probed, and only versions trained since carry them.
 PROBE_METRICS = (("counterfactual_accuracy", "CF accuracy", True), ("shortcut_reliance", "shortcut reliance", False))
 PROBE_SPLITS = ("val", "test")
+# Deletion / insertion AUC: only where `gradia eval --faithfulness` measured them.
+FAITHFULNESS_METRICS = (("deletion_auc", "deletion AUC", False), ("insertion_auc", "insertion AUC", True))
 HEATMAP_SIZE = 240
 
 MatrixFor = Callable[[int, str], "dict | None"]
@@ -200,6 +202,8 @@ class VersionCompareDialog(QDialog):
             if split in PROBE_SPLITS and any(metric(v, split, "counterfactual_accuracy") is not None
                                              for v in (self.older, self.newer)):
                 rows += [(split, key, name, higher) for key, name, higher in PROBE_METRICS]
+            if any(metric(v, split, "deletion_auc") is not None for v in (self.older, self.newer)):
+                rows += [(split, key, name, higher) for key, name, higher in FAITHFULNESS_METRICS]
         return rows
 
     def _build_metrics(self) -> QTableWidget:
@@ -214,8 +218,9 @@ class VersionCompareDialog(QDialog):
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         table.setToolTip("Accuracy, and attention quality on the masked images: IoU at CAM > 0.75, energy share "
                          "inside the mask, pointing game. CF accuracy: on the masked images with another class's "
-                         "background; shortcut reliance: the accuracy that swap costs. Higher is better for all "
-                         "but shortcut reliance.")
+                         "background; shortcut reliance: the accuracy that swap costs. Deletion / insertion AUC: the "
+                         "predicted class's probability as the hottest pixels are blurred away / put back. Higher "
+                         "is better for all but shortcut reliance and deletion AUC.")
         for row, (split, key, _, higher_is_better) in enumerate(rows):
             a, b = metric(self.older, split, key), metric(self.newer, split, key)
             change = None if a is None or b is None else b - a

@@ -29,7 +29,7 @@ from ...core.assessment import stored_metric
 from ...core.records import SPLITS, Version
 
 COLUMNS = ("Version", "Parent", "Mode", "Arch", "Epochs", "Val acc", "Val IoU", "Val CF acc", "Val reliance",
-           "Test acc", "Created", "Status")
+           "Val deletion", "Val insertion", "Test acc", "Created", "Status")
 COLUMN_TIPS = {
     "Parent": "The version it was trained from (fine-tuned, or retrained from its starting weights)",
     "Mode": "guided (recommended), baseline, gradia or gradia-all; +cf: with counterfactual backgrounds",
@@ -39,9 +39,14 @@ COLUMN_TIPS = {
     "Val CF acc": "Accuracy on copies of the masked validation images whose background is swapped with another "
                   "class's",
     "Val reliance": "Shortcut reliance: the validation accuracy lost once backgrounds are swapped (lower is better)",
+    "Val deletion": "Deletion AUC on the validation split: the predicted class's probability as the pixels the "
+                    "heatmap ranks highest are blurred away (lower: the model really uses what its heatmap shows; "
+                    "gradia eval --faithfulness measures it)",
+    "Val insertion": "Insertion AUC on the validation split: the probability as those pixels are put back into a "
+                     "blurred image (higher is better; gradia eval --faithfulness)",
     "Test acc": "Accuracy on the test split (reported only, never used to choose)",
 }
-NUMERIC = {"Epochs", "Val acc", "Val IoU", "Val CF acc", "Val reliance", "Test acc"}
+NUMERIC = {"Epochs", "Val acc", "Val IoU", "Val CF acc", "Val reliance", "Val deletion", "Val insertion", "Test acc"}
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -68,6 +73,9 @@ def metrics_tooltip(v: Version) -> str:
                          f"{fmt(metric(v, split, 'masked_accuracy'))}, with swapped backgrounds "
                          f"{fmt(metric(v, split, 'counterfactual_accuracy'))}, reliance "
                          f"{fmt(metric(v, split, 'shortcut_reliance'))}")
+        if metric(v, split, "deletion_auc") is not None:
+            lines.append(f"{split} faithfulness: deletion AUC {fmt(metric(v, split, 'deletion_auc'))}, insertion AUC "
+                         f"{fmt(metric(v, split, 'insertion_auc'))}")
     if (v.metrics or {}).get("selection_rule"):
         lines.append(f"epoch {v.best_epoch} kept, chosen by {escape(v.metrics['selection_rule'])}")
     if (v.metrics or {}).get("seconds") is not None:
@@ -105,6 +113,7 @@ def row_values(v: Version, training: bool = False) -> tuple[str, ...]:
     return (v.name, f"v{v.parent_id}" if v.parent_id is not None else "\u2013", mode_text(v), v.arch, epochs_text,
             fmt(metric(v, "val", "accuracy")), fmt(metric(v, "val", "iou")),
             fmt(metric(v, "val", "counterfactual_accuracy")), fmt(metric(v, "val", "shortcut_reliance")),
+            fmt(metric(v, "val", "deletion_auc")), fmt(metric(v, "val", "insertion_auc")),
             fmt(metric(v, "test", "accuracy")), created, status)
 
 

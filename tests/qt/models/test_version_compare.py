@@ -151,3 +151,13 @@ def test_a_heatmap_that_cannot_be_made_says_why(qtbot):
     qtbot.addWidget(d)
     assert d.heatmaps[1].text() == f"no heatmap: {reasons[1]}" and d.heatmaps[1].toolTip() == reasons[1]
     assert d.heatmaps[2].text() == "no heatmap"
+
+
+def test_faithfulness_rows_where_it_was_measured_lower_deletion_is_better(qtbot):
+    older, newer = make_version(1), make_version(2, parent=1)
+    older.metrics["val"].update(deletion_auc=0.62, insertion_auc=0.55)
+    newer.metrics["val"].update(deletion_auc=0.41, insertion_auc=0.71)
+    rows = metric_rows(compare(qtbot, older, newer).metrics_table)
+    assert rows["val deletion AUC"] == (["0.620", "0.410", "-0.210"], GOOD)
+    assert rows["val insertion AUC"] == (["0.550", "0.710", "+0.160"], GOOD)
+    assert "test deletion AUC" not in rows

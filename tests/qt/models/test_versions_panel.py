@@ -181,3 +181,12 @@ def test_unfinished_versions_are_listed_greyed_with_their_reason_and_cannot_be_s
 def test_only_unfinished_versions_say_so(panel):
     panel.set_versions(UNFINISHED[1:3], None)
     assert "No finished model version" in panel.hint.text()
+
+
+def test_faithfulness_columns_show_what_eval_measured(panel):
+    measured = make_version(4, parent=1)
+    measured.metrics["val"].update(deletion_auc=0.412, insertion_auc=0.733)
+    panel.set_versions([make_version(1), measured], 4)
+    assert cell(panel, 0, "Val deletion") == "0.412" and cell(panel, 0, "Val insertion") == "0.733"
+    assert cell(panel, 1, "Val deletion") == "\u2013"
+    assert "val faithfulness: deletion AUC 0.412" in panel.table.item(0, 0).toolTip()
