@@ -7,12 +7,13 @@ from pathlib import Path
 from ..core.records import QUADRANTS, UNASSESSED
 from ..errors import GradiaError
 from .options import add_output_flags
-from .report_lines import split_line
+from .report_lines import LISTED_WARNINGS, split_line
 from .bench import add_bench
 from .check import add_check
 from .train_command import add_train
 from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
+from .judge_command import add_judge
 from .version_reports import add_compare, add_matrix
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
@@ -49,9 +50,6 @@ def run_demo(args, progress):
 
 
 # ---- init -------------------------------------------------------------------------------------
-LISTED_WARNINGS = 20  # skipped / left-out entries named one per line on stderr; --json lists them all
-
-
 def add_init(sub) -> None:
     p = sub.add_parser("init", help="create a project from IMAGES/{train,val,test}/<class>/<file>, or from "
                                     "IMAGES/<class>/<file> with --split",
@@ -215,5 +213,5 @@ def run_eval(args, progress):
     return out, f"model version v{version.id} ({version.mode})\n" + split_line(args.split, summary)
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_models, add_weights, add_bench,
-            add_export, add_import, add_check)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_judge, add_models, add_weights,
+            add_bench, add_export, add_import, add_check)

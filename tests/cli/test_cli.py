@@ -10,7 +10,7 @@ import pytest
 
 from gradia_desktop.cli import main
 
-COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "models", "weights", "bench")
+COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "judge", "models", "weights", "bench")
 
 
 def run(capsys, *argv):
