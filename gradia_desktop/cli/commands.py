@@ -7,12 +7,13 @@ from pathlib import Path
 from ..core.records import QUADRANTS, UNASSESSED
 from ..errors import GradiaError
 from .options import add_output_flags
-from .report_lines import fmt, split_line
+from .report_lines import LISTED_WARNINGS, fmt, split_line
 from .bench import add_bench
 from .check import add_check
 from .train_command import add_train
 from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
+from .judge_command import add_judge
 from .version_reports import add_compare, add_matrix
 from .explain_command import add_explain
 from .model_import import add_import_model
@@ -51,9 +52,6 @@ def run_demo(args, progress):
 
 
 # ---- init -------------------------------------------------------------------------------------
-LISTED_WARNINGS = 20  # skipped / left-out entries named one per line on stderr; --json lists them all
-
-
 def add_init(sub) -> None:
     p = sub.add_parser("init", help="create a project from IMAGES/{train,val,test}/<class>/<file>, or from "
                                     "IMAGES/<class>/<file> with --split",
@@ -277,5 +275,5 @@ def _faithfulness(project, version, args, progress, summary: dict) -> list[dict]
             for s, c, d, i in zip(samples, figures.predicted, figures.deletion, figures.insertion)]
 
 
-REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_explain, add_models, add_layers,
-            add_weights, add_bench, add_export, add_import, add_import_model, add_check)
+REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_judge, add_explain, add_models,
+            add_layers, add_weights, add_bench, add_export, add_import, add_import_model, add_check)

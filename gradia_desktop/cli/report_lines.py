@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+LISTED_WARNINGS = 20  # skipped / left-out entries named one per line on stderr; --json lists them all
+
 
 def fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)

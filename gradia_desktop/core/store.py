@@ -16,7 +16,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -250,15 +250,28 @@ class Project:
     # ---- judgements (human only) ------------------------------------------------------------
     def set_judgement(self, version_id: int, sample_id: int, reasonable: bool | None) -> None:
         """Record the expert's judgement of a version's attention on a sample; None clears it."""
+        self.set_judgements(version_id, {sample_id: reasonable})
+
+    def set_judgements(self, version_id: int, judgements: Mapping[int, bool | None]) -> None:
+        """Record (truthy / falsy) or clear (None) many judgements of a version in one transaction:
+        an unknown version or sample id writes none of them."""
         self.version(version_id)
-        self.sample(sample_id)
-        with self._write() as conn:
-            if reasonable is None:
-                conn.execute("DELETE FROM judgements WHERE version_id = ? AND sample_id = ?",
-                             (version_id, sample_id))
-            else:
-                conn.execute("INSERT OR REPLACE INTO judgements VALUES (?, ?, ?, ?)",
-                             (version_id, sample_id, int(bool(reasonable)), time.time()))
+        with self._lock:  # the ids checked are the ids written
+            ids = list(judgements)
+            chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]  # SQLite caps a query's parameters
+            known = {sid for chunk in chunks for (sid,) in self._query(
+                f"SELECT id FROM samples WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+            unknown = [sid for sid in ids if sid not in known]
+            if unknown:
+                more = f" (and {len(unknown) - 1} more unknown ids)" if len(unknown) > 1 else ""
+                raise GradiaError(f"{self.root}: no sample with id {unknown[0]}{more}")
+            now = time.time()
+            with self._write() as conn:
+                conn.executemany("DELETE FROM judgements WHERE version_id = ? AND sample_id = ?",
+                                 [(version_id, sid) for sid, r in judgements.items() if r is None])
+                conn.executemany("INSERT OR REPLACE INTO judgements VALUES (?, ?, ?, ?)",
+                                 [(version_id, sid, int(bool(r)), now) for sid, r in judgements.items()
+                                  if r is not None])
 
     def judgement_counts(self) -> dict[int, int]:
         """Per version id, how many samples the expert has judged."""
@@ -369,6 +382,10 @@ class Project:
 
     def prediction(self, version_id: int, sample_id: int) -> Prediction | None:
         return self._predictions(" AND p.sample_id = ?", [version_id, sample_id]).get(sample_id)
+
+    def predicted_classes(self, version_id: int) -> dict[int, int]:
+        """Per sample id, the class a version predicted (its stored prediction without the heatmap)."""
+        return dict(self._query("SELECT sample_id, pred FROM predictions WHERE version_id = ?", (version_id,)))
 
     def predictions(self, version_id: int, split: str | None = None) -> dict[int, Prediction]:
         return self._predictions(" AND s.split = ?" if split else "", [version_id] + ([split] if split else []))

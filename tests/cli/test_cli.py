@@ -10,7 +10,8 @@ import pytest
 
 from gradia_desktop.cli import main
 
-COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "explain", "models", "layers", "weights", "bench", "import-model")
+COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "judge", "explain", "models", "layers", "weights",
+            "bench", "import-model")
 
 
 def run(capsys, *argv):

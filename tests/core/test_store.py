@@ -517,6 +517,33 @@ def test_judgement_truthiness_is_stored_as_bool(project):
     assert project.judgements(v) == {3: True, 4: False}
 
 
+def test_set_judgements_writes_all_in_one_transaction_or_none(project, monkeypatch):
+    v = _done_version(project)
+    project.set_judgement(v, 4, True)
+    project.set_judgements(v, {1: True, 2: False, 3: 1, 4: None, 5: None})  # 5 had none: harmless
+    assert project.judgements(v) == {1: True, 2: False, 3: True}
+    with pytest.raises(GradiaError) as exc:
+        project.set_judgements(v, {6: True, 998: False, 999: True})
+    assert "998" in one_line(exc) and "1 more" in one_line(exc)
+    with pytest.raises(GradiaError, match="v42"):
+        project.set_judgements(42, {6: True})
+    assert project.judgements(v) == {1: True, 2: False, 3: True}
+    transactions = []
+    real = project._write
+    monkeypatch.setattr(project, "_write", lambda: transactions.append(1) or real())
+    project.set_judgements(v, {7: False, 8: True, 1: None})
+    assert transactions == [1] and project.judgements(v) == {2: False, 3: True, 7: False, 8: True}
+
+
+def test_predicted_classes_without_heatmaps(project):
+    v = _done_version(project)
+    assert project.predicted_classes(v) == {}
+    project.save_predictions(v, [Prediction(1, 1, 0.9, np.zeros((2, 2), np.float32)),
+                                 Prediction(7, 0, 0.6, np.zeros((2, 2), np.float32))])
+    assert project.predicted_classes(v) == {1: 1, 7: 0}
+    assert project.predicted_classes(_done_version(project)) == {}
+
+
 def test_judgement_on_unknown_version(project):
     with pytest.raises(GradiaError) as exc:
         project.set_judgement(42, 1, True)
