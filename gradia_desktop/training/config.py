@@ -7,8 +7,17 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import GradiaError
-from .cam_methods import DEFAULT_METHOD, TRAINABLE
-from .loss import DEFAULT_WEIGHTS
+from ..core.cam_method_names import DEFAULT_METHOD, TRAINABLE
+
+# (w_pred, w_att) per quadrant of the parent version, from the authors' reference code.
+DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
+    "UA": (0.4, 1.6),
+    "UI": (1.0, 1.0),
+    "RI": (0.8, 0.2),
+    "RA": (1.0, 0.0),
+    "masked": (1.0, 1.0),  # a mask but no quadrant (unjudged, or "train with all maps")
+    "unmasked": (1.0, 0.0),
+}
 
 DATA_MODES = ("auto", "memory", "stream")
 MODES = ("baseline", "gradia", "gradia-all", "guided")

@@ -11,15 +11,6 @@ import torch.nn.functional as F
 
 from .gradcam import minmax
 
-# (w_pred, w_att) per quadrant of the parent version, from the authors' reference code.
-DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
-    "UA": (0.4, 1.6),
-    "UI": (1.0, 1.0),
-    "RI": (0.8, 0.2),
-    "RA": (1.0, 0.0),
-    "masked": (1.0, 1.0),  # a mask but no quadrant (unjudged, or "train with all maps")
-    "unmasked": (1.0, 0.0),
-}
 
 
 def mask_to_grid(mask: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarray:

@@ -190,3 +190,10 @@ def test_layers_lists_the_default_layer_and_the_grids(capsys):
     assert code == 0 and out.startswith("tiny at 64 px") and "(default)" in out
     code, _, err = run(capsys, "layers", "resnet18", "--image-size", "4")
     assert code == 2 and "--image-size 4" in err
+
+
+def test_the_command_line_starts_without_loading_torch():
+    """Every command's parser is built at start-up: loading torch there would cost every command seconds."""
+    code = ("import sys; from gradia_desktop.cli import build_parser; build_parser(); "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

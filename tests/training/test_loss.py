@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from gradia_desktop.training.loss import DEFAULT_WEIGHTS, gradia_loss, mask_to_grid, outside_evidence
+from gradia_desktop.training.config import DEFAULT_WEIGHTS
+from gradia_desktop.training.loss import gradia_loss, mask_to_grid, outside_evidence
 
 # cv2.GaussianBlur with ksize 3 and sigma 0 uses the fixed kernel [1/4, 1/2, 1/4]; after dividing
 # by the peak, a single hot cell becomes 1 in the centre, 1/2 beside it and 1/4 on the diagonals.

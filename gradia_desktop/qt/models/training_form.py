@@ -29,7 +29,7 @@ from ...core.records import Version
 from ...errors import GradiaError
 from ...training.config import GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig, default_epochs
 from ...training.device import ALL_GPUS, describe_devices
-from ...training.loss import DEFAULT_WEIGHTS
+from ...training.config import DEFAULT_WEIGHTS
 from ..wrapping_label import WrappingLabel
 from .training_choices import (
     ARCHS,

@@ -9,7 +9,7 @@ from gradia_desktop.core.records import Version
 from gradia_desktop.errors import GradiaError
 from gradia_desktop.qt.models.training_form import NO_PARENT, TrainingPanel
 from gradia_desktop.training.config import DEFAULT_EPOCHS, RESTART_EPOCHS, TrainConfig
-from gradia_desktop.training.loss import DEFAULT_WEIGHTS
+from gradia_desktop.training.config import DEFAULT_WEIGHTS
 
 
 def version(vid, arch="resnet18", size=224, status="done", mode="baseline", **config):

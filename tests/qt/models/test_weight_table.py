@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from gradia_desktop.errors import GradiaError
 from gradia_desktop.qt.models.weight_table import WEIGHT_ROWS, WeightTable
-from gradia_desktop.training.loss import DEFAULT_WEIGHTS
+from gradia_desktop.training.config import DEFAULT_WEIGHTS
 
 
 @pytest.fixture
