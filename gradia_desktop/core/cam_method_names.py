@@ -3,3 +3,5 @@
 CAM_METHODS = ("gradcam", "hirescam", "xgradcam", "layercam", "gradcam++")
 TRAINABLE = ("gradcam", "hirescam", "xgradcam", "layercam")  # cheap, differentiable: can drive the attention loss
 DEFAULT_METHOD = "gradcam"  # the paper's, and the app's heatmaps and metrics
+LABELS = {"gradcam": "Grad-CAM", "hirescam": "HiResCAM", "xgradcam": "XGrad-CAM", "layercam": "LayerCAM",
+          "gradcam++": "Grad-CAM++"}

@@ -21,9 +21,11 @@ from .gradcam import inference_cam, upsample_cam
 
 
 def explain_image(model: torch.nn.Module, layer: torch.nn.Module, image_size: int, normalise: Normalizer,
-                  rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  rgb: np.ndarray, target: int | None = None,
+                  method: str = DEFAULT_METHOD) -> tuple[np.ndarray, np.ndarray]:
     """(CAM at the image's size in [0, 1], class probabilities) of one image, for ``target``."""
-    explained = explain_images(model, layer, image_size, normalise, [rgb], None if target is None else [target])[0]
+    explained = explain_images(model, layer, image_size, normalise, [rgb], None if target is None else [target],
+                               method)[0]
     return explained.cam, explained.probs
 
 
@@ -75,10 +77,11 @@ class Explainer:
         self._normalise = Normalizer(self.device)
         self._lock = threading.Lock()
 
-    def heatmap(self, rgb: np.ndarray, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def heatmap(self, rgb: np.ndarray, target: int | None = None,
+                method: str = DEFAULT_METHOD) -> tuple[np.ndarray, np.ndarray]:
         """(CAM at the image's size in [0, 1], class probabilities) for ``target`` (None: predicted)."""
         with self._lock:
-            return explain_image(self.model, self.layer, self.spec.image_size, self._normalise, rgb, target)
+            return explain_image(self.model, self.layer, self.spec.image_size, self._normalise, rgb, target, method)
 
     def heatmap_for(self, project: Project, sample: Sample, target: int | None = None) -> np.ndarray:
         return self.heatmap(project.load_image(sample), target)[0]

@@ -1,8 +1,8 @@
-"""Grad-CAM heatmaps for the canvas, computed off the GUI thread and cached.
+"""CAM heatmaps for the canvas, computed off the GUI thread and cached.
 
-'predicted' comes from the prediction grid stored at evaluation time (cheap: an upsample); 'true'
-or a class index runs the model through training.explain.Explainer, created once per version on
-the worker thread. One worker thread does all of it (the Explainer serialises calls anyway).
+Grad-CAM of the 'predicted' class comes from the prediction grid stored at evaluation time (cheap:
+an upsample); 'true', a class index or another CAM method (``set_method``) runs the model through
+training.explain.Explainer, created once per version on the worker thread. One worker thread does all of it (the Explainer serialises calls anyway).
 
 The cache holds full-size float32 CAMs, LRU, bounded by entry count AND bytes (so 64 entries of
 64x64 images are kept, but only a handful of 4096x4096 ones): a revisited image shows at once.
@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from ...core.cam_method_names import CAM_METHODS, DEFAULT_METHOD
 from ...core.records import Sample, Version
 from ...core.store import Project
 from ...errors import GradiaError
@@ -52,6 +53,7 @@ class _Jobs:
         self.explainers: dict[int, object] = {}
         self.running = False
         self.device = "cpu"
+        self.method = DEFAULT_METHOD
 
     def close(self, *_args: object) -> None:
         with self.lock:
@@ -78,10 +80,10 @@ class _Worker(QRunnable):
                     self.jobs.running = False
                     return
                 key, (sample, target) = self.jobs.pending.popitem(last=True)
-                job = (self.jobs.generation, self.jobs.project, self.jobs.version)
-            generation, project, version = job
+                job = (self.jobs.generation, self.jobs.project, self.jobs.version, self.jobs.method)
+            generation, project, version, method = job
             try:
-                cam = self._compute(project, version, sample, target)
+                cam = self._compute(project, version, sample, target, method)
             except GradiaError as exc:
                 self.relay.failed.emit(generation, key, one_line(str(exc), limit=400))
             except Exception as exc:  # noqa: BLE001 - one bad sample must not kill the worker
@@ -90,8 +92,9 @@ class _Worker(QRunnable):
             else:
                 self.relay.done.emit(generation, key, cam)
 
-    def _compute(self, project: Project, version: Version, sample: Sample, target: Target) -> np.ndarray:
-        if target == "predicted":
+    def _compute(self, project: Project, version: Version, sample: Sample, target: Target,
+                 method: str) -> np.ndarray:
+        if target == "predicted" and method == DEFAULT_METHOD:
             prediction = project.prediction(version.id, sample.id)
             if prediction is not None:
                 return upsample_grid(prediction.cam, sample.width, sample.height)
@@ -101,7 +104,7 @@ class _Worker(QRunnable):
             rgb = project.load_image(sample)
         except Exception as exc:  # noqa: BLE001 - an image the decoder refuses, said in one line
             raise GradiaError(load_problem(project.image_path(sample), exc)) from None
-        cam, _ = explainer.heatmap(rgb, index)
+        cam, _ = explainer.heatmap(rgb, index, method)
         return np.clip(cam.astype(np.float32, copy=False), 0.0, 1.0)
 
     def _explainer(self, project: Project, version: Version):
@@ -153,12 +156,27 @@ class HeatmapProvider(QObject):
             self._jobs.project = project
             self._jobs.version = version
 
+    def set_method(self, method: str) -> None:
+        """Heatmaps by this CAM method (core.cam_method_names) from now on; results on their way are dropped."""
+        if method not in CAM_METHODS:
+            raise ValueError(f"unknown CAM method {method!r}")
+        with self._jobs.lock:
+            if method == self._jobs.method:
+                return
+            self._jobs.generation += 1
+            self._jobs.pending.clear()
+            self._jobs.method = method
+
+    def method(self) -> str:
+        with self._jobs.lock:
+            return self._jobs.method
+
     def version_id(self) -> int | None:
         with self._jobs.lock:
             return None if self._jobs.version is None else self._jobs.version.id
 
     def cached(self, sample_id: int, target: Target) -> np.ndarray | None:
-        key = (sample_id, self.version_id(), target)
+        key = (sample_id, self.version_id(), target, self.method())
         cam = self._cache.get(key)
         if cam is not None:
             self._cache.move_to_end(key)
@@ -176,14 +194,14 @@ class HeatmapProvider(QObject):
         if cam is not None:
             self.ready.emit(sample.id, version_id, target, cam)
             return
-        self._queue((sample.id, version_id, target), sample, urgent=True)
+        self._queue((sample.id, version_id, target, self.method()), sample, urgent=True)
 
     def prefetch(self, sample: Sample, target: Target = "predicted") -> None:
         """Compute a heatmap into the cache when the worker has nothing more urgent (no signal
         for a cached one; ``ready`` when it arrives, like any other)."""
         version_id = self.version_id()
         if version_id is not None and self.cached(sample.id, target) is None:
-            self._queue((sample.id, version_id, target), sample, urgent=False)
+            self._queue((sample.id, version_id, target, self.method()), sample, urgent=False)
 
     def _queue(self, key: tuple, sample: Sample, urgent: bool) -> None:
         with self._jobs.lock:

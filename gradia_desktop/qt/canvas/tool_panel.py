@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.cam_method_names import CAM_METHODS
+from ...core.cam_method_names import LABELS as CAM_LABELS
 from ..icons import mdi_icon
 from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
 from .interaction import DEFAULT_WAND_TOLERANCE
@@ -106,6 +108,7 @@ class ToolPanel(QToolBar):
     Preferences go to ``settings`` (default: the application's QSettings)."""
 
     target_changed = Signal(object)  # 'predicted' | 'true' | class index
+    method_changed = Signal(str)  # a CAM method's name (core.cam_method_names)
 
     def __init__(self, canvas: Canvas, classes: list[str], parent: QWidget | None = None,
                  settings: QSettings | None = None):
@@ -196,6 +199,14 @@ class ToolPanel(QToolBar):
             self.target_combo.addItem(name, index)
         self.target_combo.currentIndexChanged.connect(
             lambda i: self.target_changed.emit(self.target_combo.itemData(i)))
+        self.method_combo = QComboBox()
+        self.method_combo.setToolTip("How the heatmap is computed: Grad-CAM (the paper's, and what the metrics use), "
+                                     "or HiResCAM, XGrad-CAM, LayerCAM, Grad-CAM++ (as pytorch-grad-cam computes "
+                                     "them)")
+        for name in CAM_METHODS:
+            self.method_combo.addItem(CAM_LABELS[name], name)
+        self.method_combo.currentIndexChanged.connect(
+            lambda i: self.method_changed.emit(self.method_combo.itemData(i)))
         self.colormap_combo = QComboBox()
         self.colormap_combo.setToolTip("Heatmap colours")
         self.colormap_combo.addItems(list(COLORMAPS))
@@ -203,7 +214,7 @@ class ToolPanel(QToolBar):
         self.colormap_combo.currentTextChanged.connect(canvas.set_colormap)
         self.heatmap_opacity = _slider(round(canvas.heatmap_opacity() * 100), "Heatmap opacity")
         self.heatmap_opacity.valueChanged.connect(lambda v: canvas.set_heatmap_opacity(v / 100))
-        for w in (self.target_combo, self.colormap_combo, self.heatmap_opacity):
+        for w in (self.target_combo, self.method_combo, self.colormap_combo, self.heatmap_opacity):
             self.addWidget(w)
 
         self.addSeparator()
@@ -339,6 +350,9 @@ class ToolPanel(QToolBar):
 
     def target(self) -> object:
         return self.target_combo.currentData()
+
+    def method(self) -> str:
+        return self.method_combo.currentData()
 
     def actions(self) -> list[QAction]:  # shadows QWidget.actions: the panel's actions, for menus
         return list(self.named_actions().values())

@@ -12,6 +12,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 from ...core.assessment import Assessment, rescore_mask, version_matrix
+from ...core.cam_method_names import DEFAULT_METHOD
+from ...core.cam_method_names import LABELS as CAM_LABELS
 from ...core.heatmap_image import blend
 from ...core.records import Prediction, Sample, Version
 from ...core.store import Project
@@ -249,11 +251,13 @@ class ModelViews(QObject):
             except Exception as exc:  # noqa: BLE001 - whatever the decoder raised: said instead of a heatmap
                 no_image = load_problem(project.image_path(sample), exc)
 
+        method = host.tools.method() if host.tools is not None else DEFAULT_METHOD  # as the canvas shows it
+
         def heatmap_for(version_id: int) -> np.ndarray | str | None:
             if rgb is None:
                 return no_image
             try:
-                cam = Explainer(project, project.version(version_id)).heatmap(rgb)[0]
+                cam = Explainer(project, project.version(version_id)).heatmap(rgb, None, method)[0]
             except GradiaError as exc:
                 return str(exc)
             except Exception as exc:  # noqa: BLE001 - a model that fails on this image: said, never raised
@@ -264,7 +268,7 @@ class ModelViews(QObject):
                                       lambda vid, split: version_matrix(project, vid, None if split == "all" else split),
                                       heatmap_for, split=self.matrix.split() or "all",
                                       image_caption=sample.path if sample is not None else "",
-                                      parent=self._window)
+                                      parent=self._window, method_label=CAM_LABELS[method])
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 

@@ -101,9 +101,11 @@ class VersionCompareDialog(QDialog):
     quadrant_clicked = Signal(int, str)
 
     def __init__(self, older: Version, newer: Version, matrix_for: MatrixFor, heatmap_for: HeatmapFor | None = None,
-                 split: str = "val", image_caption: str = "", parent: QWidget | None = None):
+                 split: str = "val", image_caption: str = "", parent: QWidget | None = None,
+                 method_label: str = "Grad-CAM"):
         super().__init__(parent)
         self.older, self.newer = older, newer
+        self._method_label = method_label
         self._matrix_for, self._heatmap_for = matrix_for, heatmap_for
         self.setWindowTitle(f"Compare {older.name} and {newer.name}")
         self.split_combo = QComboBox(toolTip="Which samples the matrices count")
@@ -191,7 +193,7 @@ class VersionCompareDialog(QDialog):
                 label.setToolTip(image or "")
             else:
                 label.set_image(rgb_pixmap(image))
-                label.setToolTip(f"{v.name}: Grad-CAM of the predicted class")
+                label.setToolTip(f"{v.name}: {self._method_label} of the predicted class")
 
     # ---- internals ------------------------------------------------------------------------------
     def _metric_rows(self) -> list[tuple[str, str, str, bool]]:

@@ -76,6 +76,8 @@ class MainWindow(QMainWindow):
             self.tools.deleteLater()
         self.tools = ToolPanel(self.canvas, classes, self)
         self.tools.target_changed.connect(self._on_target_changed)
+        self.tools.method_changed.connect(self._on_method_changed)
+        self.heatmaps.set_method(self.tools.method())
         self.window_layout.keep_form_height(lambda: self.addToolBar(self.tools))  # the first one takes room
         self.menus.fill_view_menu(self.tools)
 
@@ -323,6 +325,10 @@ class MainWindow(QMainWindow):
 
     def _on_target_changed(self, _target: object) -> None:
         self.models.sample_shown()  # a run in progress computes this target's heatmap after each epoch
+        self.request_heatmap()
+
+    def _on_method_changed(self, method: str) -> None:
+        self.heatmaps.set_method(method)
         self.request_heatmap()
 
     def _on_mask_edited(self, edit_version: int) -> None:

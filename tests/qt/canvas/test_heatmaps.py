@@ -169,3 +169,19 @@ def test_prefetch_fills_the_cache_quietly_once(qtbot, provider):
         p.prefetch(c)
     assert p.computed == computed + 1  # cached: nothing computed, nothing announced for a and b
     assert [args[0] for args in emitted] == [c.id]
+
+
+def test_another_cam_method_runs_the_model_and_is_cached_apart(qtbot, provider):
+    p, project = provider
+    sample = project.samples()[0]
+    stored = wait_ready(qtbot, p, sample, "predicted")[3]
+    p.set_method("layercam")
+    assert p.cached(sample.id, "predicted") is None  # Grad-CAM's cached map is not LayerCAM's
+    layer_cam = wait_ready(qtbot, p, sample, "predicted")[3]
+    expected = Explainer(project, project.latest_version()).heatmap(project.load_image(sample), None, "layercam")[0]
+    np.testing.assert_allclose(layer_cam, np.clip(expected, 0, 1), atol=1e-5)
+    assert not np.allclose(layer_cam, stored, atol=1e-3)
+    p.set_method("gradcam")
+    assert p.cached(sample.id, "predicted") is stored
+    with pytest.raises(ValueError, match="unknown CAM method"):
+        p.set_method("scorecam")

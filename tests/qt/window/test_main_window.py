@@ -248,3 +248,23 @@ def test_a_heatmap_that_cannot_be_made_says_why(qtbot, small_project_dir):
     assert window.canvas.heatmap() is None and not window.status.heatmap_label.isHidden()
     window.tools.target_combo.setCurrentIndex(window.tools.target_combo.findData("predicted"))
     assert window.status.heatmap_problem() == "" and window.canvas.heatmap() is not None
+
+
+def test_the_cam_method_picked_in_the_tool_bar_is_what_the_canvas_shows(qtbot, small_project_dir):
+    from gradia_desktop.training.config import TrainConfig
+    from gradia_desktop.training.explain import Explainer
+    from gradia_desktop.training.trainer import train
+
+    with Project.open(small_project_dir) as project:
+        train(project, TrainConfig(epochs=1, batch_size=8, image_size=32, device="cpu"))
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.canvas.heatmap() is not None, timeout=20_000)
+    gradcam = window.canvas.heatmap().copy()
+    window.tools.method_combo.setCurrentIndex(window.tools.method_combo.findData("layercam"))
+    qtbot.waitUntil(lambda: window.canvas.heatmap() is not None
+                    and not np.allclose(window.canvas.heatmap(), gradcam, atol=1e-3), timeout=20_000)
+    project = window.project
+    expected = Explainer(project, window.version).heatmap(project.load_image(window.current_sample), None,
+                                                          "layercam")[0]
+    np.testing.assert_allclose(window.canvas.heatmap(), np.clip(expected, 0, 1), atol=1e-5)
