@@ -17,6 +17,7 @@ from .judge_command import add_judge
 from .version_reports import add_compare, add_matrix
 from .explain_command import add_explain
 from .model_import import add_import_model
+from .reference_import import add_import_reference
 
 EVAL_MATRIX_COUNTS = (*QUADRANTS, "human", "suggestion", UNASSESSED)  # what `gradia eval --json` prints
 # The shortcut probe's figures (training/shortcut_probe.py): null where the split has < 2 masked images.
@@ -276,4 +277,5 @@ def _faithfulness(project, version, args, progress, summary: dict) -> list[dict]
 
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_judge, add_explain, add_models,
-            add_layers, add_weights, add_bench, add_export, add_import, add_import_model, add_check)
+            add_layers, add_weights, add_bench, add_export, add_import, add_import_model, add_import_reference,
+            add_check)

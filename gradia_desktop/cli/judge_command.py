@@ -103,7 +103,7 @@ def run_judge(args, progress):
     if args.import_file is not None:
         entries = _read_import(args.import_file)  # a bad file fails before the project is locked
         with _open_for_writing(args.project) as project:
-            return _run_import(args, project, entries, progress)
+            return import_judgements(project, args.version, args.split, args.import_file, entries, progress)
     with _open_for_writing(args.project) as project:
         return _run_set(args, project)
 
@@ -194,11 +194,13 @@ def _warn_unmatched(progress, names: list[str], where: str) -> None:
                       "sample (--json lists them all)")
 
 
-def _run_import(args, project, entries: dict[str, tuple[bool, bool]], progress):
+def import_judgements(project, version_spec, split: str, path: Path, entries: dict[str, tuple[bool, bool]],
+                      progress):
+    """Record the authors' file's ``entries`` (read_authors_file) for a version: (json result, text)."""
     from ..core.judgement_file import ambiguous_name_error, samples_by_file_name
 
-    version = project.resolve_version(args.version)
-    scope, where = _scope(project, args.split)
+    version = project.resolve_version(version_spec)
+    scope, where = _scope(project, split)
     by_name = samples_by_file_name(scope)
     predicted = project.predicted_classes(version.id)
     judgements: dict[int, bool] = {}
@@ -208,7 +210,7 @@ def _run_import(args, project, entries: dict[str, tuple[bool, bool]], progress):
     for done, (name, (reasonable, accurate)) in enumerate(sorted(entries.items()), 1):
         matches = by_name.get(name, [])
         if len(matches) > 1:
-            raise GradiaError(f"{args.import_file}: {ambiguous_name_error(name, matches, where)}")
+            raise GradiaError(f"{path}: {ambiguous_name_error(name, matches, where)}")
         if matches:
             sample = matches[0]
             judgements[sample.id] = reasonable
@@ -229,8 +231,8 @@ def _run_import(args, project, entries: dict[str, tuple[bool, bool]], progress):
                       "predictions (Accurate where it predicted wrongly, or Inaccurate where it predicted right); "
                       "recorded as given")
     counts = _verdict_counts(judgements.values())
-    result = _result("import", version, args.split, set=len(judgements), **counts, disagree=disagree,
-                     without_prediction=without_prediction, unmatched=unmatched, file=str(args.import_file))
+    result = _result("import", version, split, set=len(judgements), **counts, disagree=disagree,
+                     without_prediction=without_prediction, unmatched=unmatched, file=str(path))
     text = (f"{v}: {_judgements(len(judgements))} set ({counts['reasonable']} reasonable, {counts['unreasonable']} "
             f"unreasonable), {disagree} of them disagree with {v}'s predictions")
     if without_prediction:

@@ -11,7 +11,7 @@ import pytest
 from gradia_desktop.cli import main
 
 COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "judge", "explain", "models", "layers", "weights",
-            "bench", "import-model")
+            "bench", "import-model", "import-reference")
 
 
 def run(capsys, *argv):
