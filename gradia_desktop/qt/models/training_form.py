@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -29,8 +28,12 @@ from ...core.records import Version
 from ...errors import GradiaError
 from ...training.config import GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig, default_epochs
 from ...training.device import ALL_GPUS, describe_devices
+from ...training.models import TINY
 from ...training.config import DEFAULT_WEIGHTS
+from ...core.cam_method_names import LABELS as CAM_LABELS
+from ...core.cam_method_names import TRAINABLE
 from ..wrapping_label import WrappingLabel
+from .cam_layer_field import CamLayerField
 from .training_choices import (
     ARCHS,
     COUNTERFACTUAL_TIP,
@@ -110,9 +113,11 @@ class TrainingPanel(QWidget):
         self.pretrained = QCheckBox("ImageNet weights", toolTip="Start from torchvision's ImageNet weights in its "
                                                                 "local cache (the button below downloads them)")
         self.get_weights = WeightsButton()
-        self.cam_layer = QLineEdit(placeholderText="automatic", clearButtonEnabled=True,
-                                   toolTip="Dotted path of the Grad-CAM layer (e.g. layer4.1); empty: the last "
-                                           "convolutional block, or the parent's layer")
+        self.cam_layer = CamLayerField()
+        self.cam_method = QComboBox(toolTip="The CAM the attention loss compares with the masks (Grad-CAM: the "
+                                            "paper's); the heatmaps and metrics stay Grad-CAM")
+        for name in TRAINABLE:
+            self.cam_method.addItem(CAM_LABELS[name], name)
         self.seed = QSpinBox(maximum=2**31 - 1, toolTip="Random seed (shuffling, augmentation, initial weights)")
         self.device = QComboBox(toolTip="Where to train; auto takes CUDA, then Apple MPS, then the CPU")
         self.device.addItem("auto (best available)", "auto")
@@ -144,7 +149,7 @@ class TrainingPanel(QWidget):
                                   ("See&d", self.seed), ("De&vice", self.device))),
                 ("Model", (("&Architecture", self.arch), ("", self.pretrained), ("", self.get_weights),
                            ("&Image size", self.image_size),
-                           ("&CAM layer", self.cam_layer)))):
+                           ("&CAM layer", self.cam_layer), ("CAM &method", self.cam_method)))):
             form.addRow(QLabel(f"<b>{title}</b>"))
             for label, widget in rows:
                 form.addRow(label, widget)
@@ -176,7 +181,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(buttons)
         self.setMinimumWidth(280)
 
-        for combo in (self.mode, self.parent_combo, self.start, self.lr, self.arch, self.device):
+        for combo in (self.mode, self.parent_combo, self.start, self.lr, self.arch, self.device, self.cam_method):
             combo.currentIndexChanged.connect(self._changed)
         for combo in (self.lr, self.arch):
             combo.editTextChanged.connect(self._changed)
@@ -220,6 +225,7 @@ class TrainingPanel(QWidget):
             self._showing_parent = False
             self.pretrained.setChecked(config.pretrained)
             self.cam_layer.setText(config.cam_layer or "")
+            self.cam_method.setCurrentIndex(max(0, self.cam_method.findData(config.cam_method)))
             self.seed.setValue(config.seed)
             if self.device.findData(config.device) < 0:
                 self.device.addItem(f"{config.device} (not found here)", config.device)
@@ -309,7 +315,8 @@ class TrainingPanel(QWidget):
                        arch=None if parent is not None else (self.arch.currentText().strip() or None),
                        image_size=None if parent is not None else (self.image_size.value() or None),
                        pretrained=parent is None and self.pretrained.isChecked(),
-                       cam_layer=self.cam_layer.text().strip() or None, seed=self.seed.value(),
+                       cam_layer=self.cam_layer.text().strip() or None, cam_method=self.cam_method.currentData(),
+                       seed=self.seed.value(),
                        device=self.device.currentData(), weights=weights)
 
     def _epochs_set(self, _value: int) -> None:
@@ -351,7 +358,9 @@ class TrainingPanel(QWidget):
         self.start.setEnabled(fine_tune)
         by_mode = "starting" if self.mode.currentData() == "guided" and GUIDED_START == "initial" else "learned"
         self.start.setItemText(0, f"By mode: the parent's {by_mode} weights")
-        self.cam_layer.setPlaceholderText(f"the parent's ({parent.cam_layer})" if fine_tune else "automatic")
+        self.cam_layer.edit.setPlaceholderText(f"the parent's ({parent.cam_layer})" if fine_tune else "automatic")
+        arch = self.arch.currentText().strip() or "tiny"
+        self.cam_layer.set_model(arch, self.image_size.value() or (64 if arch in TINY else 224))
         mode = self.mode.currentData()
         self.mode_summary.setText(MODE_SUMMARY[mode])
         guided = mode == "guided"

@@ -100,7 +100,7 @@ def test_guided_always_uses_counterfactuals_and_gives_the_box_back_when_left(pan
 def test_config_round_trips(panel):
     panel.set_versions([version(1), version(2, mode="gradia", counterfactual=True)], None)
     config = TrainConfig(mode="gradia", parent=2, start="parent", epochs=7, batch_size=16, lr=3e-4, lam=0.5, device="cpu", seed=5,
-                         counterfactual=False, cam_layer="layer3", counterfactual_share=0.3,
+                         counterfactual=False, cam_layer="layer3", cam_method="layercam", counterfactual_share=0.3,
                          weights={**DEFAULT_WEIGHTS, "UA": (0.5, 2.0)})
     panel.set_config(config)
     assert panel.config() == config  # counterfactual_share is not on the form, but is kept
@@ -116,7 +116,7 @@ def test_parent_overrides_arch_and_size(panel):
     assert panel.arch.isEnabled() and panel.arch.currentText() == "tiny"
     panel.parent_combo.setCurrentIndex(panel.parent_combo.findData(1))
     assert not panel.arch.isEnabled() and panel.arch.currentText() == "resnet50"
-    assert panel.image_size.value() == 160 and "layer4.1" in panel.cam_layer.placeholderText()
+    assert panel.image_size.value() == 160 and "layer4.1" in panel.cam_layer.edit.placeholderText()
     c = panel.config()
     assert c.parent == 1 and c.arch is None and c.image_size is None  # the trainer keeps the parent's
     panel.parent_combo.setCurrentIndex(0)
@@ -256,3 +256,24 @@ def test_the_form_says_what_a_run_uses_and_refuses_attention_without_masks(panel
     assert panel.inputs.text() == "Uses 60 masked training images, weighted by v1's quadrants: 7 judged by you, " \
                                   "the rest as suggested"
     assert panel.inputs.isVisible()
+
+
+def test_the_layer_is_picked_from_the_models_layers_with_their_grids(panel, qtbot):
+    panel.arch.setCurrentText("resnet18")
+    panel.image_size.setValue(128)
+    field = panel.cam_layer
+    field.open_menu()
+    qtbot.waitUntil(lambda: field.menu is not None and field.menu.isVisible(), timeout=20_000)
+    texts = [a.text() for a in field.menu.actions()]
+    assert texts[0] == "automatic"
+    assert any(t.startswith("layer4.1   4x4, 512 ch") and "(automatic)" in t for t in texts)
+    assert any(t.startswith("layer3   8x8, 256 ch") for t in texts)
+    next(a for a in field.menu.actions() if a.text().startswith("layer3 ")).trigger()
+    field.menu.close()
+    assert panel.config().cam_layer == "layer3"
+    panel.arch.setCurrentText("no_such_net")
+    field.open_menu()
+    qtbot.waitUntil(lambda: field.menu is not None and field.menu.isVisible()
+                    and field.menu.actions()[0].text().startswith("no layers to list"), timeout=20_000)
+    field.menu.close()
+    field.wait()
