@@ -9,7 +9,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QWidget
 
 from ...core.assessment import Assessment, rescore_mask, version_matrix
 from ...core.cam_method_names import DEFAULT_METHOD
@@ -24,6 +24,7 @@ from ..canvas.canvas_widget import Canvas
 from ..canvas.load_problem import load_problem, one_line
 from ..canvas.tool_panel import ToolPanel
 from .baseline_offer import BaselineOffer
+from .faithfulness_job import FaithfulnessJob
 from .matrix_panel import MatrixPanel
 from .training_dock import TrainingDock
 from .training_worker import LiveEpoch
@@ -91,6 +92,8 @@ class ModelViews(QObject):
         self.matrix.quadrant_clicked.connect(self._filter_browser)
         self.versions.version_selected.connect(self._on_version_picked)
         self.versions.compare_requested.connect(self.compare)
+        self.versions.faithfulness_requested.connect(self.measure_faithfulness)
+        self.faithfulness_job: FaithfulnessJob | None = None
         self.training.trained.connect(host.select_version)
         self.training.live_epoch.connect(self._on_live_epoch)
         self.training.run_ended.connect(self._on_run_ended)
@@ -239,6 +242,18 @@ class ModelViews(QObject):
             host.request_heatmap()
 
     # ---- comparing ------------------------------------------------------------------------------
+    def measure_faithfulness(self, version_id: int) -> None:
+        host = self._host
+        if host.project is None:
+            return
+        if host.project.readonly:
+            QMessageBox.information(self._window, "Faithfulness", "This project is open read-only: the figures could "
+                                    "not be recorded (gradia eval --faithfulness shows them without storing).")
+            return
+        self.faithfulness_job = FaithfulnessJob(host.project, host.project.version(version_id), self._window)
+        self.faithfulness_job.recorded.connect(lambda _vid: self.version_changed())
+        self.faithfulness_job.start()
+
     def compare(self, older: int, newer: int) -> None:
         host = self._host
         if host.project is None:

@@ -122,6 +122,7 @@ class VersionsPanel(QWidget):
 
     version_selected = Signal(int)
     compare_requested = Signal(int, int)  # older, newer
+    faithfulness_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -150,8 +151,13 @@ class VersionsPanel(QWidget):
         self.compare_button.setToolTip("Select two versions (Ctrl+click or Shift+arrows) to compare their matrices, "
                                        "metrics and heatmaps")
         self.compare_button.clicked.connect(self._compare)
+        self.faithfulness_button = QPushButton("Faithfulness")
+        self.faithfulness_button.setToolTip("Measure deletion and insertion AUC of the selected version's heatmaps on "
+                                            "the validation split (does the model use what its heatmap shows?)")
+        self.faithfulness_button.clicked.connect(self._faithfulness)
         buttons = QHBoxLayout()
         buttons.addWidget(self.hint, 1)
+        buttons.addWidget(self.faithfulness_button)
         buttons.addWidget(self.compare_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -233,6 +239,9 @@ class VersionsPanel(QWidget):
 
     def _update_compare(self) -> None:
         self.compare_button.setEnabled(self.selected_pair() is not None)
+        rows = self._selected_rows()
+        one = self._versions.get(self._id_at(rows[0])) if len(rows) == 1 else None
+        self.faithfulness_button.setEnabled(one is not None and one.status == "done" and bool(one.checkpoint))
         finished = sum(v.status == "done" for v in self._versions.values())
         if not self._versions:
             self.hint.setText("No model versions yet.")
@@ -240,6 +249,11 @@ class VersionsPanel(QWidget):
             self.hint.setText("No finished model version yet (hover over a row to see why it stopped).")
         else:
             self.hint.setText("Ctrl+click a second version to compare." if finished > 1 else "")
+
+    def _faithfulness(self) -> None:
+        rows = self._selected_rows()
+        if len(rows) == 1:
+            self.faithfulness_requested.emit(self._id_at(rows[0]))
 
     def _compare(self) -> None:
         pair = self.selected_pair()

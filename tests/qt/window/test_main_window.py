@@ -268,3 +268,25 @@ def test_the_cam_method_picked_in_the_tool_bar_is_what_the_canvas_shows(qtbot, s
     expected = Explainer(project, window.version).heatmap(project.load_image(window.current_sample), None,
                                                           "layercam")[0]
     np.testing.assert_allclose(window.canvas.heatmap(), np.clip(expected, 0, 1), atol=1e-5)
+
+
+def test_faithfulness_is_measured_from_the_versions_dock_and_shown_in_its_table(qtbot, small_project_dir):
+    from gradia_desktop.qt.models.versions_panel import COLUMNS
+    from gradia_desktop.training.config import TrainConfig
+    from gradia_desktop.training.trainer import train
+
+    with Project.open(small_project_dir) as project:
+        version = train(project, TrainConfig(epochs=1, batch_size=8, image_size=32, device="cpu")).version
+    window = MainWindow(Project.open(small_project_dir))
+    qtbot.addWidget(window)
+    panel = window.models.versions
+    panel.table.selectRow(0)
+    assert panel.faithfulness_button.isEnabled()
+    with qtbot.waitSignal(panel.faithfulness_requested):
+        panel.faithfulness_button.click()
+    qtbot.waitUntil(lambda: "deletion_auc" in window.project.version(version).metrics["val"], timeout=30_000)
+    qtbot.waitUntil(lambda: panel.table.item(0, COLUMNS.index("Val deletion")).text() != "\u2013", timeout=5_000)
+    recorded = window.project.version(version).metrics["val"]
+    assert 0 <= recorded["deletion_auc"] <= 1 and recorded["faithfulness_steps"] == 20
+    cell = panel.table.item(0, COLUMNS.index("Val deletion")).text()
+    assert cell == f"{recorded['deletion_auc']:.3f}"
