@@ -18,6 +18,7 @@ from .pixel_cache import resize_rgb
 from .device import pick_device
 from .cam_methods import DEFAULT_METHOD
 from .gradcam import inference_cam, upsample_cam
+from .models import get_layer
 
 
 def explain_image(model: torch.nn.Module, layer: torch.nn.Module, image_size: int, normalise: Normalizer,
@@ -77,11 +78,13 @@ class Explainer:
         self._normalise = Normalizer(self.device)
         self._lock = threading.Lock()
 
-    def heatmap(self, rgb: np.ndarray, target: int | None = None,
-                method: str = DEFAULT_METHOD) -> tuple[np.ndarray, np.ndarray]:
-        """(CAM at the image's size in [0, 1], class probabilities) for ``target`` (None: predicted)."""
+    def heatmap(self, rgb: np.ndarray, target: int | None = None, method: str = DEFAULT_METHOD,
+                layer: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(CAM at the image's size in [0, 1], class probabilities) for ``target`` (None: predicted),
+        read at ``layer`` (a dotted path; None: the version's own CAM layer)."""
         with self._lock:
-            return explain_image(self.model, self.layer, self.spec.image_size, self._normalise, rgb, target, method)
+            at = self.layer if not layer else get_layer(self.model, layer)
+            return explain_image(self.model, at, self.spec.image_size, self._normalise, rgb, target, method)
 
     def heatmap_for(self, project: Project, sample: Sample, target: int | None = None) -> np.ndarray:
         return self.heatmap(project.load_image(sample), target)[0]

@@ -54,6 +54,7 @@ class _Jobs:
         self.running = False
         self.device = "cpu"
         self.method = DEFAULT_METHOD
+        self.layer: str | None = None  # None: the version's own CAM layer
 
     def close(self, *_args: object) -> None:
         with self.lock:
@@ -80,10 +81,10 @@ class _Worker(QRunnable):
                     self.jobs.running = False
                     return
                 key, (sample, target) = self.jobs.pending.popitem(last=True)
-                job = (self.jobs.generation, self.jobs.project, self.jobs.version, self.jobs.method)
-            generation, project, version, method = job
+                job = (self.jobs.generation, self.jobs.project, self.jobs.version, self.jobs.method, self.jobs.layer)
+            generation, project, version, method, layer = job
             try:
-                cam = self._compute(project, version, sample, target, method)
+                cam = self._compute(project, version, sample, target, method, layer)
             except GradiaError as exc:
                 self.relay.failed.emit(generation, key, one_line(str(exc), limit=400))
             except Exception as exc:  # noqa: BLE001 - one bad sample must not kill the worker
@@ -93,8 +94,8 @@ class _Worker(QRunnable):
                 self.relay.done.emit(generation, key, cam)
 
     def _compute(self, project: Project, version: Version, sample: Sample, target: Target,
-                 method: str) -> np.ndarray:
-        if target == "predicted" and method == DEFAULT_METHOD:
+                 method: str, layer: str | None) -> np.ndarray:
+        if target == "predicted" and method == DEFAULT_METHOD and layer is None:
             prediction = project.prediction(version.id, sample.id)
             if prediction is not None:
                 return upsample_grid(prediction.cam, sample.width, sample.height)
@@ -104,7 +105,7 @@ class _Worker(QRunnable):
             rgb = project.load_image(sample)
         except Exception as exc:  # noqa: BLE001 - an image the decoder refuses, said in one line
             raise GradiaError(load_problem(project.image_path(sample), exc)) from None
-        cam, _ = explainer.heatmap(rgb, index, method)
+        cam, _ = explainer.heatmap(rgb, index, method, layer)
         return np.clip(cam.astype(np.float32, copy=False), 0.0, 1.0)
 
     def _explainer(self, project: Project, version: Version):
@@ -171,12 +172,26 @@ class HeatmapProvider(QObject):
         with self._jobs.lock:
             return self._jobs.method
 
+    def set_layer(self, layer: str | None) -> None:
+        """Heatmaps read at this layer (a dotted path; None: each version's own) from now on."""
+        layer = (layer or "").strip() or None
+        with self._jobs.lock:
+            if layer == self._jobs.layer:
+                return
+            self._jobs.generation += 1
+            self._jobs.pending.clear()
+            self._jobs.layer = layer
+
+    def _view(self) -> tuple[str, str | None]:
+        with self._jobs.lock:
+            return self._jobs.method, self._jobs.layer
+
     def version_id(self) -> int | None:
         with self._jobs.lock:
             return None if self._jobs.version is None else self._jobs.version.id
 
     def cached(self, sample_id: int, target: Target) -> np.ndarray | None:
-        key = (sample_id, self.version_id(), target, self.method())
+        key = (sample_id, self.version_id(), target, *self._view())
         cam = self._cache.get(key)
         if cam is not None:
             self._cache.move_to_end(key)
@@ -194,14 +209,14 @@ class HeatmapProvider(QObject):
         if cam is not None:
             self.ready.emit(sample.id, version_id, target, cam)
             return
-        self._queue((sample.id, version_id, target, self.method()), sample, urgent=True)
+        self._queue((sample.id, version_id, target, *self._view()), sample, urgent=True)
 
     def prefetch(self, sample: Sample, target: Target = "predicted") -> None:
         """Compute a heatmap into the cache when the worker has nothing more urgent (no signal
         for a cached one; ``ready`` when it arrives, like any other)."""
         version_id = self.version_id()
         if version_id is not None and self.cached(sample.id, target) is None:
-            self._queue((sample.id, version_id, target, self.method()), sample, urgent=False)
+            self._queue((sample.id, version_id, target, *self._view()), sample, urgent=False)
 
     def _queue(self, key: tuple, sample: Sample, urgent: bool) -> None:
         with self._jobs.lock:

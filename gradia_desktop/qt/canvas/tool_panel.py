@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ...core.cam_method_names import CAM_METHODS
 from ...core.cam_method_names import LABELS as CAM_LABELS
 from ..icons import mdi_icon
+from .cam_layer_field import CamLayerField
 from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
 from .interaction import DEFAULT_WAND_TOLERANCE
 from .tool_prefs import THRESHOLD_RANGE, ToolPrefs
@@ -109,6 +110,7 @@ class ToolPanel(QToolBar):
 
     target_changed = Signal(object)  # 'predicted' | 'true' | class index
     method_changed = Signal(str)  # a CAM method's name (core.cam_method_names)
+    layer_changed = Signal(str)  # a dotted layer path; "": the version's own CAM layer
 
     def __init__(self, canvas: Canvas, classes: list[str], parent: QWidget | None = None,
                  settings: QSettings | None = None):
@@ -214,7 +216,12 @@ class ToolPanel(QToolBar):
         self.colormap_combo.currentTextChanged.connect(canvas.set_colormap)
         self.heatmap_opacity = _slider(round(canvas.heatmap_opacity() * 100), "Heatmap opacity")
         self.heatmap_opacity.valueChanged.connect(lambda v: canvas.set_heatmap_opacity(v / 100))
-        for w in (self.target_combo, self.method_combo, self.colormap_combo, self.heatmap_opacity):
+        self.layer_field = CamLayerField()
+        self.layer_field.edit.setToolTip("The layer the heatmap is read at (a dotted path); empty: the version's own "
+                                         "CAM layer. \u2026 lists the model's layers with their grids")
+        self.layer_field.setMaximumWidth(200)
+        self.layer_field.layer_chosen.connect(self.layer_changed)
+        for w in (self.target_combo, self.method_combo, self.layer_field, self.colormap_combo, self.heatmap_opacity):
             self.addWidget(w)
 
         self.addSeparator()
@@ -353,6 +360,13 @@ class ToolPanel(QToolBar):
 
     def method(self) -> str:
         return self.method_combo.currentData()
+
+    def show_version_layer(self, arch: str | None, image_size: int, layer: str | None) -> None:
+        """A new version: its own layer again, and its model's layers to pick from."""
+        self.layer_field.setText("")
+        self.layer_field.edit.setPlaceholderText(layer or "CAM layer")
+        if arch:
+            self.layer_field.set_model(arch, image_size)
 
     def actions(self) -> list[QAction]:  # shadows QWidget.actions: the panel's actions, for menus
         return list(self.named_actions().values())

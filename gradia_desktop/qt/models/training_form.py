@@ -32,8 +32,8 @@ from ...training.models import TINY
 from ...training.config import DEFAULT_WEIGHTS
 from ...core.cam_method_names import LABELS as CAM_LABELS
 from ...core.cam_method_names import TRAINABLE
+from ..canvas.cam_layer_field import CamLayerField
 from ..wrapping_label import WrappingLabel
-from .cam_layer_field import CamLayerField
 from .training_choices import (
     ARCHS,
     COUNTERFACTUAL_TIP,

@@ -268,6 +268,17 @@ def test_the_cam_method_picked_in_the_tool_bar_is_what_the_canvas_shows(qtbot, s
     expected = Explainer(project, window.version).heatmap(project.load_image(window.current_sample), None,
                                                           "layercam")[0]
     np.testing.assert_allclose(window.canvas.heatmap(), np.clip(expected, 0, 1), atol=1e-5)
+    # the layer, picked in the tool bar, is read for the view only
+    assert window.tools.layer_field.edit.placeholderText() == window.version.cam_layer == "layer4"
+    layer_cam = window.canvas.heatmap().copy()
+    window.tools.layer_field._choose("layer2")
+    qtbot.waitUntil(lambda: window.canvas.heatmap() is not None
+                    and not np.allclose(window.canvas.heatmap(), layer_cam, atol=1e-3), timeout=20_000)
+    expected = Explainer(project, window.version).heatmap(project.load_image(window.current_sample), None,
+                                                          "layercam", "layer2")[0]
+    np.testing.assert_allclose(window.canvas.heatmap(), np.clip(expected, 0, 1), atol=1e-5)
+    window.tools.layer_field._choose("layer9")
+    qtbot.waitUntil(lambda: "layer9" in window.status.heatmap_problem(), timeout=20_000)
 
 
 def test_faithfulness_is_measured_from_the_versions_dock_and_shown_in_its_table(qtbot, small_project_dir):

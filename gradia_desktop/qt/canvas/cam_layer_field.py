@@ -1,4 +1,5 @@
-"""The training form's CAM layer: typed, or picked from the model's layers with each one's grid size.
+"""A CAM layer field (the training form's, the canvas tool bar's): typed, or picked from the model's
+layers with each one's grid size.
 
 The list is what `gradia layers ARCH` prints (training.models.cam_layer_choices). Building a model
 to list its layers takes up to a couple of seconds (a ViT-B), so it is done on a worker thread and
@@ -40,6 +41,7 @@ class CamLayerField(QWidget):
     """A line edit for the layer's dotted path and a button listing the model's layers."""
 
     textChanged = Signal(str)
+    layer_chosen = Signal(str)  # picked from the list, or typed and confirmed (Return, or leaving the field)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,6 +51,7 @@ class CamLayerField(QWidget):
         self.pick = QToolButton(text="\u2026", toolTip="Pick from the model's layers, with each one's CAM grid")
         self.pick.clicked.connect(self.open_menu)
         self.edit.textChanged.connect(self.textChanged)
+        self.edit.editingFinished.connect(lambda: self.layer_chosen.emit(self.edit.text().strip()))
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.edit, 1)
@@ -97,10 +100,14 @@ class CamLayerField(QWidget):
             self.menu.addAction(rows).setEnabled(False)
         else:
             automatic = self.menu.addAction("automatic")
-            automatic.triggered.connect(lambda: self.edit.setText(""))
+            automatic.triggered.connect(lambda: self._choose(""))
             for name, text in rows:
                 action = self.menu.addAction(text)
                 action.setCheckable(True)
                 action.setChecked(name == self.edit.text().strip())
-                action.triggered.connect(lambda _checked=False, n=name: self.edit.setText(n))
+                action.triggered.connect(lambda _checked=False, n=name: self._choose(n))
         self.menu.popup(self.pick.mapToGlobal(QPoint(0, self.pick.height())))
+
+    def _choose(self, name: str) -> None:
+        self.edit.setText(name)
+        self.layer_chosen.emit(name)
