@@ -1,4 +1,4 @@
-"""The GRADIA loss, its mask preprocessing and the per-quadrant weight table (see docs/algorithm.md)."""
+"""The GRADIA loss and its mask preprocessing (see docs/algorithm.md; the per-quadrant weight table is in config.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 
 from .gradcam import minmax
-
 
 
 def mask_to_grid(mask: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarray:

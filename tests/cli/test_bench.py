@@ -7,13 +7,7 @@ import json
 
 import pytest
 
-from gradia_desktop.cli import main
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .cli_run import run
 
 
 def test_bench_json_has_the_documented_keys(capsys):

@@ -8,16 +8,10 @@ import sys
 
 import pytest
 
-from gradia_desktop.cli import main
+from .cli_run import run
 
 COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "judge", "explain", "models", "layers", "weights",
             "bench", "import-model", "import-reference")
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error_line(err: str) -> str:

@@ -15,13 +15,7 @@ from gradia_desktop.core.project_init import create_project
 from gradia_desktop.core.store import Project
 from gradia_desktop.training.explain import Explainer
 
-TRAIN = ("--epochs", "1", "--image-size", "32", "--batch-size", "8", "--device", "cpu", "--quiet")
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .cli_run import QUICK_TRAIN as TRAIN, run
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,7 @@ import pytest
 from gradia_desktop.cli import main
 from gradia_desktop.cli.progress_line import ProgressLine
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .cli_run import run
 
 
 def test_help_shows_defaults_and_documents_the_seed(capsys):

@@ -12,22 +12,17 @@ import cv2
 import numpy as np
 import pytest
 
-from gradia_desktop.cli import main
 from gradia_desktop.core.project_init import create_project
 from gradia_desktop.core.records import Prediction
 from gradia_desktop.core.store import Project
+
+from .cli_run import run
 
 # shared.png is in train/cat and val/cat: ambiguous across the project, unique within a split
 IMAGES = ("train/cat/a.png", "train/cat/shared.png", "train/dog/b.png", "train/dog/c.png",
           "val/cat/shared.png", "val/dog/d.png", "test/cat/e.png", "test/dog/f.png")
 WRONG = {"train/dog/c.png", "train/cat/shared.png", "val/cat/shared.png"}  # v1 predicts the other class
 UNPREDICTED = {"test/dog/f.png"}  # v1 stored no prediction for it
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def judge_ok(capsys, root: Path, *argv) -> None:

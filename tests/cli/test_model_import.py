@@ -7,15 +7,10 @@ import json
 import numpy as np
 import torch
 
-from gradia_desktop.cli import main
 from gradia_desktop.training.explain import Explainer
 from gradia_desktop.training.models import build_model
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .cli_run import run
 
 
 def _authors_checkpoint(path, classes: int, seed: int = 3):

@@ -7,15 +7,10 @@ import shutil
 
 import torch
 
-from gradia_desktop.cli import main
 from gradia_desktop.core.store import Project
 from gradia_desktop.training.models import build_model
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .cli_run import run
 
 
 def reference_layout(small_dataset, root):

@@ -12,13 +12,9 @@ from gradia_desktop.cli import main
 from gradia_desktop.core.project_init import create_project
 from gradia_desktop.core.store import Project
 
+from .cli_run import run
+
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def error_line(err: str) -> str:
