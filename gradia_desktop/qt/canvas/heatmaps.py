@@ -168,10 +168,6 @@ class HeatmapProvider(QObject):
             self._jobs.pending.clear()
             self._jobs.method = method
 
-    def method(self) -> str:
-        with self._jobs.lock:
-            return self._jobs.method
-
     def set_layer(self, layer: str | None) -> None:
         """Heatmaps read at this layer (a dotted path; None: each version's own) from now on."""
         layer = (layer or "").strip() or None
