@@ -46,14 +46,15 @@ def tighten_mask(rgb: np.ndarray, mask: np.ndarray, iterations: int = 4) -> np.n
 
 
 def object_region(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The pixels to keep, as uint8 0/1: the tightened mask less a one-pixel border.
+    """The pixels to keep, as uint8 0/1: the object GrabCut finds inside the mask, whole.
 
-    Even a one-pixel ring of the original background is enough for a CNN to keep reading the cue,
-    so the border goes (and with it a sliver of the object), and nothing is feathered outward.
+    It is not eroded further: the cut already hugs the object, and a thinner object is a different
+    object. Eroding one pixel more cost a quarter of a disc and half of a letter's stroke, and on
+    120 paired runs of the efficacy suite keeping the whole object raised guided test accuracy by
+    0.013 on average (better in 80, worse in 32; docs/algorithm.md). Where GrabCut fails the mask
+    itself is eroded (``tighten_mask``), since then its rim is all that is known to be background.
     """
-    tight = tighten_mask(rgb, mask).astype(np.uint8)
-    inner = cv2.erode(tight, np.ones((3, 3), np.uint8))
-    return inner if inner.any() else tight
+    return tighten_mask(rgb, mask).astype(np.uint8)
 
 
 def background_plate(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -1,0 +1,230 @@
+"""Paired comparisons of the guided recipe against variants of it, on the efficacy suite's cells
+(a script, not collected by pytest).
+
+    python tests/bench/recipe_variants.py run --cells 12,6,2,16,1 --seeds 0-7 \
+        --variants product,erode,hue-plates+mosaic-plates --device cuda --jobs 14 --out runs.jsonl
+    python tests/bench/recipe_variants.py summary runs.jsonl
+
+For every (cell, seed) it generates the cell's data, trains the suite's baseline (``tiny``, 6
+epochs) once, then one guided run from that baseline per variant (30 epochs, as `gradia train
+--from` runs it), so each variant is compared with the others on the same data and the same parent.
+One JSON line per run is appended to ``--out`` as it finishes. ``summary`` prints the median
+(worst seed) test accuracy per cell and variant, and each variant's paired difference from the
+first one named.
+
+A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
+
+- ``erode``: the kept object loses a one-pixel border, as it did before it was kept whole;
+- ``hue-plates``: a quarter of the training swaps get a plate with its hue turned at random;
+- ``mosaic-plates``: another quarter get a mosaic (4 x 4 tiles) of two plates, the second shifted to
+  the first's mean colour;
+- ``unmatched-mosaic``: with ``mosaic-plates``, the second plate is not shifted.
+
+Varied plates were tried and not adopted (docs/algorithm.md).
+
+These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from gradia_desktop.bench.efficacy.datasets import generate_cell
+from gradia_desktop.bench.efficacy.suite import BASELINE_EPOCHS, GUIDED_EPOCHS, _figures, full_suite
+from gradia_desktop.core.project_init import create_project
+from gradia_desktop.training import counterfactual
+from gradia_desktop.training.config import TrainConfig
+from gradia_desktop.training.trainer import train
+
+CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic")
+MOSAIC_TILES = 4
+
+
+def _eroded_region(rgb, mask):
+    tight = counterfactual.tighten_mask(rgb, mask).astype(np.uint8)
+    inner = cv2.erode(tight, np.ones((3, 3), np.uint8))
+    return inner if inner.any() else tight
+
+
+def _turn_hue(rgb: torch.Tensor, angle: float) -> torch.Tensor:
+    """Colours rotated by ``angle`` about the grey axis: each pixel's channel mean stays, its hue turns."""
+    c, s, third = math.cos(angle), math.sin(angle), 1 / 3
+    r = math.sqrt(third) * s
+    turn = torch.tensor([[c + (1 - c) * third, third * (1 - c) - r, third * (1 - c) + r],
+                         [third * (1 - c) + r, c + third * (1 - c), third * (1 - c) - r],
+                         [third * (1 - c) - r, third * (1 - c) + r, c + third * (1 - c)]], dtype=rgb.dtype)
+    return torch.einsum("ij,jhw->ihw", turn, rgb).clamp(0, 255)
+
+
+def _varying(apply, hue: bool, mosaic: bool, matched: bool, rng: torch.Generator):
+    """``CounterfactualBank.apply`` that then varies the background of some swapped training images:
+    with ``u`` uniform, a mosaic where ``u`` < 0.25, a hue turn where 0.25 <= ``u`` < 0.5.
+
+    The swapped background is the plate, so varying the composite and putting the kept object back
+    varies the plate alone."""
+    def varied(bank, batch_index, batch_images, generator, donors="any", rows=None):
+        out = apply(bank, batch_index, batch_images, generator, donors, rows)
+        if donors != "any" or out is batch_images:
+            return out
+        out = out.clone()
+        for j, i in enumerate(batch_index.tolist() if rows is None else batch_index[rows].tolist()):
+            k = bank.position.get(i)
+            u = float(torch.rand(1, generator=rng))
+            if k is None or not ((mosaic and u < 0.25) or (hue and 0.25 <= u < 0.5)):
+                continue
+            image = out[j].float()
+            if u < 0.25:
+                other = bank.plates[int(torch.randint(len(bank.plates), (1,), generator=rng))].float()
+                if matched:
+                    other = (other - other.mean(dim=(1, 2), keepdim=True) + image.mean(dim=(1, 2), keepdim=True))
+                tiles = (torch.rand(MOSAIC_TILES, MOSAIC_TILES, generator=rng) < 0.5).float()[None, None]
+                choice = torch.nn.functional.interpolate(tiles, size=image.shape[-2:], mode="nearest")[0]
+                background = choice * image + (1 - choice) * other.clamp(0, 255)
+            else:
+                background = _turn_hue(image, float(torch.rand(1, generator=rng)) * 2 * math.pi)
+            keep = bank.keep[k].float()
+            out[j] = (keep * image + (1 - keep) * background).round().clamp(0, 255).to(torch.uint8)
+        return out
+    return varied
+
+
+@contextlib.contextmanager
+def variant(name: str, seed: int = 0):
+    parts = set(name.split("+")) - {"product"}
+    unknown = parts - set(CHANGES)
+    if unknown:
+        raise SystemExit(f"unknown variant part(s): {', '.join(sorted(unknown))} (known: product, {', '.join(CHANGES)})")
+    saved = counterfactual.object_region, counterfactual.CounterfactualBank.apply
+    try:
+        if "erode" in parts:
+            counterfactual.object_region = _eroded_region
+        if parts & {"hue-plates", "mosaic-plates"}:
+            counterfactual.CounterfactualBank.apply = _varying(
+                saved[1], "hue-plates" in parts, "mosaic-plates" in parts, "unmatched-mosaic" not in parts,
+                torch.Generator().manual_seed(seed))
+        yield
+    finally:
+        counterfactual.object_region, counterfactual.CounterfactualBank.apply = saved
+
+
+def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Path,
+             epochs: tuple[int, int] = (BASELINE_EPOCHS, GUIDED_EPOCHS)) -> None:
+    cell = full_suite()[cell_no - 1]
+    with tempfile.TemporaryDirectory(prefix="gradia-variants-") as tmp:
+        data = generate_cell(Path(tmp) / "data", cell, seed)
+        project = create_project(Path(tmp) / "project", data / "images", data / "masks")
+        common = dict(device=device, seed=seed, image_size=64)
+        try:
+            started = time.perf_counter()
+            base = train(project, TrainConfig(mode="baseline", arch="tiny", epochs=epochs[0], **common))
+            rows = [("baseline", base.summaries, time.perf_counter() - started)]
+            for name in variants:
+                with variant(name, seed):
+                    started = time.perf_counter()
+                    run = train(project, TrainConfig(mode="guided", parent=base.version, counterfactual=True,
+                                                     epochs=epochs[1], **common))
+                rows.append((name, run.summaries, time.perf_counter() - started))
+                _append(out, cell_no, _figures(cell, seed, name, run.summaries, rows[-1][2]).__dict__)
+            _append(out, cell_no, _figures(cell, seed, "baseline", base.summaries, rows[0][2]).__dict__)
+        finally:
+            project.close()
+
+
+def _append(out: Path, cell_no: int, row: dict) -> None:
+    with open(out, "a") as fh:  # one short line per write: parallel pairs do not interleave
+        fh.write(json.dumps({**row, "cell_no": cell_no}) + "\n")
+
+
+def _seeds(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def run(args) -> None:
+    cells = [int(c) for c in args.cells.split(",")]
+    for name in args.variants.split(","):
+        with variant(name):
+            pass  # unknown names fail here, before any training
+    tasks = [(c, s) for s in _seeds(args.seeds) for c in cells]
+    pending = list(tasks)
+    running: list[tuple[subprocess.Popen, tuple]] = []
+    done = 0
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            c, s = pending.pop(0)
+            cmd = [sys.executable, __file__, "pair", str(c), str(s), args.variants, args.device, str(args.out),
+                   str(args.baseline_epochs), str(args.epochs)]
+            running.append((subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}), (c, s)))
+        time.sleep(1)
+        for proc, task in list(running):
+            if proc.poll() is not None:
+                running.remove((proc, task))
+                done += 1
+                print(f"\rpairs {done}/{len(tasks)} (cell {task[0]} seed {task[1]}: rc {proc.returncode})",
+                      end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+
+def summary(path: Path) -> None:
+    rows = [json.loads(line) for line in open(path)]
+    by: dict[tuple, dict] = collections.defaultdict(dict)
+    for r in rows:
+        by[(r["cell_no"], r["cell"], r["seed"])][r["recipe"]] = r["test_accuracy"]
+    names = list(dict.fromkeys(r["recipe"] for r in rows if r["recipe"] != "baseline"))
+    cells = sorted({k[:2] for k in by})
+    print("| cell | seeds | baseline | " + " | ".join(names) + " |")
+    print("|---|---|---|" + "---|" * len(names))
+    for cell in cells:
+        runs = [v for k, v in by.items() if k[:2] == cell]
+        figures = []
+        for name in ["baseline"] + names:
+            values = [r[name] for r in runs if name in r]
+            figures.append(f"{statistics.median(values):.3f} ({min(values):.3f})" if values else "-")
+        print(f"| {cell[0]} {cell[1]} | {len(runs)} | " + " | ".join(figures) + " |")
+    first = names[0]
+    for name in names[1:]:
+        paired = [r[name] - r[first] for r in by.values() if name in r and first in r]
+        print(f"{name} - {first}: mean {statistics.mean(paired):+.4f} over {len(paired)} pairs, "
+              f"better in {sum(d > 0.005 for d in paired)}, worse in {sum(d < -0.005 for d in paired)}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "pair":  # one (cell, seed), in a worker process
+        torch.set_num_threads(1)
+        cell_no, seed, variants, device, out, baseline_epochs, epochs = sys.argv[2:9]
+        run_pair(int(cell_no), int(seed), variants.split(","), device, Path(out), (int(baseline_epochs), int(epochs)))
+        return
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--cells", required=True, help="comma-separated cell numbers (gradia bench --efficacy --list-cells)")
+    r.add_argument("--seeds", default="0-2", help="a seed or a range, e.g. 0-7")
+    r.add_argument("--variants", default="product,hue-plates+mosaic-plates")
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--jobs", type=int, default=2)
+    r.add_argument("--baseline-epochs", type=int, default=BASELINE_EPOCHS)
+    r.add_argument("--epochs", type=int, default=GUIDED_EPOCHS, help="of each guided run (the suite's: 30)")
+    r.add_argument("--out", type=Path, required=True)
+    s = sub.add_parser("summary")
+    s.add_argument("path", type=Path)
+    args = p.parse_args()
+    run(args) if args.command == "run" else summary(args.path)
+
+
+if __name__ == "__main__":
+    main()
