@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...core.records import Sample
+from ...core.records import Sample, Version
 from ..canvas.canvas_widget import Canvas
 from ..canvas.heatmaps import HeatmapProvider
+from ..canvas.tool_panel import ToolPanel
 from .status import WindowStatus
 
 Wanted = tuple[Sample, int, object]  # sample, version id, target
@@ -34,6 +35,26 @@ class HeatmapDisplay:
         self._canvas.set_heatmap(cached)
         if cached is None:
             self._provider.request(sample, target)
+
+    def follow_tools(self, tools: ToolPanel) -> None:
+        """Heatmaps by the tool bar's CAM method and layer from now on, each change shown at once."""
+        tools.method_changed.connect(self._method_chosen)
+        tools.layer_changed.connect(self._layer_chosen)
+        self._provider.set_method(tools.method())
+
+    def _method_chosen(self, method: str) -> None:
+        self._provider.set_method(method)
+        self.show()
+
+    def _layer_chosen(self, layer: str) -> None:
+        self._provider.set_layer(layer)
+        self.show()
+
+    def show_version_layer(self, tools: ToolPanel, version: Version | None) -> None:
+        """The tool bar's layer back to ``version``'s own, listing that model's layers."""
+        v = version
+        tools.show_version_layer(v.arch if v else None, v.image_size if v else 0, v.cam_layer if v else None)
+        self._provider.set_layer(None)
 
     def _is_wanted(self, sample_id: int, version_id: int | None, target: object) -> bool:
         wanted = self._wanted()

@@ -76,9 +76,7 @@ class MainWindow(QMainWindow):
             self.tools.deleteLater()
         self.tools = ToolPanel(self.canvas, classes, self)
         self.tools.target_changed.connect(self._on_target_changed)
-        self.tools.method_changed.connect(self._on_method_changed)
-        self.tools.layer_changed.connect(self._on_layer_changed)
-        self.heatmaps.set_method(self.tools.method())
+        self.heatmap_display.follow_tools(self.tools)
         self.window_layout.keep_form_height(lambda: self.addToolBar(self.tools))  # the first one takes room
         self.menus.fill_view_menu(self.tools)
 
@@ -195,7 +193,7 @@ class MainWindow(QMainWindow):
         self._install_tools(project.classes)
         self.canvas.set_read_only(project.readonly)
         self.heatmaps.set_source(project, self.version)
-        self._show_version_layer()
+        self.heatmap_display.show_version_layer(self.tools, self.version)
         self._update_model_state()
         self.current_sample = None
         self.browser.set_project(project, self.version.id if self.version else None)
@@ -256,7 +254,7 @@ class MainWindow(QMainWindow):
         self._load_predictions()
         self._update_model_state()
         self.heatmaps.set_source(self.project, self.version)
-        self._show_version_layer()
+        self.heatmap_display.show_version_layer(self.tools, self.version)
         self.browser.set_version(version_id)
         self.models.version_changed()
         self.show_sample(self.browser.current_sample())
@@ -329,20 +327,6 @@ class MainWindow(QMainWindow):
     def _on_target_changed(self, _target: object) -> None:
         self.models.sample_shown()  # a run in progress computes this target's heatmap after each epoch
         self.request_heatmap()
-
-    def _on_method_changed(self, method: str) -> None:
-        self.heatmaps.set_method(method)
-        self.request_heatmap()
-
-    def _on_layer_changed(self, layer: str) -> None:
-        self.heatmaps.set_layer(layer)
-        self.request_heatmap()
-
-    def _show_version_layer(self) -> None:
-        """The tool bar's layer back to the version's own, listing that model's layers."""
-        v = self.version
-        self.tools.show_version_layer(v.arch if v else None, v.image_size if v else 0, v.cam_layer if v else None)
-        self.heatmaps.set_layer(None)
 
     def _on_mask_edited(self, edit_version: int) -> None:
         if self.editing.save_edit(edit_version):
