@@ -64,6 +64,12 @@ def add_bench(sub) -> None:
                    help="with --efficacy: run this many cells at once in worker processes (the figures do not "
                         "change; the times do, as the runs share the cores)")
     p.add_argument("--epochs", type=int, default=3, help="with --training: epochs of the run")
+    p.add_argument("--annotate", action="store_true",
+                   help="instead: interactions per mask - a simulated annotator (each next click at the largest "
+                        "error) counts clicks to IoU 0.85 / 0.90 with click-to-mask and brush strokes without "
+                        "it, on the demo's validation images and three harder generated sets")
+    p.add_argument("--images", type=int, default=None,
+                   help="with --annotate: images per set (default: all, 200 each)")
     p.add_argument("--data", action="store_true",
                    help="instead: the training data path - peak memory and images/s of an epoch's input pipeline, "
                         "held in memory and streamed from the pixel cache, over --samples synthetic 224 px "
@@ -92,6 +98,8 @@ def run_bench(args, progress):
         return _run_reliability(args, progress)
     if args.data:
         return _run_data_bench(args, progress)
+    if args.annotate:
+        return _run_annotation_bench(args, progress)
     if args.steps < 1 or args.batch_size < 1 or args.warmup < 0:
         raise GradiaError("--steps and --batch-size must be at least 1, --warmup at least 0")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, args.warmup,
@@ -152,6 +160,15 @@ def _run_data_bench(args, progress):
 
 def _mb(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.0f} MB"
+
+
+def _run_annotation_bench(args, progress):
+    from ..bench.annotation import markdown, run_annotation_bench
+
+    if args.images is not None and args.images < 1:
+        raise GradiaError("--images must be at least 1")
+    r = run_annotation_bench(args.images, progress)
+    return r, markdown(r)
 
 
 def _run_gui_bench(args, progress):
