@@ -147,3 +147,36 @@ def _connected_to(mask: np.ndarray, points: list[tuple[int, int]]) -> np.ndarray
         return mask
     wanted = {int(parts[y, x]) for x, y in points} - {0}
     return np.isin(parts, list(wanted)) if wanted else np.zeros_like(mask)
+
+
+class ClickSession:
+    """Click-to-mask on a mask that may already hold something: the clicks' object is added to it.
+
+    Images larger than ``MAX_SIDE`` are cut out at that size and the result is scaled back, so that a
+    click on a 24-megapixel photograph costs about what it does on a small one (some tens of ms). The
+    mask held before the first click stays (the eraser takes it away); negative clicks shape only
+    what the clicks added."""
+
+    MAX_SIDE = 640
+
+    def __init__(self, rgb: np.ndarray, base: np.ndarray):
+        h, w = rgb.shape[:2]
+        if base.shape != (h, w):
+            raise ValueError(f"the mask's shape {base.shape} does not match the image's {(h, w)}")
+        self.shape = (h, w)
+        self.base = np.asarray(base, bool).copy()
+        self.scale = min(1.0, self.MAX_SIDE / max(h, w))
+        small = rgb if self.scale == 1.0 else cv2.resize(rgb, (max(1, round(w * self.scale)),
+                                                              max(1, round(h * self.scale))),
+                                                         interpolation=cv2.INTER_AREA)
+        self.segmenter = ClickSegmenter(np.ascontiguousarray(small))
+        self.result: np.ndarray | None = None  # the mask after the last click
+
+    def click(self, x: float, y: float, positive: bool) -> np.ndarray:
+        """The whole mask after one more click at (x, y) in image coordinates."""
+        found = self.segmenter.add_click(x * self.scale, y * self.scale, positive)
+        if self.scale != 1.0:
+            h, w = self.shape
+            found = cv2.resize(found.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        self.result = self.base | found
+        return self.result.copy()

@@ -44,7 +44,7 @@ from .layers import (
 
 __all__ = ["BACKGROUND", "COLORMAPS", "HEAT_MAX_SIDE", "RADIUS_RANGE", "TOOLS", "ZOOM_RANGE", "Canvas"]
 
-TOOLS = ("brush", "eraser", "fill", "erase_fill", "wand", "wand_erase", "lasso", "lasso_erase", "pan")
+TOOLS = ("brush", "eraser", "fill", "erase_fill", "wand", "wand_erase", "click", "lasso", "lasso_erase", "pan")
 RADIUS_RANGE = (0.5, 500.0)
 PIXMAP_CACHE_KB = 256 * 1024  # room for the two layers' screen-sized caches on a 4K display
 

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath, QWheelEvent
 
+from ...core.click_segmentation import ClickSession
 from ...core.mask_edit import MaskEditor, Rect
 
 _ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0.8}
@@ -95,6 +96,7 @@ class CanvasController:
         self._lasso_path = QPainterPath()
         self._space = False
         self.wand_tolerance = DEFAULT_WAND_TOLERANCE
+        self._clicks: tuple[MaskEditor, ClickSession] | None = None  # click-to-mask on this editor, so far
 
     def claims_shortcut(self, event: QKeyEvent) -> bool:
         """Whether a ShortcutOverride is one of our single-key commands, which win over window
@@ -157,11 +159,17 @@ class CanvasController:
             self._drag = "resize"  # the outline stays where the drag began and grows or shrinks there
             self._resize_from = (pos.x(), surface.brush_radius(), surface.view_to_image(pos))
             return
+        if tool == "click" and button == Qt.MouseButton.RightButton and surface.can_edit():
+            self._click_to_mask(pos, positive=False)
+            return
         if button != Qt.MouseButton.LeftButton or not surface.can_edit():
             return
         editor = surface.editor()
         p = surface.view_to_image(pos)
         x, y = p.x() - 0.5, p.y() - 0.5
+        if tool == "click":
+            self._click_to_mask(pos, positive=not event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            return
         if tool in _BRUSHES:
             editor.begin_stroke(tool == "brush", surface.brush_radius())
             self._drag = "stroke"
@@ -247,6 +255,20 @@ class CanvasController:
             surface.show_brush_outline(None)
         elif self._last_image_pos is not None:  # a new size ([ and ]) shows at once, not at the next move
             self._move_brush(self._last_image_pos)
+
+    def _click_to_mask(self, pos: QPointF, positive: bool) -> None:
+        """One click of click-to-mask, one undo step. The clicks so far carry on while the mask is as
+        the last click left it; any other change to it (another tool, undo, another sample) starts anew."""
+        surface = self._surface
+        editor, image = surface.editor(), surface.image()
+        if editor is None or image is None:
+            return
+        p = surface.view_to_image(pos)
+        session = self._clicks[1] if self._clicks is not None and self._clicks[0] is editor else None
+        if session is None or session.result is None or not np.array_equal(session.result, editor.mask):
+            session = ClickSession(image, editor.mask)
+            self._clicks = (editor, session)
+        self._show_change(editor.replace(session.click(p.x() - 0.5, p.y() - 0.5, positive)), commit=True)
 
     def _show_change(self, rect: Rect | None, commit: bool) -> None:
         if rect is not None:

@@ -41,6 +41,9 @@ TOOL_SPECS = (
     ("wand", "Magic wand", "W", "Fill the object under the click: the connected region of the image whose colour "
                                 "is within the tolerance of the clicked pixel's (follows the image)"),
     ("wand_erase", "Wand erase", "Shift+W", "Erase the connected region of similar colour under the click"),
+    ("click", "Click to mask", "C", "Click the object to mask it; click again to refine: a click adds what "
+                                    "was missed, Shift+click or right-click takes away what should not be "
+                                    "there (each click is one undo step)"),
     ("lasso", "Lasso", "L", "Fill a freehand outline"),
     ("lasso_erase", "Lasso erase", "Shift+L", "Erase a freehand outline"),
     ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
@@ -55,6 +58,7 @@ ICONS: dict[str, tuple[str, ...]] = {
     "erase_fill": ("format-color-fill", "minus-circle"),
     "wand": ("auto-fix",),
     "wand_erase": ("auto-fix", "minus-circle"),
+    "click": ("cursor-default-click",),
     "lasso": ("lasso",),
     "lasso_erase": ("lasso", "minus-circle"),
     "pan": ("hand-back-right",),

@@ -21,6 +21,7 @@ SHORTCUTS = [
               ("1", "actual size (1:1)"), ("+ / −, Ctrl+wheel", "zoom"), ("Space+drag, middle button", "pan")]),
     ("Paint", [("B", "brush"), ("E", "eraser"), ("G / Shift+G", "fill / erase the mask region under the click"),
                ("W / Shift+W", "magic wand: fill / erase the image region of similar colour under the click"),
+               ("C", "click to mask: click the object, Shift+click or right-click what should not be in it"),
                ("L / Shift+L", "lasso fill / lasso erase"), ("P", "pan tool"), ("[ / ]", "smaller / larger brush"),
                ("Ctrl+right-drag", "resize the brush (left smaller, right larger)"),
                ("Ctrl+I", "invert the mask"), ("Ctrl+Z", "undo"), ("Ctrl+Shift+Z, Ctrl+Y", "redo")]),

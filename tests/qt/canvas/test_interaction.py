@@ -228,3 +228,31 @@ def test_the_magic_wand_fills_the_object_the_plain_fill_the_mask_region(surface)
     surface.current_tool = "wand"
     drag(controller, click)
     assert surface.mask_editor.mask.all()
+
+
+def test_click_to_mask_cuts_out_the_object_refines_with_each_click_and_is_one_undo_step_per_click(surface):
+    rng = np.random.default_rng(0)
+    surface.rgb[:] = np.clip(np.array((200, 120, 50)) + rng.normal(0, 8, surface.rgb.shape), 0, 255).astype(np.uint8)
+    surface.rgb[4:14, 5:15] = (30, 30, 40)  # the object
+    surface.rgb[4:14, 20:28] = (30, 30, 40)  # another one like it, not clicked
+    surface.mask_editor.replace(np.pad(np.ones((2, 2), bool), ((17, 1), (0, 28))))  # painted before: kept
+    painted = surface.mask_editor.mask.copy()
+    controller = CanvasController(surface)
+    surface.current_tool = "click"
+    drag(controller, [(9, 8)])
+    mask = surface.mask_editor.mask
+    assert mask[4:14, 5:15].all() and not mask[4:14, 20:28].any() and (mask & painted).sum() == painted.sum()
+    assert len(surface.commits) == 1
+    drag(controller, [(24, 8)])  # a second positive click adds the other object
+    assert surface.mask_editor.mask[4:14, 20:28].all() and len(surface.commits) == 2
+    press = QMouseEvent(QEvent.Type.MouseButtonPress, QPointF(24 * SCALE, 8 * SCALE), QPointF(24 * SCALE, 8 * SCALE),
+                        Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier)
+    controller.mouse_press_event(press)  # Shift+click on the same spot: the later click wins
+    assert not surface.mask_editor.mask[4:14, 20:28].any() and surface.mask_editor.mask[4:14, 5:15].all()
+    surface.mask_editor.undo()
+    assert surface.mask_editor.mask[4:14, 20:28].all()
+    surface.mask_editor.undo()
+    surface.mask_editor.undo()
+    assert np.array_equal(surface.mask_editor.mask, painted)
+    drag(controller, [(24, 8)])  # after undo the clicks start anew, from the mask as it now is
+    assert surface.mask_editor.mask[4:14, 20:28].all() and not surface.mask_editor.mask[4:14, 5:15].any()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -129,3 +130,21 @@ def test_a_new_mask_gets_its_iou_and_suggestion_at_once_and_the_matrix_counts_it
     assert model.index(model.row_of(sample.id), QUADRANT).data() not in ("\u2014", "", None)  # a suggestion now
     assert window.predictions[sample.id].iou == stored.iou
     assert sum(matrix.view._matrix[q] for q in ("RA", "UA", "RI", "UI")) == placed_before + 1  # counted at once
+
+
+def test_click_to_mask_on_the_main_window_masks_the_object_undoes_and_saves(window, qtbot):
+    while not window.current_sample.has_mask or window.current_sample.split == "train":
+        window.browser.select_next()  # a validation or test sample: its stored mask is the exact object
+    sample = window.current_sample
+    exact = _on_disk(window, sample)
+    window.tools.clear.trigger()  # from here on the mask comes from the clicks
+    assert not _on_disk(window, sample).any()
+    QTest.keyClick(window.canvas, Qt.Key.Key_C)
+    assert window.canvas.tool() == "click"
+    depth = cv2.distanceTransform(np.pad(exact, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    QTest.mouseClick(window.canvas.viewport(), LEFT, NONE, _pos(window, x, y))
+    clicked = _on_disk(window, sample)  # autosaved
+    assert (clicked & exact).sum() / (clicked | exact).sum() > 0.9
+    QTest.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not _on_disk(window, sample).any()  # one click, one undo step
