@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...core.mask_edit import MaskEditor, Rect, mask_from_heatmap
 from .image_view import BACKGROUND, ZOOM_RANGE, ImageView
+from .click_worker import ClickWorker
 from .interaction import CanvasController
 from .problem_banner import ProblemBanner
 from .layers import (
@@ -98,7 +99,7 @@ class Canvas(ImageView):
         self._read_only = False
         self._problem: str | None = None  # why there is nothing to see or edit; the canvas is read-only meanwhile
         self.problem_banner = ProblemBanner(self.viewport())
-        self._controller = CanvasController(self)
+        self._controller = CanvasController(self, ClickWorker(self))
         self._controller.update_cursor()
 
     # ---- content ------------------------------------------------------------------------------

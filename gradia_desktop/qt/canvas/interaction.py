@@ -19,6 +19,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath, QWheelEvent
 
 from ...core.click_segmentation import ClickSession
 from ...core.mask_edit import MaskEditor, Rect
+from .click_worker import BACKGROUND_PIXELS, ClickWorker
 
 _ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0.8}
 _KEYS = {*_ZOOM_KEYS, Qt.Key.Key_F, Qt.Key.Key_1, Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight,
@@ -86,8 +87,9 @@ class CanvasController:
     """Event handling for a ``CanvasSurface``; see the module docstring. The ``*_event`` methods
     return False for events left to the widget's default handling."""
 
-    def __init__(self, surface: CanvasSurface):
+    def __init__(self, surface: CanvasSurface, click_worker: ClickWorker | None = None):
         self._surface = surface
+        self._click_worker = click_worker  # cuts out clicks on large images off the GUI thread
         self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan' | 'resize'
         self._last_view_pos = QPointF()
         self._last_image_pos: QPointF | None = None  # where the brush outline was last drawn
@@ -258,17 +260,28 @@ class CanvasController:
 
     def _click_to_mask(self, pos: QPointF, positive: bool) -> None:
         """One click of click-to-mask, one undo step. The clicks so far carry on while the mask is as
-        the last click left it; any other change to it (another tool, undo, another sample) starts anew."""
-        surface = self._surface
+        the last click left it; any other change to it (another tool, undo, another sample) starts anew.
+        On a large image the cut is made on the click worker and applied when it is ready."""
+        surface, worker = self._surface, self._click_worker
         editor, image = surface.editor(), surface.image()
         if editor is None or image is None:
             return
         p = surface.view_to_image(pos)
         session = self._clicks[1] if self._clicks is not None and self._clicks[0] is editor else None
-        if session is None or session.result is None or not np.array_equal(session.result, editor.mask):
+        queued = worker is not None and worker.pending() > 0  # then the mask lags the session: keep it
+        stale = session is not None and (session.result is None or not np.array_equal(session.result, editor.mask))
+        if session is None or stale and not queued:
             session = ClickSession(image, editor.mask)
             self._clicks = (editor, session)
-        self._show_change(editor.replace(session.click(p.x() - 0.5, p.y() - 0.5, positive)), commit=True)
+        x, y = p.x() - 0.5, p.y() - 0.5
+        if worker is not None and image.shape[0] * image.shape[1] >= BACKGROUND_PIXELS:
+            worker.submit(editor, session, x, y, positive, self._apply_click)
+        else:
+            self._apply_click(editor, session.click(x, y, positive))
+
+    def _apply_click(self, editor: MaskEditor, mask: np.ndarray) -> None:
+        if self._surface.editor() is editor:  # still the sample shown
+            self._show_change(editor.replace(mask), commit=True)
 
     def _show_change(self, rect: Rect | None, commit: bool) -> None:
         if rect is not None:
