@@ -32,7 +32,7 @@ def test_a_two_process_run_reports_like_the_worker_while_the_window_keeps_the_pr
         run.progress.connect(lambda stage, done, total: stages.add(stage.split(" ")[0]))
         with qtbot.waitSignal(run.done, timeout=180_000), qtbot.waitSignal(run.succeeded, timeout=180_000) as ok:
             run.start()
-        run.wait()
+        assert run.wait(120_000), "the run's thread did not end"
         window_project.set_judgement(window_project.versions()[-1].id, val_ids[0], True)  # still writable
         version, summary = ok.args
         assert window_project.version(version).status == "done"
@@ -53,7 +53,7 @@ def test_cancel_stops_every_process_and_leaves_the_version_cancelled(qtbot, smal
     with Project.open(small_project_dir):
         with qtbot.waitSignal(run.done, timeout=180_000), qtbot.waitSignal(run.cancelled, timeout=180_000):
             run.start()
-        run.wait()
+        assert run.wait(120_000), "the run's thread did not end"
     assert gradia_processes() == []
     with Project.open(small_project_dir, readonly=True) as project:
         assert [v.status for v in project.versions(status=None)] == ["cancelled"]

@@ -28,7 +28,7 @@ def test_worker_trains_off_the_gui_thread_and_reports_each_epoch(qtbot, small_pr
         signal.connect(note_the_emitting_thread, Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(worker.done, timeout=120_000), qtbot.waitSignal(worker.succeeded, timeout=120_000) as ok:
         worker.start()
-    worker.wait()
+    assert worker.wait(120_000), "the training thread did not end"
     version, summary = ok.args
     assert [e for e, _ in epochs] == [1, 2] and {"loading", "epoch", "evaluating"} <= stages
     threads, idents = {thread for thread, _ in emitted_on}, {ident for _, ident in emitted_on}
@@ -50,7 +50,7 @@ def test_each_epoch_carries_live_predictions_matrix_and_the_visible_heatmap(qtbo
     worker.batch_finished.connect(lambda e, b, n, losses: batches.append((e, b, n, losses.ce)))
     with qtbot.waitSignal(worker.done, timeout=120_000):
         worker.start()
-    worker.wait()
+    assert worker.wait(120_000), "the training thread did not end"
     assert [e.epoch for e in live] == [1, 2] and len(batches) == 2 * batches[0][2]
     for epoch in live:
         assert [p.sample_id for p in epoch.val_predictions] == val_ids
@@ -71,7 +71,7 @@ def test_cancel_stops_between_batches(qtbot, small_project_dir):
                             Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(worker.cancelled, timeout=120_000):
         worker.start()
-    worker.wait()
+    assert worker.wait(120_000), "the training thread did not end"
     assert batches[0][2] > 1  # the epoch has more batches: the run stopped between two of them
     assert batches == [(1, 1, batches[0][2])] and epochs == []
     with Project.open(small_project_dir, readonly=True) as project:
@@ -84,7 +84,7 @@ def test_bad_settings_arrive_as_one_line_failure(qtbot, small_project_dir):
     worker = TrainingWorker(small_project_dir, TrainConfig(arch="resnet19", **FAST))
     with qtbot.waitSignal(worker.failed, timeout=60_000) as failure:
         worker.start()
-    worker.wait()
+    assert worker.wait(120_000), "the training thread did not end"
     assert "unknown architecture 'resnet19'" in failure.args[0] and "\n" not in failure.args[0]
 
 
