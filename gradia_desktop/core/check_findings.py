@@ -155,6 +155,7 @@ def _missing_files(conn: sqlite3.Connection, masks_dir: Path, files: dict[int, s
         still = [s for s in missing if not (masks_dir / files[s]).exists()]
         with transaction(conn):
             conn.executemany("DELETE FROM mask_files WHERE sample_id = ?", [(s,) for s in still])
+            conn.executemany("DELETE FROM mask_avoid WHERE sample_id = ?", [(s,) for s in still])
             conn.executemany("DELETE FROM masks WHERE sample_id = ?", [(s,) for s in still])
         return f"removed {_count(len(still), 'mask row')} whose file was missing: {_some([where(s) for s in still])}"
     return Finding(f"{_count(len(missing), 'mask')} whose file is missing: {_some([where(s) for s in missing])}",

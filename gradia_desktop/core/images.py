@@ -19,6 +19,7 @@ from ..errors import GradiaError
 from .atomic import atomic_write
 from .image_file import open_regular, read_file_bytes
 from .image_header import ImageHeader, read_header
+from .mask_layers import MaskLayers, decode as decode_layers
 from .mask_rule import MaskRule, interpret_mask
 
 if "OPENCV_LOG_LEVEL" not in os.environ:  # a damaged file is reported in one line, without OpenCV's warnings
@@ -161,10 +162,22 @@ def verify_image(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def read_mask(path: str | os.PathLike, rule: MaskRule | None = None) -> np.ndarray:
-    """A mask as an upright (H, W) bool array; ``rule`` says how values become attention and which
-    files are refused (see core/mask_rule.py; the default accepts the masks the app writes)."""
+    """A mask's "look here" layer as an upright (H, W) bool array; ``rule`` says how values become
+    attention and which files are refused (see core/mask_rule.py; the default accepts the masks the
+    app writes)."""
+    return read_mask_layers(path, rule).look
+
+
+def read_mask_layers(path: str | os.PathLike, rule: MaskRule | None = None) -> MaskLayers:
+    """Both layers of a mask file (core/mask_layers.py). Under the default rule a grey 8-bit file
+    holding only 0, 64 and 255 is three-state; any other accepted file is "look here" only."""
     img, header = _decode(Path(path), for_mask=True)
-    return interpret_mask(img, rule or MaskRule(), path, lossy=header.format == "jpeg")
+    if rule is None or rule == MaskRule():
+        grey = img if img.ndim == 2 else img[..., 0] if img.shape[2] == 1 else None
+        layers = decode_layers(grey) if grey is not None and header.format != "jpeg" else None
+        if layers is not None:
+            return layers
+    return MaskLayers.of(interpret_mask(img, rule or MaskRule(), path, lossy=header.format == "jpeg"))
 
 
 def _store(path: str | os.PathLike, data: bytes, atomic: bool) -> None:
@@ -175,12 +188,16 @@ def _store(path: str | os.PathLike, data: bytes, atomic: bool) -> None:
         Path(path).write_bytes(data)
 
 
-def write_mask_png(path: str | os.PathLike, mask: np.ndarray, atomic: bool = True) -> None:
-    """Save a mask as an 8-bit PNG holding 0 and 255 (atomically unless inside a staging folder)."""
+def write_mask_png(path: str | os.PathLike, mask: np.ndarray, atomic: bool = True,
+                   avoid: np.ndarray | None = None) -> None:
+    """Save a mask as an 8-bit PNG (atomically unless inside a staging folder): 255 where ``mask`` is
+    nonzero, 64 where only ``avoid`` ("don't look here") is, 0 elsewhere."""
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise GradiaError(f"{path}: a mask must be a 2-D array, got shape {mask.shape}")
-    ok, buf = cv2.imencode(".png", np.where(mask > 0, 255, 0).astype(np.uint8))
+    if avoid is not None and np.shape(avoid) != mask.shape:
+        raise GradiaError(f"{path}: the \"don't look here\" layer has shape {np.shape(avoid)}, the mask {mask.shape}")
+    ok, buf = cv2.imencode(".png", MaskLayers.of(mask, avoid).encode())
     if not ok:
         raise GradiaError(f"{path}: could not encode the mask as PNG")
     _store(path, buf.tobytes(), atomic)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import GradiaError
-from .schema import ADDED_IN, DB_NAME, MASK_FILES_TABLE, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from .schema import ADDED_IN, ADDED_TABLES, DB_NAME, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # RW: the writable project. READER: a writable database opened to read (mode=rw, so that SQLite tidies
@@ -190,9 +190,10 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
 def stand_in_for_missing_tables(conn: sqlite3.Connection, version: int) -> None:
     """Let a connection to an older database that it may not upgrade run the current queries: empty
     TEMP tables in place of those a later version added."""
-    if version < ADDED_IN["mask_files"]:
-        conn.execute(MASK_FILES_TABLE.replace("CREATE TABLE", "CREATE TEMP TABLE", 1)
-                     .replace(" REFERENCES masks(sample_id)", ""))
+    for table, added in ADDED_IN.items():
+        if version < added:
+            conn.execute(ADDED_TABLES[table].replace("CREATE TABLE", "CREATE TEMP TABLE", 1)
+                         .replace(" REFERENCES masks(sample_id)", ""))
 
 
 def settle_reader(conn: sqlite3.Connection, access: str, version: int) -> None:

@@ -3,7 +3,7 @@
 On-disk layout and the rules that keep rows and files consistent: docs/storage.md.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "project.sqlite"
 
 # Added in version 2. Each mask write goes to a new file name, so the row can switch files in one commit
@@ -12,6 +12,14 @@ DB_NAME = "project.sqlite"
 MASK_FILES_TABLE = """CREATE TABLE mask_files (
     sample_id INTEGER PRIMARY KEY REFERENCES masks(sample_id),
     file TEXT NOT NULL UNIQUE           -- a name inside masks/, e.g. 7-3.png
+)"""
+
+# Added in version 3. A mask may also mark what the model must NOT look at (core/mask_layers.py); its
+# file then holds both layers, and this row counts the "don't look here" pixels. A mask row may have
+# no "look here" pixels at all (masks.pixels = 0) when the expert marked only what to avoid.
+MASK_AVOID_TABLE = """CREATE TABLE mask_avoid (
+    sample_id INTEGER PRIMARY KEY REFERENCES masks(sample_id),
+    pixels INTEGER NOT NULL             -- "don't look here" pixels in the sample's mask file
 )"""
 
 SCHEMA = """
@@ -28,7 +36,7 @@ CREATE TABLE samples (
 CREATE INDEX samples_split ON samples(split, class_idx);
 CREATE TABLE masks (                    -- a row exists iff the sample has a mask; its file: see mask_files
     sample_id INTEGER PRIMARY KEY REFERENCES samples(id),
-    pixels INTEGER NOT NULL,            -- nonzero pixels, for coverage without reading the PNG
+    pixels INTEGER NOT NULL,            -- "look here" pixels, for coverage without reading the PNG
     source TEXT NOT NULL,               -- 'import' or 'painted'
     updated REAL NOT NULL
 );
@@ -72,9 +80,10 @@ CREATE TABLE judgements (               -- human judgements only; suggestions ar
     PRIMARY KEY (version_id, sample_id)
 );
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-""" + MASK_FILES_TABLE + ";\n"
+""" + MASK_FILES_TABLE + ";\n" + MASK_AVOID_TABLE + ";\n"
 
 # SQL that upgrades a database of version N to N + 1, run in one transaction on a writable open.
-MIGRATIONS = {1: MASK_FILES_TABLE}
-# The version that added each table that version 1 lacks.
-ADDED_IN = {"mask_files": 2}
+MIGRATIONS = {1: MASK_FILES_TABLE, 2: MASK_AVOID_TABLE}
+# The version that added each table that version 1 lacks, and the SQL that makes it.
+ADDED_IN = {"mask_files": 2, "mask_avoid": 3}
+ADDED_TABLES = {"mask_files": MASK_FILES_TABLE, "mask_avoid": MASK_AVOID_TABLE}

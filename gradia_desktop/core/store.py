@@ -22,13 +22,14 @@ import numpy as np
 
 from ..errors import GradiaError
 from . import images, mask_files, project_db
+from .mask_layers import MaskLayers
 from .project_open import OpenedDatabase, close_database, create_database, open_database
 from .records import SPLITS, Sample
 from .schema import DB_NAME
 from .version_records import VersionRecords
 
 _SAMPLE_SQL = """SELECT s.id, s.path, s.class_idx, c.name, s.split, s.width, s.height,
-                        m.sample_id IS NOT NULL
+                        COALESCE(m.pixels, 0) > 0
                  FROM samples s JOIN classes c ON c.idx = s.class_idx
                  LEFT JOIN masks m ON m.sample_id = s.id"""
 
@@ -165,11 +166,16 @@ class Project(VersionRecords):
         return rows[0][1] if rows else None
 
     def read_mask(self, sample: Sample | int) -> np.ndarray | None:
-        """The sample's mask as an (H, W) bool array, or None when it has none.
+        """The sample's "look here" mask as an (H, W) bool array, or None when it has none.
 
         A row whose file is missing (deleted behind the store) also reads as None; see
         ``missing_mask_files``. An unreadable file raises a one-line GradiaError.
         """
+        layers = self.read_mask_layers(sample)
+        return layers.look if layers is not None and layers.look.any() else None
+
+    def read_mask_layers(self, sample: Sample | int) -> MaskLayers | None:
+        """Both layers of the sample's mask ("look here", "don't look here"), or None when it has none."""
         sample_id = sample if isinstance(sample, int) else sample.id
         for _ in range(10):
             name = self._mask_file(sample_id)
@@ -177,7 +183,7 @@ class Project(VersionRecords):
                 return None
             path = self._masks_dir / name
             try:
-                return images.read_mask(path)
+                return images.read_mask_layers(path)
             except GradiaError:
                 if path.exists():
                     raise
@@ -190,8 +196,10 @@ class Project(VersionRecords):
         """Ids of samples whose mask row names a file that is not there (``gradia check --repair`` drops them)."""
         return mask_files.scan(self._masks_dir, dict(self._query(mask_files.ROWS_SQL))).missing
 
-    def write_mask(self, sample: Sample | int, mask: np.ndarray, source: str = "painted") -> None:
-        """Save a mask (any nonzero = attention). An all-empty mask removes the sample's mask.
+    def write_mask(self, sample: Sample | int, mask: np.ndarray, source: str = "painted",
+                   avoid: np.ndarray | None = None) -> None:
+        """Save a mask: any nonzero in ``mask`` is "look here", in ``avoid`` "don't look here" (where
+        both are set, "look here"). Nothing in either removes the sample's mask.
 
         The mask goes to a new file, the row switches to it in one commit, then the old file goes:
         a crash or a failed commit (read-only or full database) leaves the old mask as it was.
@@ -199,19 +207,21 @@ class Project(VersionRecords):
         if isinstance(sample, int):
             sample = self.sample(sample)
         mask = np.asarray(mask)
-        if mask.shape != (sample.height, sample.width):
-            raise GradiaError(f"{sample.path}: mask is {mask.shape[1::-1] if mask.ndim == 2 else mask.shape} "
-                              f"but the image is {sample.width}x{sample.height}")
-        pixels = int(np.count_nonzero(mask))
-        if pixels == 0:
+        for layer in (mask, mask if avoid is None else np.asarray(avoid)):
+            if layer.shape != (sample.height, sample.width):
+                raise GradiaError(f"{sample.path}: mask is {layer.shape[1::-1] if layer.ndim == 2 else layer.shape} "
+                                  f"but the image is {sample.width}x{sample.height}")
+        layers = MaskLayers.of(mask, avoid)
+        if layers.empty:
             self.delete_mask(sample.id)
             return
+        pixels, avoided = int(np.count_nonzero(layers.look)), int(np.count_nonzero(layers.avoid))
         self._require_writable()
         with self._lock:  # file and row change together, as seen from other threads
             old = self._mask_file(sample.id)
             new = self._masks_dir / mask_files.next_name(sample.id, old)
             try:
-                images.write_mask_png(new, mask)
+                images.write_mask_png(new, layers.look, avoid=layers.avoid)
             except OSError as exc:
                 raise GradiaError(f"{new}: cannot write ({exc.strerror or exc})") from None
             try:
@@ -221,6 +231,11 @@ class Project(VersionRecords):
                                  (sample.id, pixels, source, time.time()))
                     conn.execute("INSERT INTO mask_files VALUES (?, ?) ON CONFLICT (sample_id) DO UPDATE"
                                  " SET file = excluded.file", (sample.id, new.name))
+                    if avoided:
+                        conn.execute("INSERT INTO mask_avoid VALUES (?, ?) ON CONFLICT (sample_id) DO UPDATE"
+                                     " SET pixels = excluded.pixels", (sample.id, avoided))
+                    else:
+                        conn.execute("DELETE FROM mask_avoid WHERE sample_id = ?", (sample.id,))
             except BaseException:
                 mask_files.remove(self._masks_dir, [new.name])
                 raise
@@ -235,17 +250,23 @@ class Project(VersionRecords):
             old = self._mask_file(sample_id)
             with self._write() as conn:
                 conn.execute("DELETE FROM mask_files WHERE sample_id = ?", (sample_id,))
+                conn.execute("DELETE FROM mask_avoid WHERE sample_id = ?", (sample_id,))
                 conn.execute("DELETE FROM masks WHERE sample_id = ?", (sample_id,))
             if old is not None:
                 mask_files.remove(self._masks_dir, [old])
 
     def count_masked(self, split: str) -> int:
-        """How many of a split's samples carry a mask (one query: cheap enough after every stroke)."""
-        return self._query("SELECT COUNT(*) FROM samples s JOIN masks m ON m.sample_id = s.id WHERE s.split = ?",
-                           (split,))[0][0]
+        """How many of a split's samples carry a "look here" mask (one query: cheap after every stroke)."""
+        return self._query("SELECT COUNT(*) FROM samples s JOIN masks m ON m.sample_id = s.id"
+                           " WHERE s.split = ? AND m.pixels > 0", (split,))[0][0]
 
     def mask_pixels(self) -> dict[int, int]:
-        return dict(self._query("SELECT sample_id, pixels FROM masks"))
+        """Sample id -> "look here" pixels, for the samples that have some."""
+        return dict(self._query("SELECT sample_id, pixels FROM masks WHERE pixels > 0"))
+
+    def avoid_pixels(self) -> dict[int, int]:
+        """Sample id -> "don't look here" pixels, for the samples whose mask marks some."""
+        return dict(self._query("SELECT sample_id, pixels FROM mask_avoid"))
 
     # ---- judgements (human only) ------------------------------------------------------------
     def set_judgement(self, version_id: int, sample_id: int, reasonable: bool | None) -> None:

@@ -176,7 +176,7 @@ def test_repair_while_this_process_has_the_project_open_leaves_its_runs_alone(pr
 def test_check_of_a_version_1_project(project_template, tmp_path):
     root = tmp_path / "v1"
     shutil.copytree(project_template, root)
-    _sql(root, "DROP TABLE mask_files; UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    _sql(root, "DROP TABLE mask_files; DROP TABLE mask_avoid; UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     (root / "masks" / "7.png").unlink()
     assert _matching(check_project(root).problems, "masks/7.png")
     assert _matching(check_project(root, repair=True).repaired, "masks/7.png")

@@ -252,7 +252,7 @@ def test_an_empty_sqlite_database_is_not_a_project(tmp_path):
 
 def _as_version_1(root: Path) -> None:
     """What a project made before mask_files existed looks like: masks/<id>.png only."""
-    _damage(root, "DROP TABLE mask_files; UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    _damage(root, "DROP TABLE mask_files; DROP TABLE mask_avoid; UPDATE meta SET value = '1' WHERE key = 'schema_version'")
 
 
 def test_a_version_1_project_reads_read_only_as_it_is(project_template, tmp_path):
