@@ -10,6 +10,10 @@ The file itself may be hostile too (core/bounded_json.py): it must be a regular 
 ``MAX_COCO_DEPTH`` levels (COCO needs 5). Ids must be plain integers that fit in 64 bits. A
 ``counts`` string may be no longer than the longest valid RLE of its image needs (H*W + 1 runs),
 and is decoded a chunk at a time, so its memory stays proportional to the chunk, not the string.
+
+Annotations of a category named "don't look here" (as ``gradia export`` writes it) are the "don't
+look here" layer of their image's mask (core/mask_layers.py), never "look here"; the category of
+every other annotation is not read.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ _COUNTS_CHUNK = 1 << 16  # counts characters decoded at a time
 _MAX_NUMBER_CHARS = 7  # pycocotools codes a run in at most 7 characters (35 bits)
 _SHORT = reprlib.Repr()
 _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlevel = 60, 60, 4, 4, 2
+AVOID_CATEGORY = "don't look here"  # the category name export writes for the "don't look here" layer
 
 
 # ---- encoding (export) ----------------------------------------------------------------------------
@@ -192,11 +197,13 @@ def read_json(path: Path) -> object:
 
 @dataclass
 class CocoMask:
-    """The annotations of one image, all checked; their union is the sample's mask."""
+    """The annotations of one image, all checked; their union is the sample's mask ("look here"), the
+    union of ``avoid_rles`` (the "don't look here" category) its "don't look here" layer."""
 
     sample: Sample
     where: str
     rles: list[dict] = field(default_factory=list)
+    avoid_rles: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -259,6 +266,19 @@ def _check_images(images: list, by_path: dict[str, Sample], plan: CocoPlan) -> d
     return by_id
 
 
+def is_avoid_category(name: object) -> bool:
+    """Whether a category name is "don't look here" (case, spaces and a typographic apostrophe aside)."""
+    return isinstance(name, str) and " ".join(name.replace("\u2019", "'").casefold().split()) == AVOID_CATEGORY
+
+
+def avoid_category_ids(categories: object) -> set[int]:
+    """The ids of the categories named "don't look here"; a missing or malformed list has none."""
+    if not isinstance(categories, list):
+        return set()
+    return {c["id"] for c in categories
+            if isinstance(c, dict) and _is_id(c.get("id")) and is_avoid_category(c.get("name"))}
+
+
 def plan_coco(data: object, by_path: dict[str, Sample]) -> CocoPlan:
     """Check a loaded COCO document against the project's samples (keyed by their relative path)."""
     plan = CocoPlan()
@@ -272,6 +292,7 @@ def plan_coco(data: object, by_path: dict[str, Sample]) -> CocoPlan:
     if plan.problems:
         return plan
     by_id = _check_images(images, by_path, plan)
+    avoid_ids = avoid_category_ids(data.get("categories"))
     seen: dict = {}
     for j, ann in enumerate(annotations):
         if not isinstance(ann, dict):
@@ -293,14 +314,16 @@ def plan_coco(data: object, by_path: dict[str, Sample]) -> CocoPlan:
         if target is None:  # the image entry was refused and reported already
             continue
         where = f"{where}, image {target.sample.path!r}"
+        cid = ann.get("category_id")
+        layer = target.avoid_rles if _is_id(cid) and cid in avoid_ids else target.rles
         try:
-            target.rles.append(checked_rle(ann.get("segmentation"), (target.sample.height, target.sample.width)))
+            layer.append(checked_rle(ann.get("segmentation"), (target.sample.height, target.sample.width)))
         except ValueError as exc:
             plan.problem(f"{where}: {exc}")
     for entry in by_id.values():
         if entry is None:
             continue
-        if entry.rles:
+        if entry.rles or entry.avoid_rles:
             plan.masks.append(entry)
         else:
             plan.skipped.append((entry.sample.path, "no annotation in the file"))

@@ -3,14 +3,22 @@
 The folder is built under a temporary name beside ``out`` and renamed into place at the end, so an
 interrupted or failed export leaves nothing that looks complete. Layout (each part on request)::
 
-    OUT/masks/{split}/<class>/<image stem>.png   8-bit, 0 and 255, image size (what `init --masks` reads)
+    OUT/masks/{split}/<class>/<image stem>.png   8-bit, image size (what `init --masks` reads)
     OUT/coco.json                                 images, categories (the classes), one RLE annotation per mask
     OUT/manifest.csv, OUT/manifest.jsonl          one row per selected sample
     OUT/images/{split}/<class>/<file>             the image files, byte for byte (`init --images`)
 
+A PNG mask holds the values of core/mask_layers.py: 255 "look here", 64 "don't look here", 0 not
+marked; a mask without a "don't look here" layer is the 0/255 file earlier versions wrote, byte for
+byte. In COCO each class is a category (id = class index + 1) and each "look here" mask one
+annotation of its image's class; when any exported mask marks "don't look here", one more category
+named "don't look here" (id = number of classes + 1) is added, with one annotation per such mask,
+after all the "look here" annotations. The manifest counts both layers (mask_pixels, avoid_pixels).
+
 Only samples that have a mask get a PNG or an annotation: no mask means "not annotated", which an
-all-zero mask would misstate (``init`` would import it as a mask). A stored mask that cannot be read
-or whose size differs from its image is skipped and listed in the summary with the reason.
+all-zero mask would misstate (``init`` would import it as a mask). A mask that only marks "don't
+look here" is a mask too. A stored mask that cannot be read or whose size differs from its image is
+skipped and listed in the summary with the reason.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import shutil
 import stat
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +42,7 @@ from .assessment import assess, filter_assessed
 from .atomic import staged_directory
 from .image_file import open_regular, read_file_bytes
 from .manifest import manifest_rows, write_manifest
+from .mask_layers import AVOID, LOOK
 from .parallel import ordered_map
 from .progress import Progress, report
 from .records import QUADRANTS, SPLITS, Sample, Version
@@ -43,6 +52,8 @@ from .store import Project
 FORMATS = ("png", "coco", "manifest")
 COCO_NAME = "coco.json"
 AUTO = "auto"  # has_mask: only masked samples for PNG/COCO alone, every sample once a manifest is asked for
+AVOID_DESCRIPTION = ("not a class: what the expert marked as what the model must not use (a ruler, a watermark, "
+                     "a tag); value 64 in the PNG masks, where 255 is \"look here\" and 0 not marked")
 
 
 @dataclass(frozen=True)
@@ -138,17 +149,23 @@ def select(project: Project, flt: ExportFilter, formats: Sequence[str], version:
 @dataclass
 class _Done:
     sample: Sample
-    rle: dict | None = None
+    rle: dict | None = None  # "look here"
+    avoid_rle: dict | None = None  # "don't look here"
     png: bool = False
     image: bool = False
     skip: str | None = None
 
 
-def _png_names(samples: list[Sample]) -> tuple[dict[int, str], list[tuple[str, str]]]:
+def _stored(sample: Sample, avoided: Collection[int]) -> bool:
+    """Whether the sample has a mask: "look here", or only "don't look here" (ids in ``avoided``)."""
+    return sample.has_mask or sample.id in avoided
+
+
+def _png_names(samples: list[Sample], avoided: Collection[int]) -> tuple[dict[int, str], list[tuple[str, str]]]:
     """masks/... name per sample id; samples whose names would collide (same stem, same folder) are refused."""
     groups: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
-        if s.has_mask:
+        if _stored(s, avoided):
             groups[PurePosixPath(clean_relative(s.path)).with_suffix(".png").as_posix()].append(s)
     names, refused = {}, []
     for name, group in groups.items():
@@ -161,16 +178,24 @@ def _png_names(samples: list[Sample]) -> tuple[dict[int, str], list[tuple[str, s
     return names, refused
 
 
-def _read_stored(path: Path) -> tuple[np.ndarray, bytes | None]:
-    """A stored mask as 0/1 uint8, plus its file's bytes when they already are an 8-bit 0/255 PNG."""
+def _read_stored(path: Path) -> tuple[np.ndarray, np.ndarray | None, bytes | None]:
+    """A stored mask's "look here" layer as 0/1 uint8, its "don't look here" layer (bool) or None when
+    it has none, and the file's bytes when they already are an 8-bit PNG of 0 and 255 (or 0, 64, 255)."""
     data = read_file_bytes(path)  # only a regular file, size-bounded: never blocks on a pipe
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if img is None:
         raise GradiaError(f"{path}: not a readable image")
     if img.ndim == 2 and img.dtype == np.uint8:  # what the store writes; OpenCV calls release the GIL
-        canonical = data[:4] == b"\x89PNG" and cv2.countNonZero(cv2.inRange(img, 1, 254)) == 0
-        return cv2.threshold(img, 0, 1, cv2.THRESH_BINARY)[1], data if canonical else None
-    return images.read_mask(path).astype(np.uint8), None  # other depths and channel counts
+        png = data[:4] == b"\x89PNG"
+        between = cv2.countNonZero(cv2.inRange(img, 1, 254))
+        if not between:  # 0 and 255: two-state
+            return cv2.threshold(img, 0, 1, cv2.THRESH_BINARY)[1], None, data if png else None
+        avoid = cv2.inRange(img, AVOID, AVOID)
+        if cv2.countNonZero(avoid) == between:  # 0, 64 and 255: three-state
+            return cv2.threshold(img, LOOK - 1, 1, cv2.THRESH_BINARY)[1], avoid > 0, data if png else None
+        return cv2.threshold(img, 0, 1, cv2.THRESH_BINARY)[1], None, None  # other values: nonzero is "look here"
+    layers = images.read_mask_layers(path)  # other depths and channel counts
+    return layers.look.astype(np.uint8), layers.avoid if layers.three_state else None, None
 
 
 def _image_problem(path: Path) -> str | None:
@@ -185,11 +210,11 @@ def _image_problem(path: Path) -> str | None:
 
 
 def _export_one(project: Project, sample: Sample, stage: Path, png_name: str | None, want_rle: bool,
-                with_images: bool) -> _Done:
+                with_images: bool, avoided: Collection[int]) -> _Done:
     done = _Done(sample)
-    if sample.has_mask and (png_name or want_rle):
+    if _stored(sample, avoided) and (png_name or want_rle):
         try:
-            mask, raw = _read_stored(project.mask_path(sample.id))
+            mask, avoid, raw = _read_stored(project.mask_path(sample.id))
         except GradiaError as exc:
             done.skip = f"stored mask unreadable ({exc})"
             return done
@@ -200,13 +225,16 @@ def _export_one(project: Project, sample: Sample, stage: Path, png_name: str | N
         if png_name:
             target = stage / "masks" / png_name
             if raw is None:
-                images.write_mask_png(target, mask, atomic=False)
-            else:  # already 8-bit, 0 and 255, the image's size: the bytes as they are
+                images.write_mask_png(target, mask, atomic=False, avoid=avoid)
+            else:  # already 8-bit, 0 and 255 (or 0, 64, 255), the image's size: the bytes as they are
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(raw)
             done.png = True
         if want_rle:
-            done.rle = coco.encode(mask)
+            if sample.has_mask:
+                done.rle = coco.encode(mask)
+            if avoid is not None and avoid.any():
+                done.avoid_rle = coco.encode(avoid)
     if with_images:
         source = project.image_path(sample)
         target = stage / "images" / clean_relative(sample.path)
@@ -227,6 +255,15 @@ def _coco_document(project: Project, done: list[_Done], version: Version | None)
         if d.rle is not None:
             annotations.append({"id": len(annotations) + 1, "image_id": d.sample.id,
                                 "category_id": d.sample.class_idx + 1, "iscrowd": 0, **coco.annotation_fields(d.rle)})
+    categories = [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(project.classes)]
+    avoid_id = len(project.classes) + 1  # one above the classes' ids
+    for d in kept:  # after every "look here" annotation, whose ids stay those of a two-state export
+        if d.avoid_rle is not None:
+            annotations.append({"id": len(annotations) + 1, "image_id": d.sample.id, "category_id": avoid_id,
+                                "iscrowd": 0, **coco.annotation_fields(d.avoid_rle)})
+    if any(d.avoid_rle is not None for d in kept):
+        categories.append({"id": avoid_id, "name": coco.AVOID_CATEGORY, "supercategory": "",
+                           "description": AVOID_DESCRIPTION})
     return {
         "info": {"description": f"GRADIA attention masks of {project.root.name}", "version": "1.0",
                  "date_created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -234,7 +271,7 @@ def _coco_document(project: Project, done: list[_Done], version: Version | None)
         "licenses": [],
         "images": [{"id": d.sample.id, "file_name": d.sample.path, "width": d.sample.width,
                     "height": d.sample.height, "split": d.sample.split, "class": d.sample.class_name} for d in kept],
-        "categories": [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(project.classes)],
+        "categories": categories,
         "annotations": annotations,
     }
 
@@ -269,14 +306,15 @@ def export_masks(project: Project, out: str | os.PathLike, formats: str | Sequen
             raise GradiaError(f"{project.images_root / problems[0][0]}: {problems[0][1]}"
                               + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
                               + "; export without the images or restore them")
-    png_names, skipped = _png_names(samples) if "png" in formats else ({}, [])
+    avoided = project.avoid_pixels()
+    png_names, skipped = _png_names(samples, avoided) if "png" in formats else ({}, [])
     try:
         with staged_directory(out) as stage:
             if "png" in formats:
                 (stage / "masks").mkdir()
             want_rle = "coco" in formats
-            done = ordered_map(lambda s: _export_one(project, s, stage, png_names.get(s.id), want_rle, with_images),
-                               samples, progress, "exporting", workers)
+            done = ordered_map(lambda s: _export_one(project, s, stage, png_names.get(s.id), want_rle, with_images,
+                                                     avoided), samples, progress, "exporting", workers)
             skipped += [(d.sample.path, d.skip) for d in done if d.skip]
             files = ["masks/"] if "png" in formats else []
             if "coco" in formats:
@@ -287,7 +325,7 @@ def export_masks(project: Project, out: str | os.PathLike, formats: str | Sequen
                 files.append(COCO_NAME)
             if "manifest" in formats:
                 files += write_manifest(stage, manifest_rows(samples, project.classes, project.mask_pixels(),
-                                                             assessed, None if ver is None else ver.id))
+                                                             assessed, None if ver is None else ver.id, avoided))
             if with_images:
                 files.append("images/")
     except FileExistsError:
@@ -295,5 +333,6 @@ def export_masks(project: Project, out: str | os.PathLike, formats: str | Sequen
     except OSError as exc:
         raise GradiaError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
     return ExportSummary(str(out), list(formats), None if ver is None else ver.id, len(samples),
-                         sum(d.png or d.rle is not None for d in done), sum(d.image for d in done), files,
+                         sum(d.png or d.rle is not None or d.avoid_rle is not None for d in done),
+                         sum(d.image for d in done), files,
                          skipped, time.perf_counter() - started)

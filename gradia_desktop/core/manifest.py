@@ -1,4 +1,8 @@
-"""The manifest of an export: one row per sample, as CSV and as JSON Lines, with a model version's view."""
+"""The manifest of an export: one row per sample, as CSV and as JSON Lines, with a model version's view.
+
+``has_mask`` and ``mask_pixels`` are about the "look here" layer of the sample's mask,
+``avoid_pixels`` counts its "don't look here" pixels (core/mask_layers.py; 0 without that layer).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,21 @@ from pathlib import Path
 from .assessment import Assessment
 from .records import Sample
 
-COLUMNS = ("path", "split", "class", "width", "height", "has_mask", "mask_pixels", "version", "prediction",
-           "confidence", "correct", "iou", "judgement", "judgement_source", "quadrant")
+COLUMNS = ("path", "split", "class", "width", "height", "has_mask", "mask_pixels", "avoid_pixels", "version",
+           "prediction", "confidence", "correct", "iou", "judgement", "judgement_source", "quadrant")
 CSV_NAME, JSONL_NAME = "manifest.csv", "manifest.jsonl"
 
 
 def manifest_rows(samples: list[Sample], classes: list[str], mask_pixels: dict[int, int],
-                  assessed: dict[int, Assessment] | None, version_id: int | None) -> list[dict]:
-    """Rows in sample order; the prediction and judgement columns are None without a version."""
+                  assessed: dict[int, Assessment] | None, version_id: int | None,
+                  avoid_pixels: dict[int, int] | None = None) -> list[dict]:
+    """Rows in sample order; the prediction and judgement columns are None without a version.
+    ``avoid_pixels``: sample id -> "don't look here" pixels (Project.avoid_pixels)."""
     rows = []
     for s in samples:
         row = {"path": s.path, "split": s.split, "class": s.class_name, "width": s.width, "height": s.height,
                "has_mask": s.has_mask, "mask_pixels": mask_pixels.get(s.id, 0) if s.has_mask else 0,
+               "avoid_pixels": (avoid_pixels or {}).get(s.id, 0),
                "version": None, "prediction": None, "confidence": None, "correct": None, "iou": None,
                "judgement": None, "judgement_source": None, "quadrant": None}
         a = assessed.get(s.id) if assessed is not None else None

@@ -8,6 +8,11 @@ already written are put back as they were. Only the project's own masks are ever
 Policy: a sample that already has a mask keeps it unless ``overwrite``; an empty mask is not
 imported (the store has no empty masks: "no mask" and "empty mask" are the same). Several COCO
 annotations on one image are merged (their union is the mask).
+
+Three-state masks (core/mask_layers.py) come back whole: a PNG of only 0, 64 and 255 (what export
+writes) under the default mask rule, and COCO annotations of the "don't look here" category, give
+the "don't look here" layer; a mask marking only that is imported as such (and is a mask the
+overwrite policy keeps).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from . import coco, images
 from .atomic import atomic_write_bytes
 from .export import COCO_NAME, reason_counts
 from .image_file import read_file_bytes
+from .mask_layers import MaskLayers, decode as decode_layers
 from .mask_rule import MaskRule
 from .parallel import ordered_map
 from .progress import Progress, report
@@ -78,7 +84,17 @@ class ImportSummary:
 class _Planned:
     sample: Sample
     where: str  # how messages name the entry
-    rle: dict  # compressed, checked
+    rle: dict | None  # "look here", compressed, checked; None: the entry marks only "don't look here"
+    avoid: dict | None = None  # "don't look here", likewise; None: no such layer
+
+    def empty(self) -> bool:
+        return all(r is None or coco.area(r) == 0 for r in (self.rle, self.avoid))
+
+    def layers(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """("look here" as (H, W) bool, "don't look here" or None)."""
+        shape = (self.sample.height, self.sample.width)
+        look = coco.decode(self.rle) if self.rle is not None else np.zeros(shape, bool)
+        return look, None if self.avoid is None else coco.decode(self.avoid)
 
 
 # ---- PNG mask folder ------------------------------------------------------------------------------
@@ -157,13 +173,14 @@ def _plan_png(project: Project, source: Path, progress: Progress, workers: int |
     def check(item):
         rel, path, sample = item
         try:
-            mask = images.read_mask(path, rule)
+            layers = images.read_mask_layers(path, rule)
         except GradiaError as exc:
             return None, f"{rel}: {exc}"
-        if mask.shape != (sample.height, sample.width):
-            return None, (f"{rel}: mask is {mask.shape[1]}x{mask.shape[0]} but the image {sample.path} is "
+        if layers.shape != (sample.height, sample.width):
+            return None, (f"{rel}: mask is {layers.shape[1]}x{layers.shape[0]} but the image {sample.path} is "
                           f"{sample.width}x{sample.height}")
-        return _Planned(sample, rel, coco.encode(mask)), None
+        avoid = coco.encode(layers.avoid) if layers.three_state else None
+        return _Planned(sample, rel, coco.encode(layers.look), avoid), None
 
     planned = []
     for plan, problem in ordered_map(check, candidates, progress, "checking masks", workers):
@@ -179,7 +196,8 @@ def _plan_coco(project: Project, source: Path, progress: Progress):
     path = source / COCO_NAME if source.is_dir() and (source / COCO_NAME).is_file() else source
     report(progress, "checking annotations", 0, 1)
     plan = coco.plan_coco(coco.read_json(path), {s.path: s for s in project.samples()})
-    planned = [_Planned(m.sample, m.where, coco.merged(m.rles)) for m in plan.masks]
+    planned = [_Planned(m.sample, m.where, coco.merged(m.rles) if m.rles else None,
+                        coco.merged(m.avoid_rles) if m.avoid_rles else None) for m in plan.masks]
     report(progress, "checking annotations", 1, 1)
     return planned, plan.skipped, plan.problems, plan.n_problems
 
@@ -203,25 +221,35 @@ def _restore(project: Project, sample: Sample, before: tuple[bytes, str] | None)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if img is not None and img.ndim == 3:
         img = img[..., :3].max(axis=2)
-    if img is not None and img.shape == (sample.height, sample.width) and img.any():
-        project.write_mask(sample, img > 0, source=source)
+    layers = None if img is None else decode_layers(img) or MaskLayers.of(img)
+    if layers is not None and layers.shape == (sample.height, sample.width) and not layers.empty:
+        _write(project, sample, layers.look, layers.avoid if layers.three_state else None, source)
     else:  # a stored mask the store would not write again (wrong size): put its bytes back as they were
         atomic_write_bytes(project.mask_path(sample.id), data)
 
 
-def _apply(project: Project, planned: list[_Planned], progress: Progress) -> None:
-    sources = _mask_sources(project) if any(p.sample.has_mask for p in planned) else {}
+def _write(project: Project, sample: Sample, look: np.ndarray, avoid: np.ndarray | None, source: str) -> None:
+    """Project.write_mask, with the "don't look here" layer only when there is one."""
+    if avoid is None:
+        project.write_mask(sample, look, source=source)
+    else:
+        project.write_mask(sample, look, source=source, avoid=avoid)
+
+
+def _apply(project: Project, planned: list[_Planned], had: set[int], progress: Progress) -> None:
+    """Write the planned masks; ``had``: ids of the samples whose mask they replace."""
+    sources = _mask_sources(project) if any(p.sample.id in had for p in planned) else {}
     undo: list[tuple[Sample, tuple[bytes, str] | None]] = []
     current = None
     try:
         for n, current in enumerate(planned, 1):
             before = None
-            if current.sample.has_mask:
+            if current.sample.id in had:
                 with contextlib.suppress(GradiaError):  # a pipe swapped in is not waited on
                     before = (read_file_bytes(project.mask_path(current.sample.id)),
                               sources.get(current.sample.id, "painted"))
             undo.append((current.sample, before))
-            project.write_mask(current.sample, coco.decode(current.rle), source="import")
+            _write(project, current.sample, *current.layers(), source="import")
             report(progress, "writing masks", n, len(planned))
     except BaseException as exc:
         failed = []
@@ -266,16 +294,18 @@ def import_masks(project: Project, fmt: str, source: str | os.PathLike, overwrit
     if problems:
         raise ImportRejected(source, problems, count)
     summary = ImportSummary(str(source), fmt, skipped=list(skipped))
+    avoided = project.avoid_pixels()
+    had = {p.sample.id for p in planned if p.sample.has_mask or p.sample.id in avoided}  # a mask of either layer
     to_write = []
     for p in planned:
-        if coco.area(p.rle) == 0:
+        if p.empty():
             summary.skipped.append((p.where, "empty mask, nothing to import"))
-        elif p.sample.has_mask and not overwrite:
+        elif p.sample.id in had and not overwrite:
             summary.skipped.append((p.where, "the sample already has a mask (overwrite to replace it)"))
         else:
             to_write.append(p)
-    _apply(project, to_write, progress)
+    _apply(project, to_write, had, progress)
     summary.matched = [p.sample.path for p in to_write]
-    summary.overwritten = [p.sample.path for p in to_write if p.sample.has_mask]
+    summary.overwritten = [p.sample.path for p in to_write if p.sample.id in had]
     summary.seconds = time.perf_counter() - started
     return summary

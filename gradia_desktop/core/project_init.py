@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import GradiaError
 from . import images
 from .atomic import staged_directory
 from .dataset_scan import DatasetScan, Problem, ScannedImage, count_images, scan_dataset
+from .mask_layers import MaskLayers
 from .mask_rule import MaskRule
 from .progress import Progress, report
 from .split import SPLIT_META_KEY
@@ -45,7 +45,7 @@ class _Entry:
     image: ScannedImage
     width: int = 0
     height: int = 0
-    mask: np.ndarray | None = None
+    mask: MaskLayers | None = None
 
 
 @dataclass
@@ -97,7 +97,7 @@ def _require_training_images(scan: DatasetScan, entries: list[_Entry], lost: set
 def _attach_masks(entries: list[_Entry], scan: DatasetScan, progress: Progress, rule: MaskRule | None) -> None:
     todo = [(e, scan.masks[e.image.rel]) for e in entries if e.image.rel in scan.masks]
     for done, (entry, path) in enumerate(todo, 1):
-        mask = images.read_mask(path, rule)
+        mask = images.read_mask_layers(path, rule)
         if mask.shape != (entry.height, entry.width):
             raise GradiaError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
                               f"{entry.image.rel} is {entry.width}x{entry.height}")
@@ -122,9 +122,12 @@ def _write(project_dir: Path, scan: DatasetScan, entries: list[_Entry]) -> None:
                              (sample_id, e.image.rel, scan.classes.index(e.image.class_name), e.image.split,
                               e.width, e.height))
                 if e.mask is not None:
-                    images.write_mask_png(stage / "masks" / f"{sample_id}.png", e.mask, atomic=False)
+                    images.write_mask_png(stage / "masks" / f"{sample_id}.png", e.mask.look, atomic=False,
+                                          avoid=e.mask.avoid)
                     conn.execute("INSERT INTO masks VALUES (?, ?, 'import', strftime('%s','now'))",
-                                 (sample_id, int(e.mask.sum())))
+                                 (sample_id, int(e.mask.look.sum())))
+                    if e.mask.three_state:
+                        conn.execute("INSERT INTO mask_avoid VALUES (?, ?)", (sample_id, int(e.mask.avoid.sum())))
             conn.execute("COMMIT")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
