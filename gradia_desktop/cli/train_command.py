@@ -23,7 +23,7 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 def add_train(sub) -> None:
     from ..core.cam_method_names import TRAINABLE
-    from ..training.config import (DEFAULT_EPOCHS, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES,
+    from ..training.config import (ATTENTION_LOSSES, DEFAULT_EPOCHS, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES,
                                    PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS, STARTS, TrainConfig)
 
     d = TrainConfig()
@@ -71,6 +71,16 @@ def add_train(sub) -> None:
     p.add_argument("--outside-weight", type=float, metavar="W",
                    help=f"weight of the penalty on decision evidence outside the masks (default "
                         f"{GUIDED_OUTSIDE_WEIGHT} in mode guided, 0 otherwise)")
+    p.add_argument("--attention-loss", choices=ATTENTION_LOSSES, default=d.attention_loss,
+                   help="the attention term: l1, the paper's distance to the mask; tolerant, only attention "
+                        "outside the mask dilated and missing attention inside the mask eroded (by --tolerance) "
+                        "count, for masks painted loosely or in a hurry")
+    p.add_argument("--tolerance", type=float, default=d.tolerance, metavar="SHARE",
+                   help=f"with --attention-loss tolerant: how far to dilate and erode, as a share of the image "
+                        f"side (default {d.tolerance})")
+    p.add_argument("--avoid-weight", type=float, default=d.avoid_weight, metavar="W",
+                   help="weight of the penalty on attention inside the masks' \"don't look here\" layer "
+                        f"(default {d.avoid_weight}; only masks that have that layer are concerned)")
     p.add_argument("--propagate-masks", action=argparse.BooleanOptionalAction,
                    help="part-way through the run, propose masks for the unmasked training images from the "
                         "model's own Grad-CAM and swap their backgrounds too (never used as attention targets; "
@@ -119,7 +129,8 @@ def _config_from_flags(args):
                          device=args.device, seed=args.seed, counterfactual=args.counterfactual,
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
-                         outside_weight=args.outside_weight, start=args.start,
+                         outside_weight=args.outside_weight, avoid_weight=args.avoid_weight,
+                         attention_loss=args.attention_loss, tolerance=args.tolerance, start=args.start,
                          propagate_masks=args.propagate_masks, data=args.data, loader_workers=args.loader_workers,
                          compile=args.compile)
     for key, pair in args.weights:

@@ -20,6 +20,9 @@ DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
 }
 
 DATA_MODES = ("auto", "memory", "stream")
+# The attention term's form: the paper's L1 to the mask, or a boundary-tolerant one that lets the
+# heatmap be anything between the mask eroded and the mask dilated by ``tolerance`` (loss.py).
+ATTENTION_LOSSES = ("l1", "tolerant")
 MODES = ("baseline", "gradia", "gradia-all", "guided")
 RECOMMENDED_MODE = "guided"  # what a fine-tune does unless told otherwise (docs/algorithm.md, docs/efficacy.md)
 # The guided recipe's settings where the user leaves them open (None): most of each epoch on
@@ -61,6 +64,9 @@ class TrainConfig:
     counterfactual: bool = False  # always on in mode 'guided'
     counterfactual_share: float | None = None  # share of each epoch drawn from masked images; None: by mode
     outside_weight: float | None = None  # weight of the outside-the-mask evidence penalty; None: by mode
+    attention_loss: str = "l1"  # ATTENTION_LOSSES
+    tolerance: float = 0.05  # with attention_loss 'tolerant': the band's half-width, a share of the image side
+    avoid_weight: float = 1.0  # weight of the penalty on attention inside "don't look here" (loss.avoid_attention)
     weights: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     differentiable_weights: bool = False
     init_weights: str | None = None  # a local .pt/.pth/.safetensors file
@@ -93,6 +99,13 @@ class TrainConfig:
             raise GradiaError(f"counterfactual share must lie strictly between 0 and 1, got {self.counterfactual_share}")
         if self.outside_weight is not None and self.outside_weight < 0:
             raise GradiaError(f"the outside-evidence weight must be >= 0, got {self.outside_weight}")
+        if self.attention_loss not in ATTENTION_LOSSES:
+            raise GradiaError(f"unknown attention loss {self.attention_loss!r} (expected one of "
+                              f"{', '.join(ATTENTION_LOSSES)})")
+        if not 0 < self.tolerance < 0.5:
+            raise GradiaError(f"the tolerance is a share of the image side, above 0 and below 0.5; got {self.tolerance}")
+        if self.avoid_weight < 0:
+            raise GradiaError(f"the \"don't look here\" weight must be >= 0, got {self.avoid_weight}")
         if self.propagate_masks and not (self.counterfactual or self.mode == "guided"):
             raise GradiaError("proposed masks only feed counterfactual backgrounds: turn those on (--counterfactual) "
                               "or leave mask propagation off")

@@ -8,6 +8,11 @@ Hand-painted masks are loose: their rim holds background pixels that still carry
 kept region is not the raw mask but the object found inside it by GrabCut (mask = probable
 foreground, outside = certain background), which hugs the object however loose the brush was. The
 donor backgrounds ("plates") are the donor images with their masked region inpainted away.
+
+A mask's "don't look here" layer is replaced too: on an image that also has a "look here" mask it
+lies outside the object and goes with the rest of the background (and is filled out of the image's
+own plate); on an image whose mask marks only what not to look at, just that region is refilled
+with the image's own background, the rest kept.
 """
 
 from __future__ import annotations
@@ -91,11 +96,13 @@ class CounterfactualBank:
     """Precomputed object regions and background plates for the masked training images."""
 
     def __init__(self, images, labels: torch.Tensor, masks, has_mask: torch.Tensor, progress: Progress = None,
-                 cancelled: CancelCheck = None, scratch: Path | None = None):
+                 cancelled: CancelCheck = None, scratch: Path | None = None, avoid=None,
+                 has_avoid: torch.Tensor | None = None):
         """Prepare every masked image (GrabCut and a plate each); ``cancelled`` is asked before each.
 
         ``images`` and ``masks`` are a split's (in memory or streamed); with ``scratch`` (a folder) the
-        regions and plates are kept in files there rather than in memory, until ``discard``."""
+        regions and plates are kept in files there rather than in memory, until ``discard``. ``avoid``
+        and ``has_avoid``: the split's "don't look here" layers, if any."""
         self.index = torch.nonzero(has_mask).flatten()
         self.position = {int(i): k for k, i in enumerate(self.index)}
         n = len(self.index)
@@ -114,18 +121,49 @@ class CounterfactualBank:
                 rgb = images[i].permute(1, 2, 0).numpy()
                 mask = masks[i].numpy()
                 keep[j] = object_region(rgb, mask)
-                plates[j] = background_plate(rgb, mask, rng)
+                ruled_out = avoid[i].numpy() if has_avoid is not None and has_avoid[i] else False
+                plates[j] = background_plate(rgb, mask | ruled_out, rng)
                 done = start + j + 1
                 if done % 16 == 0 or done == n:
                     report(progress, "preparing counterfactual backgrounds", done, n)
             self.keep.append(keep)
             self.plates.append(plates)
         self.labels = labels[self.index]  # the first len(self.plates) are the plates' own
+        self.fills = GrowingRows(size, size, 3, scratch / "fills.u8" if scratch else None)
+        self.fill_row: dict[int, int] = {}  # bank position -> its row in self.fills
+        if has_avoid is not None:
+            self._add_avoid_only(images, labels, avoid, has_avoid & ~has_mask, rng, progress, cancelled)
+
+    def _add_avoid_only(self, images, labels: torch.Tensor, avoid, which: torch.Tensor, rng: np.random.Generator,
+                        progress: Progress, cancelled: CancelCheck) -> None:
+        """Images whose mask says only "don't look here": that region refilled from the image's own
+        background (``background_plate``), the rest kept. Their backgrounds are no donor plates: the
+        object is still in them."""
+        new = torch.nonzero(which).flatten().tolist()
+        size = self.keep.hwc[0]
+        for start in range(0, len(new), FILE_CHUNK):
+            chunk = new[start:start + FILE_CHUNK]
+            keep = np.zeros((len(chunk), size, size), np.uint8)
+            fills = np.zeros((len(chunk), size, size, 3), np.uint8)
+            for j, i in enumerate(chunk):
+                stop_if_cancelled(cancelled, "preparing counterfactual backgrounds")
+                rgb = images[i].permute(1, 2, 0).numpy()
+                fills[j] = background_plate(rgb, avoid[i].numpy(), rng)
+                keep[j] = (fills[j] == rgb).all(axis=-1)
+                report(progress, "refilling \"don't look here\" regions", start + j + 1, len(new))
+            first = len(self.index)
+            self.fill_row.update({first + j: len(self.fills) + j for j in range(len(chunk))})
+            self.position.update({i: first + j for j, i in enumerate(chunk)})
+            self.index = torch.cat([self.index, torch.tensor(chunk, dtype=self.index.dtype)])
+            self.keep.append(keep)
+            self.fills.append(fills)
+            self.labels = torch.cat([self.labels, labels[chunk]])
 
     def discard(self) -> None:
         """Remove the scratch files, if any."""
         self.keep.discard()
         self.plates.discard()
+        self.fills.discard()
 
     def adopt(self, images: torch.Tensor, labels: torch.Tensor, proposals: dict[int, np.ndarray],
               progress: Progress = None, cancelled: CancelCheck = None) -> int:
@@ -172,13 +210,21 @@ class CounterfactualBank:
         would get in a run on one process.
         """
         plates = len(self.plates)
-        if plates < 2:
-            return batch_images
         out = None  # a copy, made at the first swap; a batch without a masked image is returned as it is
         place = None if rows is None else {int(r): j for j, r in enumerate(rows.tolist())}
         for row, i in enumerate(batch_index.tolist()):
             k = self.position.get(i)
             if k is None:
+                continue
+            if k in self.fill_row:  # no draw: the same on every process of a distributed run
+                j = row if place is None else place.get(row)
+                if j is not None:
+                    out = _copy_keeping_pinned(batch_images) if out is None else out
+                    keep = self.keep[k].float()
+                    out[j] = (keep * batch_images[j].float() + (1 - keep) * self.fills[self.fill_row[k]].float()
+                              ).round().clamp_(0, 255).to(torch.uint8)
+                continue
+            if plates < 2:  # no other background to swap in
                 continue
             pool = torch.nonzero(self.labels[:plates] != self.labels[k]).flatten() if donors == "other-class" else None
             if pool is None or len(pool) == 0:

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
+import cv2
 import numpy as np
 import torch
 
@@ -38,6 +39,12 @@ class SplitData:
     masks: torch.Tensor | PackedMasks  # (N, S, S) bool, all False where the sample has no mask
     has_mask: torch.Tensor  # (N,) bool
     left_out: list[str] = field(default_factory=list)  # a warning line per sample whose image could not be read
+    avoid: torch.Tensor | PackedMasks | None = None  # (N, S, S) bool "don't look here"; None: no sample has one
+    has_avoid: torch.Tensor | None = None  # (N,) bool
+
+    def avoid_rows(self) -> torch.Tensor:
+        """(N,) bool: which samples' masks mark something as "don't look here"."""
+        return torch.zeros(len(self), dtype=torch.bool) if self.has_avoid is None else self.has_avoid
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -120,10 +127,11 @@ def load_split(project: Project, split: str, image_size: int, progress: Progress
     if stream:
         cached = cache_images(project, samples, image_size, f"{split} split", progress, cancelled, warn)
         samples = [samples[k] for k in cached.kept]
-        masks = PackedMasks(len(samples), image_size)
-        has_mask = _read_masks(project, samples, image_size, masks.put, split, progress, cancelled)
+        masks, avoid = PackedMasks(len(samples), image_size), PackedMasks(len(samples), image_size)
+        has_mask, has_avoid = _read_masks(project, samples, image_size, masks.put, avoid.put, split, progress,
+                                          cancelled)
         return SplitData(samples, cached.images, _labels(samples), masks, torch.from_numpy(has_mask),
-                         cached.left_out)
+                         cached.left_out, *_avoid_fields(avoid, has_avoid))
     return _load_in_memory(project, samples, split, image_size, progress, cancelled, warn)
 
 
@@ -132,18 +140,35 @@ def _labels(samples: list[Sample]) -> torch.Tensor:
 
 
 def _read_masks(project: Project, samples: list[Sample], size: int, put: Callable[[int, np.ndarray], None],
-                split: str, progress: Progress, cancelled: CancelCheck) -> np.ndarray:
-    has_mask = np.zeros(len(samples), bool)
-    masked = [k for k, s in enumerate(samples) if s.has_mask]
-    for done, k in enumerate(masked, 1):
-        mask = project.read_mask(samples[k])
-        if mask is not None:
-            put(k, resize_mask(mask, size))
+                put_avoid: Callable[[int, np.ndarray], None], split: str, progress: Progress,
+                cancelled: CancelCheck) -> tuple[np.ndarray, np.ndarray]:
+    """(has a "look here" mask, has a "don't look here" layer) per sample; each layer at ``size`` px."""
+    has_mask, has_avoid = np.zeros(len(samples), bool), np.zeros(len(samples), bool)
+    avoiding = project.avoid_pixels()
+    marked = [k for k, s in enumerate(samples) if s.has_mask or s.id in avoiding]
+    for done, k in enumerate(marked, 1):
+        layers = project.read_mask_layers(samples[k])
+        if layers is not None and layers.look.any():
+            put(k, resize_mask(layers.look, size))
             has_mask[k] = True
+        if layers is not None and layers.avoid.any():
+            put_avoid(k, cover_mask(layers.avoid, size))
+            has_avoid[k] = True
         stop_if_cancelled(cancelled, f"reading {split} masks")
-        if done % 256 == 0 or done == len(masked):
-            report(progress, f"reading {split} masks", done, len(masked))
-    return has_mask
+        if done % 256 == 0 or done == len(marked):
+            report(progress, f"reading {split} masks", done, len(marked))
+    return has_mask, has_avoid
+
+
+def cover_mask(mask: np.ndarray, size: int) -> np.ndarray:
+    """A "don't look here" layer at ``size`` px: every pixel it touches at all, so that a thin mark
+    survives the shrinking that nearest-neighbour resizing would drop it in."""
+    return cv2.resize(np.asarray(mask, np.float32), (size, size), interpolation=cv2.INTER_AREA) > 0
+
+
+def _avoid_fields(avoid, has_avoid: np.ndarray) -> tuple:
+    """SplitData's (avoid, has_avoid): (None, None) when no sample has a "don't look here" layer."""
+    return (avoid, torch.from_numpy(has_avoid)) if has_avoid.any() else (None, None)
 
 
 def _load_in_memory(project: Project, samples: list[Sample], split: str, image_size: int, progress: Progress,
@@ -177,9 +202,12 @@ def _load_in_memory(project: Project, samples: list[Sample], split: str, image_s
         keep = [i for i in range(n) if i not in left_out]
         samples, images = [samples[i] for i in keep], images[keep]
     masks = np.zeros((len(samples), image_size, image_size), bool)
-    has_mask = _read_masks(project, samples, image_size, masks.__setitem__, split, None, cancelled)
+    avoid = np.zeros_like(masks)
+    has_mask, has_avoid = _read_masks(project, samples, image_size, masks.__setitem__, avoid.__setitem__, split,
+                                      None, cancelled)
     return SplitData(samples, torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), _labels(samples),
-                     torch.from_numpy(masks), torch.from_numpy(has_mask), list(left_out.values()))
+                     torch.from_numpy(masks), torch.from_numpy(has_mask), list(left_out.values()),
+                     *_avoid_fields(torch.from_numpy(avoid), has_avoid))
 
 
 class Normalizer:

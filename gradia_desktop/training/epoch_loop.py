@@ -30,7 +30,7 @@ from .distributed import Distributed
 from .evaluate import predict_split, to_predictions
 from .explain import explain_image
 from .gradcam import training_cam, training_cam_with_evidence
-from .loss import gradia_loss, outside_evidence
+from .loss import avoid_attention, gradia_loss, known_cells, outside_evidence
 from .mask_propagation import propose_masks
 from .shortcut_probe import ProbeSet, measure_reliance
 
@@ -67,6 +67,8 @@ class RunInputs:
     val_probe: ProbeSet | None = None  # counterfactual copies of the masked validation images
     distributed: Distributed | None = None  # this process's place in a distributed run
     forward_model: nn.Module | None = None  # what training steps call: the model's DDP wrapper or compiled form
+    avoid_grids: torch.Tensor | None = None  # (N, h, w) "don't look here" cover per CAM cell; None: no such layer
+    inner_grids: torch.Tensor | None = None  # (N, h, w) the eroded masks' targets (boundary-tolerant loss only)
 
     @property
     def stepping_model(self) -> nn.Module:
@@ -133,21 +135,30 @@ def _propagate(run: RunInputs) -> None:
            "their backgrounds are swapped from now on")
 
 
-def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device):
-    """(logits, total loss, cross-entropy part, attention part) of one batch; ``wa`` on the CPU, so
-    that choosing the attention samples never waits for the GPU."""
+def _batch_loss(model, layer, config, x, y, masks_grid, wp, wa, device, avoid=None, avoids=None, inner=None):
+    """(logits, total loss, cross-entropy part, attention part) of one batch; ``wa`` (and ``avoids``,
+    which samples have a "don't look here" layer, with ``avoid`` their cover of the CAM grid) on the
+    CPU, so that choosing the attention samples never waits for the GPU."""
+    ruled_out = avoids is not None and bool(avoids.any())
     with autocast(device):
-        if bool((wa > 0).any()):
+        if bool((wa > 0).any()) or ruled_out:
             grid = masks_grid.to(device)
+            avoid = avoid.to(device) if ruled_out else None
+            known = known_cells(grid, avoid)
             if config.outside_weight:
                 fwd, evidence = training_cam_with_evidence(model, layer, x, y, config.differentiable_weights,
                                                            config.cam_method)
             else:
                 fwd, evidence = training_cam(model, layer, x, y, config.differentiable_weights, config.cam_method), None
-            parts = gradia_loss(fwd.logits, y, fwd.cam, grid, wp, wa, config.lam)
+            parts = gradia_loss(fwd.logits, y, fwd.cam, grid, wp, wa, config.lam, known,
+                                None if inner is None else inner.to(device))
             total = parts.total
+            guided = wa > 0
+            if ruled_out:
+                total = total + config.avoid_weight * avoid_attention(fwd.cam, avoid, avoids)
+                guided = guided | avoids
             if evidence is not None:
-                total = total + config.outside_weight * outside_evidence(evidence, grid, wa > 0)
+                total = total + config.outside_weight * outside_evidence(evidence, grid, guided, known)
             return fwd.logits, total, parts.ce, parts.attention
         logits = model(x)
         loss = (wp * F.cross_entropy(logits.float(), y, reduction="none")).mean()
@@ -176,8 +187,24 @@ def augment_batch(whole: torch.Tensor, images: torch.Tensor, masks_grid: torch.T
         flipped = flipped if mine is None else flipped[mine]
         flipped = flipped.to(images.device)
         images = torch.where(flipped.view(-1, 1, 1, 1), images.flip(-1), images)
-        masks_grid = torch.where(flipped.view(-1, 1, 1), masks_grid.flip(-1), masks_grid)
+        masks_grid = torch.where(flipped.view(-1, *[1] * (masks_grid.dim() - 1)), masks_grid.flip(-1), masks_grid)
     return images, masks_grid
+
+
+def _augmented(run: RunInputs, whole: torch.Tensor, idx: torch.Tensor, images: torch.Tensor,
+               mine: torch.Tensor | None, generator: torch.Generator):
+    """(images, "look here" targets, "don't look here" cover or None, eroded targets or None) of a batch
+    after ``augment_batch``; the grids are stacked so that one flip moves them all."""
+    extra = [g for g in (run.avoid_grids, run.inner_grids) if g is not None]
+    grids = run.mask_grids[idx]
+    if extra:
+        grids = torch.stack([grids, *(g[idx] for g in extra)], 1)
+    images, grids = augment_batch(whole, images, grids, run.counterfactuals, generator, run.config.flip, mine,
+                                  device=run.device)
+    layers = list(grids.unbind(1)) if extra else [grids]
+    avoid = layers.pop(1) if run.avoid_grids is not None else None
+    inner = layers.pop(1) if run.inner_grids is not None else None
+    return images, layers[0], avoid, inner
 
 
 def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], reads, optimizer, scaler,
@@ -187,7 +214,7 @@ def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], re
     processes' generators stay in step)."""
     layer, config, device, cb, ddp = run.cam_layer, run.config, run.device, run.callbacks, run.distributed
     model = run.stepping_model
-    train_data, bank, generator, normalise = run.train_data, run.counterfactuals, run.generator, Normalizer(device)
+    train_data, generator, normalise = run.train_data, run.generator, Normalizer(device)
     batches = len(batch_index)
     figures = BatchFigures(epoch, f"epoch {epoch}/{config.epochs}", batches, sums, cb,
                            lag=report_lag(device))
@@ -196,11 +223,12 @@ def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], re
             raise Cancelled("training cancelled")
         mine = ddp.shard(torch.arange(len(whole))) if ddp else None
         idx = whole if mine is None else whole[mine]
-        images, masks_grid = augment_batch(whole, images, run.mask_grids[idx], bank, generator, config.flip, mine,
-                                           device=device)
+        images, masks_grid, avoid, inner = _augmented(run, whole, idx, images, mine, generator)
+        avoids = None if avoid is None else train_data.avoid_rows()[idx]
         x, y = normalise(images), train_data.labels[idx].to(device, non_blocking=True)
         logits, loss, ce, att = _batch_loss(model, layer, config, x, y, masks_grid,
-                                            run.w_pred[idx].to(device, non_blocking=True), run.w_att[idx], device)
+                                            run.w_pred[idx].to(device, non_blocking=True), run.w_att[idx], device,
+                                            avoid, avoids, inner)
         figures.add(b + 1, len(idx), torch.stack([loss.detach().float(), ce.float(), att.float(),
                                                   (logits.argmax(1) == y).sum().float()]))
         optimizer.zero_grad(set_to_none=True)

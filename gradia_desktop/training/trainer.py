@@ -35,7 +35,7 @@ from .distributed import Distributed
 from .epoch_loop import EpochState, NonFiniteLoss, RunInputs, fit
 from .evaluate import evaluate_and_store
 from .gradcam import CamTap
-from .loss import mask_to_grid
+from .loss import avoid_grid, mask_to_grid, tolerance_band
 from .pixel_cache import cache_folder, scratch_folder
 from .selection import select_best_epoch
 from .shortcut_probe import build_probe
@@ -247,23 +247,35 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
         ddp.barrier()
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
-    if config.mode != "baseline" and not bool(train_data.has_mask.any()):  # the attention loss would be zero
+    if config.mode != "baseline" and not bool(train_data.has_mask.any() | train_data.avoid_rows().any()):
         raise GradiaError(f"{project.root}: mode '{config.mode}' learns from masked training images and there are "
                           "none: paint masks on some training images, or train with --mode baseline")
     w_pred, w_att = _sample_weights(project, config, train_data, parent)
     grid_hw = _grid_size(model, layer, size, device)
     grids = torch.zeros((len(train_data), *grid_hw))
+    inner_grids = torch.zeros_like(grids) if config.attention_loss == "tolerant" else None
+    radius = max(1, round(config.tolerance * size))
     for i in torch.nonzero(train_data.has_mask).flatten().tolist():
-        grids[i] = torch.from_numpy(mask_to_grid(train_data.masks[i].numpy(), grid_hw))
+        mask = train_data.masks[i].numpy()
+        if inner_grids is not None:
+            inner, mask = tolerance_band(mask, radius)
+            inner_grids[i] = torch.from_numpy(mask_to_grid(inner, grid_hw))
+        grids[i] = torch.from_numpy(mask_to_grid(mask, grid_hw))
+    avoid_grids = None
+    if config.mode != "baseline" and train_data.has_avoid is not None:
+        avoid_grids = torch.zeros((len(train_data), *grid_hw))
+        for i in torch.nonzero(train_data.has_avoid).flatten().tolist():
+            avoid_grids[i] = torch.from_numpy(avoid_grid(train_data.avoid[i].numpy(), grid_hw))
     bank = None
     if config.counterfactual:  # a streamed run keeps the bank's images in files, not in memory
         scratch = resources.enter_context(scratch_folder(project)) if stream else None
         bank = CounterfactualBank(train_data.images, train_data.labels, train_data.masks, train_data.has_mask,
-                                  cb.progress, cb.cancelled, scratch)
+                                  cb.progress, cb.cancelled, scratch, train_data.avoid, train_data.has_avoid)
         resources.callback(bank.discard)
     inputs = dict(model=model, cam_layer=layer, config=config, device=device, train_data=train_data,
                   val_data=val_data, mask_grids=grids, w_pred=w_pred, w_att=w_att, counterfactuals=bank,
-                  generator=generator, callbacks=cb, distributed=ddp, forward_model=forward_model)
+                  generator=generator, callbacks=cb, distributed=ddp, forward_model=forward_model,
+                  avoid_grids=avoid_grids, inner_grids=inner_grids)
     if ddp and not ddp.main:
         distributed.fit_together(fit, RunInputs(**inputs, save_checkpoint=lambda _epoch: None,
                                                 record_epoch=lambda _metrics: None))

@@ -100,3 +100,34 @@ def test_outside_evidence_sums_the_absolute_evidence_outside_the_mask_per_cell()
     evidence.requires_grad_(True)
     outside_evidence(evidence, grid, both).backward()
     assert evidence.grad[0, 0, 0] > 0 and evidence.grad[0, 3, 3] < 0 and evidence.grad[0, 1, 1] == 0
+
+
+def test_the_tolerance_band_erodes_and_dilates_and_keeps_a_thin_mask_whole():
+    from gradia_desktop.training.loss import tolerance_band
+
+    mask = np.zeros((32, 32), bool)
+    mask[10:20, 10:20] = True
+    inner, outer = tolerance_band(mask, 2)
+    assert inner.sum() == 36 and inner[12:18, 12:18].all()
+    assert outer[8:22, 10:20].all() and not outer[0:6].any() and (outer & mask).sum() == mask.sum()
+    line = np.zeros((32, 32), bool)
+    line[5, 3:30] = True
+    assert np.array_equal(tolerance_band(line, 2)[0], line)  # eroded away: the mask itself is the inner part
+
+
+def test_the_tolerant_term_ignores_the_band_between_eroded_and_dilated_masks():
+    outer = torch.zeros(1, 4, 4)
+    outer[0, 0:3, 0:3] = 1.0
+    inner = torch.zeros(1, 4, 4)
+    inner[0, 1, 1] = 1.0
+    logits, y, w = torch.zeros(1, 2), torch.tensor([0]), torch.ones(1)
+    in_band = torch.zeros(1, 4, 4)
+    in_band[0, 1, 1], in_band[0, 0, 2] = 1.0, 0.5  # the object, and half attention on the rim
+    assert float(gradia_loss(logits, y, in_band, outer, w, w, 1.0, inner=inner).attention) == pytest.approx(0, abs=1e-6)
+    assert float(gradia_loss(logits, y, in_band, outer, w, w, 1.0).attention) > 0  # the paper's L1 does count the rim
+    outside = in_band.clone()
+    outside[0, 3, 3] = 1.0  # attention beyond the dilated mask
+    missing = torch.zeros(1, 4, 4)
+    missing[0, 0, 0] = 1.0  # attention on the rim only, none on the object
+    assert float(gradia_loss(logits, y, outside, outer, w, w, 1.0, inner=inner).attention) == pytest.approx(1 / 16)
+    assert float(gradia_loss(logits, y, missing, outer, w, w, 1.0, inner=inner).attention) == pytest.approx(1 / 16)
