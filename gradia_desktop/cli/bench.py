@@ -47,7 +47,7 @@ def add_bench(sub) -> None:
     p.add_argument("--trials", type=int, default=200,
                    help="with --reliability: random kills of the mask/judgement writer (training gets one per 20, "
                         "at least 3; export one per 10, at least 4)")
-    p.add_argument("--seeds", type=int, default=3, help="with --efficacy: seeds per cell")
+    p.add_argument("--seeds", type=int, default=3, help="with --efficacy: seeds per cell; with --avoid: seeds")
     p.add_argument("--cells", default="all",
                    help="with --efficacy: 'all', or a comma-separated list of cell numbers (1-based, see --list-cells)")
     p.add_argument("--list-cells", action="store_true", help="with --efficacy: print the cells and exit")
@@ -68,6 +68,12 @@ def add_bench(sub) -> None:
                    help="instead: interactions per mask - a simulated annotator (each next click at the largest "
                         "error) counts clicks to IoU 0.85 / 0.90 with click-to-mask and brush strokes without "
                         "it, on the demo's validation images and three harder generated sets")
+    p.add_argument("--avoid", action="store_true",
+                   help="instead: does \"don't look here\" work - on a generated set where a small tag gives the "
+                        "class away in training and not in test, a baseline, a baseline as long as a guided run, "
+                        "and a guided run whose only masks mark the tag as \"don't look here\" on 5%% of the "
+                        "training images: test accuracy and the heatmap's share on the tag (--seeds; --quick "
+                        "checks the pipeline only)")
     p.add_argument("--images", type=int, default=None,
                    help="with --annotate: images per set (default: all, 200 each)")
     p.add_argument("--data", action="store_true",
@@ -100,6 +106,8 @@ def run_bench(args, progress):
         return _run_data_bench(args, progress)
     if args.annotate:
         return _run_annotation_bench(args, progress)
+    if args.avoid:
+        return _run_avoid_study(args, progress)
     if args.steps < 1 or args.batch_size < 1 or args.warmup < 0:
         raise GradiaError("--steps and --batch-size must be at least 1, --warmup at least 0")
     r = bench(args.arch, args.image_size, args.batch_size, args.device, args.steps, args.warmup,
@@ -169,6 +177,18 @@ def _run_annotation_bench(args, progress):
         raise GradiaError("--images must be at least 1")
     r = run_annotation_bench(args.images, progress)
     return r, markdown(r)
+
+
+def _run_avoid_study(args, progress):
+    from dataclasses import asdict
+
+    from ..bench.efficacy.avoid_study import markdown, run_study
+
+    if args.seeds < 1:
+        raise GradiaError("--seeds must be at least 1")
+    rows = run_study(args.seeds, args.device, args.quick, progress)
+    command = f"gradia bench --avoid --seeds {args.seeds}" + (" --quick" if args.quick else "")
+    return {"runs": [asdict(r) for r in rows]}, markdown(rows, command)
 
 
 def _run_gui_bench(args, progress):

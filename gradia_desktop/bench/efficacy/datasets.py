@@ -141,11 +141,14 @@ def _free_spot(rng: np.random.Generator, taken: np.ndarray, half: int) -> tuple[
     return None
 
 
-def _add_mark(rng: np.random.Generator, rgb: np.ndarray, taken: np.ndarray, cue: int) -> None:
+def _add_mark(rng: np.random.Generator, rgb: np.ndarray, taken: np.ndarray, cue: int) -> tuple[int, int, int, int] | None:
+    """Paint the tag; its box (y0, y1, x0, x1), end-exclusive, or None where there was no room."""
     spot = _free_spot(rng, taken, 3)
-    if spot is not None:
-        x, y = spot
-        rgb[y - 3:y + 4, x - 3:x + 4] = (235, 215, 30) if cue == 0 else (200, 40, 210)
+    if spot is None:
+        return None
+    x, y = spot
+    rgb[y - 3:y + 4, x - 3:x + 4] = (235, 215, 30) if cue == 0 else (200, 40, 210)
+    return y - 3, y + 4, x - 3, x + 4
 
 
 def _add_distractor(rng: np.random.Generator, rgb: np.ndarray, taken: np.ndarray) -> None:
@@ -175,8 +178,10 @@ def styled_mask(rng: np.random.Generator, exact: np.ndarray, style: str) -> np.n
     return mask.astype(bool) | (ring & (wobble > 0.6)) | exact
 
 
-def make_image(rng: np.random.Generator, cell: Cell, cls: int, cue: int) -> tuple[np.ndarray, np.ndarray]:
-    """One (RGB, exact object mask) pair of class ``cls`` whose shortcut says ``cue``."""
+def make_image(rng: np.random.Generator, cell: Cell, cls: int, cue: int,
+               marks: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One (RGB, exact object mask) pair of class ``cls`` whose shortcut says ``cue``; with ``marks``
+    (a "mark" cell), the tag's box or None is appended to it."""
     rgb = _background(rng, cell, cue)
     radius = rng.uniform(10, 14)
     if cell.shortcut == "position":  # the object's horizontal third follows the cue
@@ -188,7 +193,9 @@ def make_image(rng: np.random.Generator, cell: Cell, cls: int, cue: int) -> tupl
     rgb = _paint(rng, rgb, exact, pattern, cell.contrast)
     taken = cv2.dilate(exact.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if cell.shortcut == "mark":
-        _add_mark(rng, rgb, taken, cue)
+        box = _add_mark(rng, rgb, taken, cue)
+        if marks is not None:
+            marks.append(box)
     elif cell.shortcut == "distractor" and cue == 0:
         _add_distractor(rng, rgb, taken)
     return rgb, exact
