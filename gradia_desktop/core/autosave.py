@@ -1,6 +1,7 @@
 """Saving painted masks on one background writer thread, so a big mask never blocks the GUI.
 
-``save`` copies the mask and queues ``Project.write_mask``. Saves for one sample coalesce: while a
+``save`` copies the mask (both layers: "look here" and "don't look here") and queues
+``Project.write_mask``. Saves for one sample coalesce: while a
 queued write has not started, a newer save replaces its mask, so only the newest is written.
 With a single writer thread and one queued job per pending save, writes never reorder.
 Errors (read-only project, full disk, ...) are kept per sample and reported by ``state``.
@@ -26,6 +27,7 @@ SavedListener = Callable[[int, int, "str | None"], None]  # sample id, edit vers
 class _Job:
     sample: Sample | int
     mask: np.ndarray
+    avoid: np.ndarray | None
     version: int
 
 
@@ -45,10 +47,12 @@ class MaskAutosaver:
         self._closed = False
 
     # ---- the GUI side -------------------------------------------------------------------------
-    def save(self, sample: Sample | int, mask: np.ndarray, edit_version: int) -> None:
-        """Queue a copy of ``mask`` for ``sample``; returns at once."""
+    def save(self, sample: Sample | int, mask: np.ndarray, edit_version: int, avoid: np.ndarray | None = None) -> None:
+        """Queue a copy of ``mask`` ("look here") and ``avoid`` ("don't look here"; None: none) for
+        ``sample``; returns at once. Both empty: the sample's mask is removed."""
         sample_id = sample if isinstance(sample, int) else sample.id
-        job = _Job(sample, np.array(mask, dtype=bool, copy=True), int(edit_version))
+        avoid = None if avoid is None or not avoid.any() else np.array(avoid, dtype=bool, copy=True)
+        job = _Job(sample, np.array(mask, dtype=bool, copy=True), avoid, int(edit_version))
         with self._cond:
             if self._closed:
                 raise RuntimeError("the mask autosaver is closed")
@@ -104,7 +108,7 @@ class MaskAutosaver:
             self._writing = sample_id
         error = None
         try:
-            self.project.write_mask(job.sample, job.mask)
+            self.project.write_mask(job.sample, job.mask, avoid=job.avoid)
         except Exception as exc:  # noqa: BLE001 - kept for state(); nobody would see it raised here
             error = str(exc) or type(exc).__name__
         with self._cond:

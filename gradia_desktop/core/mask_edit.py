@@ -93,10 +93,13 @@ class MaskEditor:
         if max_undo < 0:
             raise ValueError(f"max_undo must be >= 0, got {max_undo}")
         self.shape = (int(shape[0]), int(shape[1]))
-        mask = np.zeros(self.shape, bool) if mask is None else np.asarray(mask)
-        if mask.shape != self.shape:
-            raise ValueError(f"mask shape {mask.shape} does not match {self.shape}")
-        self.mask = np.ascontiguousarray(mask != 0)  # always a fresh array of our own
+        if mask is None:
+            self.mask = np.zeros(self.shape, bool)  # calloc: no pass over a large mask's pixels
+        else:
+            mask = np.asarray(mask)
+            if mask.shape != self.shape:
+                raise ValueError(f"mask shape {mask.shape} does not match {self.shape}")
+            self.mask = np.ascontiguousarray(mask != 0)  # always a fresh array of our own
         self.max_undo = max_undo
         self.version = 0
         self._undo: deque[tuple[Rect, np.ndarray]] = deque(maxlen=max_undo)
@@ -115,6 +118,14 @@ class MaskEditor:
     def undo_depth(self) -> int:
         """Committed undo steps (an open stroke counts once it is ended)."""
         return len(self._undo)
+
+    @property
+    def redo_depth(self) -> int:
+        return len(self._redo)
+
+    def forget_redo(self) -> None:
+        """Drop the redo steps (a layered editor's new step on another layer ends them too)."""
+        self._redo.clear()
 
     @property
     def coverage(self) -> float:

@@ -260,6 +260,11 @@ class Project(VersionRecords):
         return self._query("SELECT COUNT(*) FROM samples s JOIN masks m ON m.sample_id = s.id"
                            " WHERE s.split = ? AND m.pixels > 0", (split,))[0][0]
 
+    def count_marked(self, split: str) -> int:
+        """How many of a split's samples carry a mask of either layer ("look here" or "don't look here")."""
+        return self._query("SELECT COUNT(*) FROM samples s JOIN masks m ON m.sample_id = s.id WHERE s.split = ?"
+                           " AND (m.pixels > 0 OR m.sample_id IN (SELECT sample_id FROM mask_avoid))", (split,))[0][0]
+
     def mask_pixels(self) -> dict[int, int]:
         """Sample id -> "look here" pixels, for the samples that have some."""
         return dict(self._query("SELECT sample_id, pixels FROM masks WHERE pixels > 0"))

@@ -22,14 +22,14 @@ class GatedProject:
         self.writes: list[tuple[int, int]] = []  # (sample id, mask pixel count)
         self.fail = fail
 
-    def write_mask(self, sample, mask):
+    def write_mask(self, sample, mask, avoid=None):
         self.started.set()
         self.gate.wait(10)
         sample_id = sample if isinstance(sample, int) else sample.id
         self.writes.append((sample_id, int(mask.sum())))
         if self.fail:
             raise OSError(self.fail)
-        self.project.write_mask(sample, mask)
+        self.project.write_mask(sample, mask, avoid=avoid)
 
 
 def _mask(project, sample_id, pixels):
@@ -128,6 +128,23 @@ def test_an_empty_mask_deletes_the_saved_one(project):
     saver.flush(10)
     assert project.read_mask(2) is None and not project.mask_path(2).exists()
     assert saver.state(2) == "saved" and saver.saved_version(2) == 2
+
+
+def test_both_layers_are_saved_and_a_mask_of_only_dont_look_here_is_kept(project):
+    saver = MaskAutosaver(project)
+    look, avoid = _mask(project, 2, 4), ~_mask(project, 2, 8)
+    saver.save(2, look, 1, avoid=avoid)
+    saver.flush(10)
+    layers = project.read_mask_layers(2)
+    assert np.array_equal(layers.look, look) and np.array_equal(layers.avoid, avoid)
+    saver.save(2, _mask(project, 2, 0), 2, avoid=avoid)
+    saver.flush(10)
+    layers = project.read_mask_layers(2)
+    assert not layers.look.any() and np.array_equal(layers.avoid, avoid) and project.read_mask(2) is None
+    saver.save(2, _mask(project, 2, 0), 3, avoid=_mask(project, 2, 0))
+    saver.flush(10)
+    assert project.read_mask_layers(2) is None
+    saver.close()
 
 
 def test_a_broken_listener_does_not_stall_flush(project):

@@ -60,11 +60,13 @@ def test_the_store_keeps_both_layers_and_counts_them_apart(project):
 
 def test_a_mask_that_only_says_dont_look_here_is_no_look_here_mask(project):
     _, avoid = _layers()
-    masked_before = project.count_masked("train")
+    split = project.sample(7).split
+    masked_before, marked_before = project.count_masked(split), project.count_marked(split)
     project.write_mask(7, np.zeros((H, W), bool), avoid=avoid)
     assert project.read_mask(7) is None and not project.sample(7).has_mask
     assert 7 not in project.mask_pixels() and project.avoid_pixels() == {7: int(avoid.sum())}
-    assert project.count_masked("train") == masked_before - (project.sample(7).split == "train")
+    assert project.count_masked(split) == masked_before - 1
+    assert project.count_marked(split) == marked_before  # a mask of either layer still counts here
     assert np.array_equal(project.read_mask_layers(7).avoid, avoid)
     project.write_mask(7, np.zeros((H, W), bool))  # nothing in either layer: the mask goes
     assert project.read_mask_layers(7) is None and project.avoid_pixels() == {}

@@ -1,8 +1,9 @@
 """Preparing the samples next to the current one off the GUI thread, so that D/A switch at once.
 
 For the rows before and after the current one in the browser, one worker thread decodes the image
-into the canvas's RGB32 layer (canvas_layers.rgb_layer_image) and renders the mask layer: from the
-window's cached editor, or from the mask read from disk into a new MaskEditor. ``take`` hands the
+into the canvas's RGB32 layer (canvas_layers.rgb_layer_image) and renders the "look here" mask layer:
+from the window's cached editor, or from the mask read from disk into a new LayeredMaskEditor (the
+canvas draws the "don't look here" layer itself, most often empty). ``take`` hands the
 result to the window when the sample is shown; the canvas adopts a prepared mask only while it
 still shows that editor's current edit version in the current colour.
 
@@ -34,7 +35,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from ...core.autosave import MaskAutosaver
-from ...core.mask_edit import MaskEditor
+from ...core.layered_mask_edit import LayeredMaskEditor
 from ...core.records import Sample
 from ...core.store import Project
 from .table_model import SAMPLE_ROLE
@@ -63,7 +64,7 @@ class Prepared:
     def nbytes(self) -> int:
         n = image_bytes(self.image)
         if self.mask is not None:
-            n += self.mask.image.sizeInBytes() + self.mask.editor.mask.nbytes
+            n += self.mask.image.sizeInBytes() + 2 * self.mask.editor.mask.nbytes
         return n
 
     @property
@@ -117,7 +118,7 @@ def refine(project: Project, sample: Sample, refinement: Refinement, screen: tup
 
 
 def _prepare(project: Project, sample: Sample, image: QImage | None, image_stamp: object,
-             editor: MaskEditor | None, read_mask: bool, lut: np.ndarray,
+             editor: LayeredMaskEditor | None, read_mask: bool, lut: np.ndarray,
              refinement: Refinement | None = None, screen: tuple[int, int] | None = None) -> Prepared:
     """The worker's job (no widgets): see the module docstring."""
     prepared = Prepared(sample.id, image, image_stamp=image_stamp)
@@ -138,9 +139,9 @@ def _prepare(project: Project, sample: Sample, image: QImage | None, image_stamp
                 prepared.mask = mask_layer_image(editor, lut)
         elif read_mask:
             stamp = _stamp(project, sample.id)
-            mask = project.read_mask(sample)
-            if (mask is None or mask.shape == shape) and _stamp(project, sample.id) == stamp:
-                prepared.mask = mask_layer_image(MaskEditor(shape, mask), lut)
+            layers = project.read_mask_layers(sample)
+            if (layers is None or layers.shape == shape) and _stamp(project, sample.id) == stamp:
+                prepared.mask = mask_layer_image(LayeredMaskEditor.of(shape, layers), lut)
                 prepared.mask_stamp = stamp
     except Exception:  # noqa: BLE001 - a bad or changing mask is read again on the GUI thread
         prepared.mask = prepared.mask_stamp = None
@@ -247,7 +248,7 @@ class Prefetcher:
         self._refine(project, sample, prepared.image.refinement)
         return prepared
 
-    def prefetch_around(self, project: Project, current: Sample, browser, editors: dict[int, MaskEditor],
+    def prefetch_around(self, project: Project, current: Sample, browser, editors: dict[int, LayeredMaskEditor],
                         autosaver: MaskAutosaver | None, lut: np.ndarray,
                         also: Callable[[Sample], None] | None = None) -> list[Sample]:
         """Prepare the browser's rows next to ``current`` (their editors, if cached, are in
@@ -264,7 +265,7 @@ class Prefetcher:
         self._timer.start()  # a zero-timer fires after the posted events, paint requests included
         return samples
 
-    def load_now(self, project: Project, sample: Sample, editor: MaskEditor | None,
+    def load_now(self, project: Project, sample: Sample, editor: LayeredMaskEditor | None,
                  autosaver: MaskAutosaver | None, lut: np.ndarray, ready: Callable[[], None]) -> None:
         """Prepare ``sample`` ahead of everything queued, and call ``ready()`` on the GUI thread
         when ``take`` can hand it over: a large image that was not prefetched is decoded here
@@ -282,7 +283,7 @@ class Prefetcher:
             self._first_look(project, sample, editor, autosaver is None or autosaver.state(sample.id) == "saved", lut)
         self._entries[sample.id].add_done_callback(lambda _f: self._relay.ready.emit(ready))
 
-    def _first_look(self, project: Project, sample: Sample, editor: MaskEditor | None, read_mask: bool,
+    def _first_look(self, project: Project, sample: Sample, editor: LayeredMaskEditor | None, read_mask: bool,
                     lut: np.ndarray) -> None:
         """Prepare ``sample`` on the first-look lane: from a preview when one is cheap, while the
         background lane decodes the full image; else in full there."""
@@ -330,7 +331,7 @@ class Prefetcher:
                 except RuntimeError:  # its window has gone meanwhile
                     return
 
-    def _prefetch(self, project: Project, sample: Sample, editor: MaskEditor | None, read_mask: bool,
+    def _prefetch(self, project: Project, sample: Sample, editor: LayeredMaskEditor | None, read_mask: bool,
                   lut: np.ndarray) -> None:
         future = self._entries.get(sample.id)
         image = image_stamp = None

@@ -1,11 +1,11 @@
 """The painting surface: the image, a Grad-CAM overlay and the editable attention mask.
 
-Scene coordinates are image pixels, pixel i spanning [i, i+1). The mask layer is one persistent
-ARGB32 QImage written through a NumPy view of its bits: an edit converts only the rectangle the
-editor reports (plus one pixel, for the outline) and repaints only that rectangle. The heatmap is
-coloured at up to HEAT_MAX_SIDE pixels and scaled smoothly when drawn; its full-size values are made
-only when asked for (``heatmap()``, "mask from heatmap"). Mouse and keys: the CanvasController
-(interaction.py) the events are forwarded to; the public methods it calls make up ``CanvasSurface``.
+Scene coordinates are image pixels, pixel i spanning [i, i+1). The mask has two layers, "look here"
+and "don't look here" (mask_overlay.py); the tools edit the one chosen with ``set_mask_layer``. Each
+is one persistent ARGB32 QImage written through a NumPy view of its bits: an edit converts only the
+rectangle the editor reports (plus one pixel, for the outline) and repaints only that rectangle. The
+heatmap: heat_overlay.py. Mouse and keys: the CanvasController (interaction.py) the events are
+forwarded to; the public methods it calls make up ``CanvasSurface``.
 """
 
 from __future__ import annotations
@@ -24,24 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.layered_mask_edit import LAYERS, LOOK, LayeredMaskEditor
 from ...core.mask_edit import MaskEditor, Rect, mask_from_heatmap
 from .image_view import BACKGROUND, ZOOM_RANGE, ImageView
 from .click_worker import ClickWorker
+from .heat_overlay import HeatOverlay
 from .interaction import CanvasController
+from .layers import COLORMAPS, HEAT_MAX_SIDE, MASK_COLOR, ImageLayer, PreparedMask, add_outline_items
+from .mask_overlay import MaskOverlay
 from .problem_banner import ProblemBanner
-from .layers import (
-    COLORMAPS,
-    HEAT_MAX_SIDE,
-    MASK_COLOR,
-    ImageLayer,
-    MaskLayer,
-    PreparedMask,
-    add_outline_items,
-    cam_resized,
-    cam_value_at,
-    heat_shape,
-    heatmap_bgra,
-)
 
 __all__ = ["BACKGROUND", "COLORMAPS", "HEAT_MAX_SIDE", "RADIUS_RANGE", "TOOLS", "ZOOM_RANGE", "Canvas"]
 
@@ -54,11 +45,12 @@ class Canvas(ImageView):
     """See the module docstring. Call set_image first: it drops the old heatmap and editor."""
 
     mask_edited = Signal(int)  # editor.version after a committed edit
-    cursor_moved = Signal(object)  # None or {x, y, rgb, mask, cam}
+    cursor_moved = Signal(object)  # None or {x, y, rgb, mask, avoid, cam}
     message = Signal(str)
     brush_radius_changed = Signal(float)
     tool_changed = Signal(str)
     editor_changed = Signal()  # a new image or editor, or read-only toggled
+    mask_layer_changed = Signal(str)  # the layer the tools edit: LOOK or AVOID
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -69,29 +61,23 @@ class Canvas(ImageView):
         self.setMouseTracking(True)
 
         self.image_item = ImageLayer(smooth=True)
-        self.heat_item = ImageLayer(smooth=True)
-        self.mask_item = MaskLayer()
-        for z, item in enumerate((self.image_item, self.heat_item, self.mask_item)):
-            item.setZValue(z)
-            scene.addItem(item)
+        scene.addItem(self.image_item)
+        self.heat = HeatOverlay(scene, z=1)
+        self.masks = MaskOverlay(scene, z=2)
+        self.heat_item, self.mask_item, self.avoid_item = self.heat.item, self.masks.look_item, self.masks.avoid_item
         # The image and heatmap change rarely: keeping them rendered at screen resolution makes a
         # repaint a blit instead of a rescale of up to 4096x4096 pixels (full repaint ~10 -> ~4 ms).
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
-        for item in (self.image_item, self.heat_item):
-            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.image_item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.lasso_items = add_outline_items(scene, QGraphicsPathItem, z=5)
         self.brush_items = add_outline_items(scene, QGraphicsEllipseItem, z=6)
 
         self._shape: tuple[int, int] | None = None  # the image's (H, W)
         self._rgb: np.ndarray | None = None  # made from the layer on demand when a QImage was shown
-        self._editor: MaskEditor | None = None
-        self._cam_src: np.ndarray | None = None  # the CAM as given (any size; never written to)
-        self._cam: np.ndarray | None = None  # at image size in [0, 1], made on demand
-        self._cam_u8: np.ndarray | None = None  # at the heat layer's size
-        self._colormap = "jet"
+        self._editor: LayeredMaskEditor | None = None
+        self._layer = LOOK
         self._heat_visible = self._mask_visible = True
         self._mask_color = QColor(MASK_COLOR)
-        self.mask_item.set_color(self._mask_color)
         self.set_heatmap_opacity(0.7)
         self.set_mask_opacity(0.9)
         self._tool = "brush"
@@ -121,7 +107,7 @@ class Canvas(ImageView):
             if rgb is not None:
                 cv2.cvtColor(self._rgb, cv2.COLOR_RGB2BGRA, dst=self.image_item.array)
         self._shape = shape
-        self.mask_item.reset(shape)
+        self.masks.reset(shape)
         self.set_heatmap(None)
         self.scene().setSceneRect(self.image_item.boundingRect())
         self.fit()
@@ -137,25 +123,42 @@ class Canvas(ImageView):
             self._rgb = cv2.cvtColor(self.image_item.full_array(), cv2.COLOR_BGRA2RGB)
         return self._rgb
 
-    def set_editor(self, editor: MaskEditor | None, prepared: PreparedMask | None = None) -> None:
-        """Render ``editor.mask`` and send edits to it (its shape must match the image). A
-        ``prepared`` layer (canvas_layers.mask_layer_image) is adopted when it shows this editor's
-        current mask in the current colour."""
+    def set_editor(self, editor: LayeredMaskEditor | MaskEditor | None, prepared: PreparedMask | None = None) -> None:
+        """Render both layers of ``editor`` and send edits to its layer ``mask_layer()`` (its shape must
+        match the image; a MaskEditor is taken as the "look here" layer). A ``prepared`` layer
+        (canvas_layers.mask_layer_image) is adopted when it shows this editor's current mask in the
+        current colour."""
         self._controller.finish_drag()
         if editor is not None and (self._shape is None or editor.shape != self._shape):
             raise ValueError(f"editor shape {editor.shape} does not match the image")
+        if isinstance(editor, MaskEditor):
+            editor = LayeredMaskEditor.over(editor)
         self._editor = editor
         if editor is None:
-            self.mask_item.reset(self._shape)
-        elif prepared is not None and prepared.fits(editor, self.mask_item.lut):
-            self.mask_item.adopt(prepared.image)
+            self.masks.reset(self._shape)
         else:
-            self.mask_item.render(editor.mask)
+            editor.set_active_layer(self._layer)
+            self.masks.show(editor, prepared)
         self.editor_changed.emit()
         self._refresh_cursor_readout()
 
-    def editor(self) -> MaskEditor | None:
+    def editor(self) -> LayeredMaskEditor | None:
         return self._editor
+
+    def set_mask_layer(self, name: str) -> None:
+        """Let the tools edit ``name`` (LOOK: "look here", AVOID: "don't look here"), on this sample and
+        the next ones; an open stroke is committed first, to its own layer."""
+        if name not in LAYERS:
+            raise ValueError(f"unknown mask layer {name!r} (expected one of {', '.join(LAYERS)})")
+        self._controller.finish_drag()
+        if name != self._layer:
+            self._layer = name
+            if self._editor is not None:
+                self._editor.set_active_layer(name)
+            self.mask_layer_changed.emit(name)
+
+    def mask_layer(self) -> str:
+        return self._layer
 
     def mask_lut(self) -> np.ndarray:
         """The mask layer's colours, for canvas_layers.mask_layer_image."""
@@ -164,26 +167,13 @@ class Canvas(ImageView):
     def set_heatmap(self, cam: np.ndarray | None) -> None:
         """Overlay a CAM in [0, 1] of any size (scaled bilinearly to the image). The canvas keeps a
         reference to ``cam`` and never writes to it: do not change it afterwards."""
-        if cam is None or self._shape is None:
-            self._cam_src = self._cam = self._cam_u8 = None
-            self.heat_item.reset(None)
-        else:
-            cam = np.asarray(cam, np.float32)
-            if cam.ndim != 2:
-                raise ValueError(f"heatmap must be 2-D, got shape {cam.shape}")
-            small = cam_resized(cam, heat_shape(*self._shape))  # a copy: the caller's array is never touched
-            self._cam_src, self._cam = cam, None
-            self._cam_u8 = cv2.convertScaleAbs(small, alpha=255.0)  # rounds to nearest
-            self.heat_item.reset(self._shape, fill=False, resolution=small.shape)
-            self._render_heatmap()
+        self.heat.set(cam, self._shape)
         self.heat_item.setVisible(self._heat_visible)
         self._refresh_cursor_readout()
 
     def heatmap(self) -> np.ndarray | None:
         """The CAM at the image's size, float32 in [0, 1] (made on first use)."""
-        if self._cam is None and self._cam_src is not None:
-            self._cam = cam_resized(self._cam_src, self._shape)
-        return self._cam
+        return self.heat.full_size(self._shape)
 
     def _pixel_info(self, x: int, y: int) -> dict | None:
         """What the status bar shows about image pixel (x, y), or None outside the image."""
@@ -191,15 +181,11 @@ class Canvas(ImageView):
         if not (0 <= x < w and 0 <= y < h):
             return None
         b, g, r = self.image_item.pixel(x, y)[:3]
-        cam = self._cam if self._cam is not None else self._cam_src  # no full-size CAM made for one pixel
+        editor = self._editor
         return {"x": x, "y": y, "rgb": (int(r), int(g), int(b)),
-                "mask": None if self._editor is None else bool(self._editor.mask[y, x]),
-                "cam": None if cam is None else cam_value_at(cam, (h, w), x, y)}
-
-    def _render_heatmap(self) -> None:
-        if self._cam_u8 is not None:
-            heatmap_bgra(self._cam_u8, self._colormap, self.heat_item.array)
-            self.heat_item.update()
+                "mask": None if editor is None else bool(editor.mask[y, x]),
+                "avoid": None if editor is None else bool(editor.avoid_mask[y, x] and not editor.mask[y, x]),
+                "cam": self.heat.value_at(x, y, (h, w))}
 
     # ---- appearance ---------------------------------------------------------------------------
     def set_heatmap_visible(self, visible: bool) -> None:
@@ -208,13 +194,13 @@ class Canvas(ImageView):
 
     def set_mask_visible(self, visible: bool) -> None:
         self._mask_visible = bool(visible)
-        self.mask_item.setVisible(self._mask_visible)
+        self.masks.set_visible(self._mask_visible)
 
     def set_heatmap_opacity(self, opacity: float) -> None:
         self.heat_item.setOpacity(min(max(float(opacity), 0.0), 1.0))
 
     def set_mask_opacity(self, opacity: float) -> None:
-        self.mask_item.setOpacity(min(max(float(opacity), 0.0), 1.0))
+        self.masks.set_opacity(min(max(float(opacity), 0.0), 1.0))
 
     def heatmap_opacity(self) -> float:
         return self.heat_item.opacity()
@@ -223,23 +209,17 @@ class Canvas(ImageView):
         return self.mask_item.opacity()
 
     def set_colormap(self, name: str) -> None:
-        if name not in COLORMAPS:
-            raise ValueError(f"unknown colormap {name!r} (expected one of {', '.join(COLORMAPS)})")
-        if name != self._colormap:
-            self._colormap = name
-            self._render_heatmap()
+        self.heat.set_colormap(name)
 
     def colormap(self) -> str:
-        return self._colormap
+        return self.heat.colormap
 
     def mask_color(self) -> QColor:
         return QColor(self._mask_color)
 
     def set_mask_color(self, color: QColor) -> None:
         self._mask_color = QColor(color)
-        self.mask_item.set_color(self._mask_color)
-        if self._editor is not None:
-            self.mask_item.render(self._editor.mask)
+        self.masks.set_look_color(self._mask_color, self._editor)
 
     # ---- tools --------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
@@ -303,7 +283,7 @@ class Canvas(ImageView):
         return self._edit(lambda e: e.invert())
 
     def mask_from_heatmap(self, threshold: float = 0.5) -> Rect | None:
-        if self._cam_src is None:
+        if self.heat.source is None:
             self.message.emit("No heatmap to make a mask from")
             return None
         return self._edit(lambda e: e.replace(mask_from_heatmap(self.heatmap(), threshold)))
@@ -332,8 +312,8 @@ class Canvas(ImageView):
         return True
 
     def repaint_mask(self, rect: Rect) -> None:
-        """Show the editor's mask anew inside ``rect``."""
-        self.mask_item.render(self._editor.mask, rect)
+        """Show the layer the editor changed last anew inside ``rect``."""
+        self.masks.repaint(self._editor, rect)
 
     def commit_edit(self) -> None:
         """Announce the editor's current version as one finished edit (``mask_edited``); the pixel

@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath, QWheelEvent
 
 from ...core.click_segmentation import ClickSession
+from ...core.layered_mask_edit import LayeredMaskEditor
 from ...core.mask_edit import MaskEditor, Rect
 from .click_worker import BACKGROUND_PIXELS, ClickWorker
 
@@ -33,7 +34,8 @@ RESIZE_PX_PER_DOUBLING = 80  # Ctrl + right-drag: this many view pixels to the r
 class CanvasSurface(Protocol):
     """What CanvasController needs from the canvas it drives (Canvas is the one in the app)."""
 
-    def editor(self) -> MaskEditor | None: ...
+    def editor(self) -> LayeredMaskEditor | None:
+        """The mask's layers; the tools edit its active one."""
 
     def image_shape(self) -> tuple[int, int] | None: ...
 
@@ -98,7 +100,7 @@ class CanvasController:
         self._lasso_path = QPainterPath()
         self._space = False
         self.wand_tolerance = DEFAULT_WAND_TOLERANCE
-        self._clicks: tuple[MaskEditor, ClickSession] | None = None  # click-to-mask on this editor, so far
+        self._clicks: tuple[MaskEditor, ClickSession] | None = None  # click-to-mask on this layer, so far
 
     def claims_shortcut(self, event: QKeyEvent) -> bool:
         """Whether a ShortcutOverride is one of our single-key commands, which win over window
@@ -260,27 +262,29 @@ class CanvasController:
 
     def _click_to_mask(self, pos: QPointF, positive: bool) -> None:
         """One click of click-to-mask, one undo step. The clicks so far carry on while the mask is as
-        the last click left it; any other change to it (another tool, undo, another sample) starts anew.
-        On a large image the cut is made on the click worker and applied when it is ready."""
+        the last click left it; any other change to it (another tool, undo, another sample or layer)
+        starts anew. On a large image the cut is made on the click worker and applied when it is ready."""
         surface, worker = self._surface, self._click_worker
         editor, image = surface.editor(), surface.image()
         if editor is None or image is None:
             return
+        layer = editor.active  # read only: its edits go through ``editor``, which keeps the history
         p = surface.view_to_image(pos)
-        session = self._clicks[1] if self._clicks is not None and self._clicks[0] is editor else None
+        session = self._clicks[1] if self._clicks is not None and self._clicks[0] is layer else None
         queued = worker is not None and worker.pending() > 0  # then the mask lags the session: keep it
-        stale = session is not None and (session.result is None or not np.array_equal(session.result, editor.mask))
+        stale = session is not None and (session.result is None or not np.array_equal(session.result, layer.mask))
         if session is None or stale and not queued:
-            session = ClickSession(image, editor.mask)
-            self._clicks = (editor, session)
+            session = ClickSession(image, layer.mask)
+            self._clicks = (layer, session)
         x, y = p.x() - 0.5, p.y() - 0.5
         if worker is not None and image.shape[0] * image.shape[1] >= BACKGROUND_PIXELS:
-            worker.submit(editor, session, x, y, positive, self._apply_click)
+            worker.submit(layer, session, x, y, positive, self._apply_click)
         else:
-            self._apply_click(editor, session.click(x, y, positive))
+            self._apply_click(layer, session.click(x, y, positive))
 
-    def _apply_click(self, editor: MaskEditor, mask: np.ndarray) -> None:
-        if self._surface.editor() is editor:  # still the sample shown
+    def _apply_click(self, layer: MaskEditor, mask: np.ndarray) -> None:
+        editor = self._surface.editor()
+        if editor is not None and editor.active is layer:  # still the sample and layer shown
             self._show_change(editor.replace(mask), commit=True)
 
     def _show_change(self, rect: Rect | None, commit: bool) -> None:

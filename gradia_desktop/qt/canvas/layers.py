@@ -21,11 +21,13 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractGraphicsShapeItem, QGraphicsItem, QGraphicsScene
 
 from ...core.heatmap_image import COLORMAPS
-from ...core.mask_edit import MaskEditor, Rect, _bbox
+from ...core.layered_mask_edit import LayeredMaskEditor
+from ...core.mask_edit import Rect, _bbox
 from .progressive_image import PreviewImage, full_shape_of
 
 MASK_COLOR = QColor(40, 220, 80)
 FILL_ALPHA, EDGE_ALPHA = 100, 230  # mask interior vs its one-pixel border, before the layer opacity
+HATCH_PERIOD, HATCH_WIDTH = 6, 2  # a hatched layer's diagonal stripes: one every 6 pixels, 2 wide
 HEAT_MAX_SIDE = 512  # the heatmap layer's longest side in pixels (never more than the image's)
 FULL_IMAGE_WAIT_S = 5.0  # how long a tool that needs the image's pixels waits for a preview's full image
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
@@ -102,12 +104,14 @@ def rgb_layer_image(rgb: np.ndarray) -> QImage:
     return wrap(rgb_layer_array(rgb), _RGB32)
 
 
-def mask_lut(color: QColor) -> np.ndarray:
-    """Premultiplied ARGB32 values for mask states 0 (outside), 1 (inside) and 2 (border)."""
+def mask_lut(color: QColor, hatched: bool = False) -> np.ndarray:
+    """Premultiplied ARGB32 values for mask states 0 (outside), 1 (inside) and 2 (border), and for a
+    ``hatched`` layer 3 (inside, on a stripe: drawn like the border)."""
     def premultiplied(alpha):
         return (alpha << 24 | (color.red() * alpha // 255) << 16 | (color.green() * alpha // 255) << 8
                 | color.blue() * alpha // 255)
-    return np.array([0, premultiplied(FILL_ALPHA), premultiplied(EDGE_ALPHA)], np.uint32)
+    return np.array([0, premultiplied(FILL_ALPHA), premultiplied(EDGE_ALPHA)] + [premultiplied(EDGE_ALPHA)] * hatched,
+                    np.uint32)
 
 
 def _lut4(lut: np.ndarray) -> np.ndarray:
@@ -117,10 +121,12 @@ def _lut4(lut: np.ndarray) -> np.ndarray:
     return table
 
 
-def encode_mask(mask: np.ndarray, lut: np.ndarray, out: np.ndarray, rect: Rect | None = None) -> Rect | None:
+def encode_mask(mask: np.ndarray, lut: np.ndarray, out: np.ndarray, rect: Rect | None = None,
+                hidden: np.ndarray | None = None) -> Rect | None:
     """Write ``rect`` of ``mask`` (grown by the one pixel whose border state may change) into ``out``
     ((H, W, 4) uint8) through ``lut``; returns the rectangle written. Without a rect: the mask's
-    bounding box, assuming ``out`` is clear elsewhere."""
+    bounding box, assuming ``out`` is clear elsewhere. A lut of four entries hatches the inside.
+    ``hidden`` (a mask of the same shape): pixels drawn as outside, since a layer above covers them."""
     h, w = mask.shape
     if rect is None:
         rect = _bbox(mask)
@@ -131,13 +137,24 @@ def encode_mask(mask: np.ndarray, lut: np.ndarray, out: np.ndarray, rect: Rect |
     padded = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)  # outside the image counts as empty
     sy0, sx0 = max(y0 - 1, 0), max(x0 - 1, 0)
     src = mask[sy0:min(y1 + 1, h), sx0:min(x1 + 1, w)]
+    if hidden is not None:
+        src = src & ~hidden[sy0:min(y1 + 1, h), sx0:min(x1 + 1, w)]
     oy, ox = sy0 - (y0 - 1), sx0 - (x0 - 1)
     padded[oy:oy + src.shape[0], ox:ox + src.shape[1]] = src
     inner = cv2.erode(padded, _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0)[1:-1, 1:-1]
     m = padded[1:-1, 1:-1]
     state = cv2.subtract(cv2.add(m, m), inner)  # inner is inside m: 0 outside, 1 inside, 2 on the border
+    if len(lut) > 3:
+        state[(state == 1) & _stripes(x0, y0, x1, y1)] = 3
     cv2.LUT(cv2.merge((state, state, state, state)), _lut4(lut), dst=out[y0:y1, x0:x1])
     return x0, y0, x1, y1
+
+
+def _stripes(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """The hatch's diagonal stripes over the rectangle, in image coordinates (so pieces line up)."""
+    ys = (np.arange(y0, y1) % HATCH_PERIOD).astype(np.uint8)[:, None]
+    xs = (np.arange(x0, x1) % HATCH_PERIOD).astype(np.uint8)[None, :]
+    return (ys + xs) % HATCH_PERIOD < HATCH_WIDTH
 
 
 @dataclass(eq=False)
@@ -145,16 +162,17 @@ class PreparedMask:
     """A mask layer rendered ahead of time from ``editor`` at ``version`` with ``lut``."""
 
     image: QImage
-    editor: MaskEditor
+    editor: LayeredMaskEditor
     version: int
     lut: np.ndarray
 
-    def fits(self, editor: MaskEditor, lut: np.ndarray) -> bool:
+    def fits(self, editor: LayeredMaskEditor, lut: np.ndarray) -> bool:
         return editor is self.editor and editor.version == self.version and np.array_equal(lut, self.lut)
 
 
-def mask_layer_image(editor: MaskEditor, lut: np.ndarray) -> PreparedMask:
-    """``editor.mask`` rendered as the canvas's mask layer (safe off the GUI thread while nobody edits it)."""
+def mask_layer_image(editor: LayeredMaskEditor, lut: np.ndarray) -> PreparedMask:
+    """``editor.mask`` ("look here") rendered as the canvas's mask layer (safe off the GUI thread while
+    nobody edits it)."""
     version = editor.version
     array = np.zeros((*editor.shape, 4), np.uint8)
     encode_mask(editor.mask, lut, array)
@@ -258,47 +276,54 @@ class ImageLayer(QGraphicsItem):
 
 
 class MaskLayer(ImageLayer):
-    """The mask as colour: see-through inside, opaque on its one-pixel border. After ``reset`` the
-    layer shows nothing and its pixels are cleared only when a mask is rendered into it (switching
-    images often adopts a prepared layer instead: clearing 64 MB first would be wasted)."""
+    """A mask as colour: see-through inside (``hatched``: with opaque stripes), opaque on its
+    one-pixel border. After ``reset`` the layer shows nothing and its pixels are cleared only when a
+    mask is rendered into it (switching images often adopts a prepared layer instead: clearing 64 MB
+    first would be wasted)."""
 
-    def __init__(self):
+    def __init__(self, color: QColor = MASK_COLOR, hatched: bool = False):
         super().__init__(smooth=False)  # labels stay crisp at every zoom, as in napari
-        self.lut = mask_lut(MASK_COLOR)
+        self.hatched = hatched
+        self.lut = mask_lut(color, hatched)
         self._state = "stale"  # 'clear' (all zero), 'drawn', or 'stale' (shows nothing, pixels unknown)
 
     def reset(self, shape: tuple[int, int] | None, opaque: bool = False, fill: bool = True,
               resolution: tuple[int, int] | None = None) -> None:
         reused = self.array is not None and shape is not None and self.array.shape[:2] == tuple(shape)
         super().reset(shape, fill=False)
-        self._state = "stale" if reused else "clear"
+        self._state = "stale" if reused and self._state != "clear" else "clear"
 
     def adopt(self, image: QImage, writable: bool = True) -> None:
         super().adopt(image, writable=True)  # the painter edits it in place from now on
         self._state = "drawn"
 
     def set_color(self, color: QColor) -> None:
-        self.lut = mask_lut(color)
+        self.lut = mask_lut(color, self.hatched)
 
-    def render(self, mask: np.ndarray, rect: Rect | None = None) -> None:
+    def clear(self) -> None:
+        """Show nothing (the pixels are cleared only when something was drawn)."""
+        if self.array is not None and self._state != "clear":
+            self.array.fill(0)
+            self.update()
+            self._state = "clear"
+
+    def render(self, mask: np.ndarray, rect: Rect | None = None, hidden: np.ndarray | None = None) -> None:
         """Re-encode ``rect`` of ``mask`` (grown by the one pixel whose border state may change);
-        without a rect (or after a reset), the whole layer (only the mask's bounding box needs encoding)."""
+        without a rect (or after a reset), the whole layer (only the mask's bounding box needs encoding).
+        ``hidden``: pixels a layer above covers, drawn as outside."""
         if self.array is None:
             return
         if rect is None or self._state == "stale":
             rect = None
-            if self._state != "clear":
-                self.array.fill(0)
-                self.update()
-            self._state = "clear"
-        written = encode_mask(mask, self.lut, self.array, rect)
+            self.clear()
+        written = encode_mask(mask, self.lut, self.array, rect, hidden)
         if written is not None:
             self._state = "drawn"
             x0, y0, x1, y1 = written
             self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        if self._state != "stale":
+        if self._state == "drawn":  # a clear layer is all see-through: drawing it would cost a scaled blit
             super().paint(painter, option, widget)
 
 

@@ -1,4 +1,5 @@
-"""The mask tools toolbar: tools, brush size, history, mask commands and the heatmap's look.
+"""The mask tools toolbar: tools, the mask layer they paint (layer_switch.py), brush size, history,
+mask commands and the heatmap's look.
 
 Its settings are the user's preferences: restored when the panel is made, saved when changed
 (tool_prefs.py).
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QRectF, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
@@ -29,6 +30,8 @@ from ..icons import mdi_icon
 from .cam_layer_field import CamLayerField
 from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
 from .interaction import DEFAULT_WAND_TOLERANCE
+from .layer_switch import LayerSwitch
+from .swatch_icons import color_icon
 from .tool_prefs import THRESHOLD_RANGE, ToolPrefs
 
 # name, label, shortcut, tooltip
@@ -86,19 +89,6 @@ def _slider_to_radius(value: int) -> float:
     return round(lo * (hi / lo) ** (value / _SLIDER_STEPS), 1)
 
 
-def color_icon(color: QColor, size: int = 32) -> QIcon:
-    """A rounded swatch of ``color`` with a thin outline."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pixmap)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(QPen(QColor(0, 0, 0, 140), size / 16))
-    p.setBrush(color)
-    p.drawRoundedRect(QRectF(size * 0.15, size * 0.15, size * 0.7, size * 0.7), size * 0.12, size * 0.12)
-    p.end()
-    return QIcon(pixmap)
-
-
 def _slider(value: int, tooltip: str, width: int = 90) -> QSlider:
     slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(0, 100)
@@ -139,6 +129,7 @@ class ToolPanel(QToolBar):
         self.tool_actions[canvas.tool()].setChecked(True)
         self.tool_group.triggered.connect(lambda a: canvas.set_tool(a.data()))
         canvas.tool_changed.connect(self._show_tool)  # a method: disconnected when the panel goes
+        self.layer_switch = LayerSwitch(canvas, self)
 
         self.addSeparator()
         self.addWidget(QLabel(" Size "))
@@ -301,7 +292,7 @@ class ToolPanel(QToolBar):
     def _would_replace_attention(self) -> bool:
         editor = self.canvas.editor()
         return (editor is not None and not self.canvas.is_read_only() and self.canvas.heatmap() is not None
-                and bool(editor.mask.any()))
+                and bool(editor.active_mask.any()))
 
     def _user_agrees_to_replace(self) -> bool:
         answer = QMessageBox.question(
@@ -322,6 +313,7 @@ class ToolPanel(QToolBar):
         self._mask_color = color
         self.canvas.set_mask_color(color)
         self.mask_color_button.setIcon(color_icon(color))
+        self.layer_switch.refresh()
         self.prefs.save("mask_color", color)
 
     def choose_mask_color(self) -> None:

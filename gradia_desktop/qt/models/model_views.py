@@ -157,7 +157,7 @@ class ModelViews(QObject):
             self.training.panel.set_inputs(None)
             return
         try:
-            self.training.panel.set_inputs(project.count_masked("train"), project.judgement_counts())
+            self.training.panel.set_inputs(project.count_marked("train"), project.judgement_counts())
         except GradiaError:  # the project went away underneath; the next action says so
             self.training.panel.set_inputs(None)
 

@@ -19,7 +19,9 @@ SHORTCUTS = [
     ("Model", [("Ctrl+T", "train with the Training panel's settings"), ("Ctrl+M", "show the Reasonability Matrix")]),
     ("View", [("H", "Grad-CAM heatmap on/off"), ("M", "mask on/off"), ("F", "fit to window"),
               ("1", "actual size (1:1)"), ("+ / −, Ctrl+wheel", "zoom"), ("Space+drag, middle button", "pan")]),
-    ("Paint", [("B", "brush"), ("E", "eraser"), ("G / Shift+G", "fill / erase the mask region under the click"),
+    ("Paint", [("X", "switch the layer the tools paint: \u201clook here\u201d / \u201cdon't look here\u201d "
+                     "(what the model must not use)"),
+               ("B", "brush"), ("E", "eraser"), ("G / Shift+G", "fill / erase the mask region under the click"),
                ("W / Shift+W", "magic wand: fill / erase the image region of similar colour under the click"),
                ("C", "click to mask: click the object, Shift+click or right-click what should not be in it"),
                ("L / Shift+L", "lasso fill / lasso erase"), ("P", "pan tool"), ("[ / ]", "smaller / larger brush"),

@@ -1,7 +1,8 @@
 """Which sample the canvas's mask belongs to, and the editors (with their undo history) of the
 samples shown lately.
 
-The canvas edits one MaskEditor; this binds it to the one sample it was made for. A finished edit
+The canvas edits one LayeredMaskEditor ("look here" and "don't look here"); this binds it to the
+one sample it was made for. A finished edit
 is saved under the bound sample or not at all: never under whichever sample the browser moved to
 meanwhile. ``release`` empties the canvas (an open stroke is committed first, to its own sample)
 before anything else is shown, so that a sample whose image or mask cannot be loaded is never
@@ -13,11 +14,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from ...core.autosave import MaskAutosaver
-from ...core.mask_edit import MaskEditor
+from ...core.layered_mask_edit import LayeredMaskEditor
+from ...core.mask_layers import MaskLayers
 from ...core.records import Sample
 from ...core.store import Project
 from ..browser.prefetch import Prepared
@@ -41,8 +42,8 @@ class MaskEditing:
         self._refresh = refresh
         self.project: Project | None = None
         self.autosaver: MaskAutosaver | None = None
-        self.editors: OrderedDict[int, MaskEditor] = OrderedDict()
-        self._bound: tuple[Sample, MaskEditor] | None = None
+        self.editors: OrderedDict[int, LayeredMaskEditor] = OrderedDict()
+        self._bound: tuple[Sample, LayeredMaskEditor] | None = None
 
     def use(self, project: Project | None, autosaver: MaskAutosaver | None) -> None:
         """Edit masks of ``project`` from now on (releasing the canvas and forgetting every editor)."""
@@ -78,51 +79,51 @@ class MaskEditing:
         self._bound = (sample, editor)
 
     def save_edit(self, edit_version: int) -> bool:
-        """Queue the bound editor's mask for saving (the canvas's ``mask_edited``); False when the
+        """Queue the bound editor's two layers for saving (the canvas's ``mask_edited``); False when the
         canvas's editor is bound to no sample, or nothing can be saved."""
         bound = self._bound
         if bound is None or self.autosaver is None or self._canvas.editor() is not bound[1]:
             return False
         sample, editor = bound
-        self.autosaver.save(sample, editor.mask, edit_version)
+        self.autosaver.save(sample, editor.mask, edit_version, avoid=None if editor.avoid_empty else editor.avoid_mask)
         return True
 
     # ---- editors ----------------------------------------------------------------------------
-    def _editor_for(self, sample: Sample, shape: tuple[int, int], prepared: Prepared | None) -> MaskEditor:
+    def _editor_for(self, sample: Sample, shape: tuple[int, int], prepared: Prepared | None) -> LayeredMaskEditor:
         """The sample's editor: kept with its undo history for recently visited images (else the
         one the prefetcher read from disk, if still valid, else read now)."""
         editor = self.editors.pop(sample.id, None)
         if editor is None and prepared is not None and prepared.mask is not None and prepared.mask_from_disk:
             editor = prepared.mask.editor
-        if editor is None or editor.mask.shape != shape:
-            editor = MaskEditor(shape, self._read_mask(sample, shape))
+        if editor is None or editor.shape != shape:
+            editor = LayeredMaskEditor.of(shape, self._read_layers(sample, shape))
         self.editors[sample.id] = editor
         while len(self.editors) > EDITORS_KEPT:
             self.editors.popitem(last=False)
         return editor
 
-    def _read_mask(self, sample: Sample, shape: tuple[int, int]) -> np.ndarray | None:
-        """The stored mask at the image's size, or None; raises MaskNotShown when it cannot be."""
+    def _read_layers(self, sample: Sample, shape: tuple[int, int]) -> MaskLayers | None:
+        """The stored mask's layers at the image's size, or None; raises MaskNotShown when they cannot be."""
         project = self.project
         if self.autosaver is not None and self.autosaver.state(sample.id) == "saving":
             self.autosaver.flush()  # a stroke still being written is part of the mask
         try:
-            mask = project.read_mask(sample)
+            layers = project.read_mask_layers(sample)
         except Exception as exc:  # noqa: BLE001 - whatever the decoder raised: say so, keep the file
             raise MaskNotShown(f"mask not shown: {load_problem(project.mask_path(sample.id), exc, 'the mask')}; "
                                "painting is off so that it is not overwritten") from None
-        if mask is None or mask.shape == shape:
-            return mask
+        if layers is None or layers.shape == shape:
+            return layers
         if project.readonly:
             raise MaskNotShown(f"{sample.path}: the mask's size differs from the image; not shown")
         try:
-            mask = project_dialogs.settle_mask_size(self._parent, project, sample, mask, shape)
+            layers = project_dialogs.settle_mask_size(self._parent, project, sample, layers, shape)
         except Exception as exc:  # noqa: BLE001 - e.g. a full disk while writing the resized mask
             raise MaskNotShown(f"mask not shown: {load_problem(project.mask_path(sample.id), exc, 'the mask')}") \
                 from None
         finally:
             self._refresh([sample.id])
-        if mask is None and project.read_mask(sample) is not None:
+        if layers is None and project.read_mask_layers(sample) is not None:
             raise MaskNotShown(f"{sample.path}: the mask's size differs from the image; left as it is, "
                                "painting is off so that it is not overwritten")
-        return mask
+        return layers

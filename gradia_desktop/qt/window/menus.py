@@ -109,6 +109,7 @@ class WindowMenus:
             panels.addAction(dock.toggleViewAction())
         if tools is None:
             return
+        self.edit_menu.addAction(tools.layer_switch.action)
         for action in tools.actions():
             is_view = action in (tools.show_heatmap, tools.show_mask)
             (self.view_menu if is_view else self.edit_menu).addAction(action)

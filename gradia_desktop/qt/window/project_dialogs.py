@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
+from ...core.mask_layers import MaskLayers
 from ...core.records import Sample
 from ...core.store import Project
 from .new_project_dialog import NewProjectDialog
@@ -52,15 +53,18 @@ def ask_mask_size_choice(parent: QWidget, text: str) -> str:
     return buttons.get(box.clickedButton(), "leave")
 
 
-def settle_mask_size(parent: QWidget, project: Project, sample: Sample, mask: np.ndarray,
-                     shape: tuple[int, int]) -> np.ndarray | None:
-    """A stored mask of the wrong size: resize it to the image, discard it, or leave it untouched (hidden)."""
-    choice = ask_mask_size_choice(parent, f"{sample.path}: the mask is {mask.shape[1]}\u00d7{mask.shape[0]}, "
+def settle_mask_size(parent: QWidget, project: Project, sample: Sample, layers: MaskLayers,
+                     shape: tuple[int, int]) -> MaskLayers | None:
+    """A stored mask of the wrong size: resize it (both layers) to the image, discard it, or leave it
+    untouched (hidden)."""
+    height, width = layers.shape
+    choice = ask_mask_size_choice(parent, f"{sample.path}: the mask is {width}\u00d7{height}, "
                                           f"the image {shape[1]}\u00d7{shape[0]}.")
     if choice == "resize":
-        fitted = cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
-        project.write_mask(sample, fitted)
-        return fitted
+        look, avoid = (cv2.resize(layer.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+                       for layer in (layers.look, layers.avoid))
+        project.write_mask(sample, look, avoid=avoid)
+        return MaskLayers.of(look, avoid)
     if choice == "discard":
         project.delete_mask(sample.id)
     return None

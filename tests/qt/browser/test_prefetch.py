@@ -36,7 +36,7 @@ def next_sample(window):
 def no_gui_loads(window, monkeypatch):
     """Record the samples whose image or mask the GUI thread reads itself from now on."""
     loads = []
-    for name in ("load_image", "read_mask"):
+    for name in ("load_image", "read_mask_layers"):
         original = getattr(window.project, name)
 
         def record(sample, _original=original, _name=name):
@@ -77,7 +77,7 @@ def test_a_mask_changed_on_disk_after_prefetching_is_read_again(window, qtbot, m
     window.project.write_mask(target, new)  # e.g. an import while the image waits in the cache
     loads = no_gui_loads(window, monkeypatch)
     window.browser.select_next()
-    assert ("read_mask", target.id) in loads
+    assert ("read_mask_layers", target.id) in loads
     assert np.array_equal(window.canvas.editor().mask, new) and layer_shows(window, new)
 
 

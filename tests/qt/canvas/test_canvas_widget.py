@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QCursor, QImage, QWheelEvent
 from PySide6.QtTest import QTest
 
+from gradia_desktop.core.layered_mask_edit import LayeredMaskEditor
 from gradia_desktop.core.mask_edit import MaskEditor
 from gradia_desktop.qt.canvas.canvas_widget import HEAT_MAX_SIDE, Canvas
 from gradia_desktop.qt.canvas.layers import mask_layer_image, rgb_layer_image
@@ -370,7 +371,7 @@ def test_a_prepared_image_and_mask_layer_are_adopted_without_a_copy(canvas):
     canvas.set_image(qimage)
     assert canvas.image_item.image is qimage and canvas.image_shape() == (H, W)
     assert np.array_equal(canvas.image(), rgb)
-    editor = MaskEditor((H, W))
+    editor = LayeredMaskEditor((H, W))
     editor.replace(np.eye(H, W, dtype=bool))
     prepared = mask_layer_image(editor, canvas.mask_lut())
     canvas.set_editor(editor, prepared)

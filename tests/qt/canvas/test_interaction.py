@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath
 
+from gradia_desktop.core.layered_mask_edit import LayeredMaskEditor
 from gradia_desktop.core.mask_edit import MaskEditor, Rect
 from gradia_desktop.qt.canvas.canvas_widget import Canvas
 from gradia_desktop.qt.canvas.interaction import RESIZE_PX_PER_DOUBLING, CanvasController, CanvasSurface
@@ -19,7 +20,7 @@ class FakeSurface:
     """A CanvasSurface without a widget: it records what the controller asks of it."""
 
     def __init__(self, shape: tuple[int, int] = (20, 30)):
-        self.mask_editor = MaskEditor(shape)
+        self.mask_editor = LayeredMaskEditor(shape)
         self.rgb = np.zeros((*shape, 3), np.uint8)
         self.current_tool = "brush"
         self.radius = 2.0
@@ -33,7 +34,7 @@ class FakeSurface:
         self.panned = QPointF()
         self.view_changes: list[object] = []
 
-    def editor(self) -> MaskEditor | None:
+    def editor(self) -> LayeredMaskEditor | None:
         return self.mask_editor
 
     def image_shape(self) -> tuple[int, int] | None:

@@ -66,7 +66,7 @@ def test_a_preview_is_shown_at_full_size_then_the_full_image_without_moving_the_
     assert not canvas.image_item.showing_preview() and canvas.image_item.image.width() == W
     assert view_state(canvas) == before  # zoom and pan kept
     assert np.array_equal(canvas.image(), full_rgb)
-    assert canvas.editor() is editor
+    assert canvas.editor().look is editor
     assert np.array_equal(qimage_array(canvas.mask_item.image, 4)[..., 3] > 0, editor.mask)
 
 
@@ -106,7 +106,7 @@ def test_painting_on_a_preview_paints_the_full_size_mask(canvas, full_rgb):
     painted = editor.mask.copy()
     assert painted[40, 30] and painted[40, 200] and not painted[60, 30]  # image pixels, not preview pixels
     arrive(preview, full_rgb)
-    assert canvas.editor() is editor and np.array_equal(editor.mask, painted)
+    assert canvas.editor().look is editor and np.array_equal(editor.mask, painted)
     assert np.array_equal(qimage_array(canvas.mask_item.image, 4)[..., 3] > 0, painted)
 
 

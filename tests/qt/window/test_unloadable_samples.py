@@ -146,14 +146,14 @@ def test_a_mask_that_cannot_be_read_is_kept_and_not_painted_over(window, qtbot, 
     window.browser.select_next()
     window.browser.select_previous()
     stored = window.project.mask_path(before.id).read_bytes()
-    original = window.project.read_mask
+    original = window.project.read_mask_layers
 
-    def read_mask(sample):
+    def read_mask_layers(sample):
         if (sample if isinstance(sample, int) else sample.id) == before.id:
             raise MemoryError()
         return original(sample)
 
-    monkeypatch.setattr(window.project, "read_mask", read_mask)
+    monkeypatch.setattr(window.project, "read_mask_layers", read_mask_layers)
     window.prefetcher.clear()
     window.editing.forget_editors()
     window.show_sample(before)
