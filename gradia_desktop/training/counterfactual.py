@@ -11,8 +11,11 @@ donor backgrounds ("plates") are the donor images with their masked region inpai
 
 A mask's "don't look here" layer is replaced too: on an image that also has a "look here" mask it
 lies outside the object and goes with the rest of the background (and is filled out of the image's
-own plate); on an image whose mask marks only what not to look at, just that region is refilled
-with the image's own background, the rest kept.
+own plate); on an image whose mask marks only what not to look at, just that region is replaced,
+the rest kept: by what another such image has in its "don't look here" region (a ruler, a tag, a
+watermark), fitted to this one's box, so that across the counterfactuals what lies there is
+independent of the class, as the background is for the masked objects; with no other such image,
+by the image's own background.
 """
 
 from __future__ import annotations
@@ -131,6 +134,10 @@ class CounterfactualBank:
         self.labels = labels[self.index]  # the first len(self.plates) are the plates' own
         self.fills = GrowingRows(size, size, 3, scratch / "fills.u8" if scratch else None)
         self.fill_row: dict[int, int] = {}  # bank position -> its row in self.fills
+        # bank position -> (box y0, y1, x0, x1; the layer and the image's pixels inside the box)
+        self.ruled_out: dict[int, tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]] = {}
+        self._ruled_out_order: list[int] = []  # their bank positions, and each one's place in that list
+        self._ruled_out_rank: dict[int, int] = {}
         if has_avoid is not None:
             self._add_avoid_only(images, labels, avoid, has_avoid & ~has_mask, rng, progress, cancelled)
 
@@ -148,8 +155,16 @@ class CounterfactualBank:
             for j, i in enumerate(chunk):
                 stop_if_cancelled(cancelled, "preparing counterfactual backgrounds")
                 rgb = images[i].permute(1, 2, 0).numpy()
-                fills[j] = background_plate(rgb, avoid[i].numpy(), rng)
+                ruled_out = avoid[i].numpy()
+                fills[j] = background_plate(rgb, ruled_out, rng)
                 keep[j] = (fills[j] == rgb).all(axis=-1)
+                ys, xs = np.nonzero(ruled_out)
+                box = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
+                position = len(self.index) + j
+                self.ruled_out[position] = (box, ruled_out[box[0]:box[1], box[2]:box[3]].copy(),
+                                            rgb[box[0]:box[1], box[2]:box[3]].copy())
+                self._ruled_out_rank[position] = len(self._ruled_out_order)
+                self._ruled_out_order.append(position)
                 report(progress, "refilling \"don't look here\" regions", start + j + 1, len(new))
             first = len(self.index)
             self.fill_row.update({first + j: len(self.fills) + j for j in range(len(chunk))})
@@ -194,6 +209,30 @@ class CounterfactualBank:
     def __len__(self) -> int:
         return len(self.index)
 
+    def _ruled_out_donor(self, k: int, generator: torch.Generator) -> int | None:
+        """Another image whose mask marks only "don't look here", drawn at random; None without one."""
+        order = self._ruled_out_order
+        if len(order) < 2:
+            return None
+        pick = int(torch.randint(len(order) - 1, (1,), generator=generator))
+        return order[pick + (pick >= self._ruled_out_rank[k])]  # never its own
+
+    def _replace_ruled_out(self, k: int, donor: int | None, image: torch.Tensor) -> torch.Tensor:
+        """``image`` (3, S, S uint8) with its "don't look here" region refilled from its own background,
+        then, with a ``donor``, what the donor has in its region, fitted to this one's box."""
+        keep = self.keep[k].float()
+        mixed = keep * image.float() + (1 - keep) * self.fills[self.fill_row[k]].float()
+        if donor is not None:
+            (y0, y1, x0, x1), layer, _ = self.ruled_out[k]
+            _, donor_layer, donor_pixels = self.ruled_out[donor]
+            shape = (y1 - y0, x1 - x0)
+            inside = layer & _fitted(donor_layer.astype(np.uint8), shape).astype(bool)
+            patch = torch.from_numpy(_fitted(donor_pixels, shape)).permute(2, 0, 1).float()
+            region = mixed[:, y0:y1, x0:x1]
+            where = torch.from_numpy(inside)
+            mixed[:, y0:y1, x0:x1] = torch.where(where, patch, region)
+        return mixed.round().clamp_(0, 255).to(torch.uint8)
+
     def apply(self, batch_index: torch.Tensor, batch_images: torch.Tensor, generator: torch.Generator,
               donors: str = "any", rows: torch.Tensor | None = None) -> torch.Tensor:
         """Return ``batch_images`` (uint8) with every masked sample's background swapped (a copy where
@@ -216,13 +255,12 @@ class CounterfactualBank:
             k = self.position.get(i)
             if k is None:
                 continue
-            if k in self.fill_row:  # no draw: the same on every process of a distributed run
+            if k in self.fill_row:
+                donor = self._ruled_out_donor(k, generator)  # drawn on every process, so they stay in step
                 j = row if place is None else place.get(row)
                 if j is not None:
                     out = _copy_keeping_pinned(batch_images) if out is None else out
-                    keep = self.keep[k].float()
-                    out[j] = (keep * batch_images[j].float() + (1 - keep) * self.fills[self.fill_row[k]].float()
-                              ).round().clamp_(0, 255).to(torch.uint8)
+                    out[j] = self._replace_ruled_out(k, donor, batch_images[j])
                 continue
             if plates < 2:  # no other background to swap in
                 continue
@@ -248,6 +286,12 @@ class CounterfactualBank:
                 out = _copy_keeping_pinned(batch_images)
             out[j] = mixed.round().clamp_(0, 255).to(torch.uint8)
         return batch_images if out is None else out
+
+
+def _fitted(patch: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``patch`` resized to (h, w) by nearest neighbour (a tag's hard edges stay hard)."""
+    h, w = shape
+    return patch if patch.shape[:2] == (h, w) else cv2.resize(patch, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
 def _copy_keeping_pinned(images: torch.Tensor) -> torch.Tensor:

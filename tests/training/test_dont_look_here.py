@@ -71,6 +71,23 @@ def test_an_image_that_only_says_dont_look_here_is_refilled_there_and_kept_elsew
     assert torch.equal(out[:, far], images[2][:, far])  # the rest is the image's own
 
 
+def test_a_ruled_out_region_gets_what_another_image_has_in_its_own():
+    """Two images whose masks mark only a tag, each tag the colour of its class: each one's tag region
+    gets the other's tag, so across the counterfactuals the tag says nothing about the class."""
+    images = torch.full((2, 3, 32, 32), 100, dtype=torch.uint8)
+    images[0, :, 4:10, 4:10] = torch.tensor([235, 215, 30]).view(3, 1, 1)
+    images[1, :, 20:28, 12:20] = torch.tensor([200, 40, 210]).view(3, 1, 1)
+    avoid = torch.zeros(2, 32, 32, dtype=torch.bool)
+    avoid[0, 4:10, 4:10] = True
+    avoid[1, 20:28, 12:20] = True
+    bank = CounterfactualBank(images, torch.tensor([0, 1]), torch.zeros(2, 32, 32, dtype=torch.bool),
+                              torch.zeros(2, dtype=torch.bool), avoid=avoid, has_avoid=torch.ones(2, dtype=torch.bool))
+    out = bank.apply(torch.tensor([0, 1]), images, torch.Generator().manual_seed(0))
+    assert (out[0, :, 4:10, 4:10] == torch.tensor([200, 40, 210]).view(3, 1, 1)).all()  # the other's tag, fitted
+    assert (out[1, :, 20:28, 12:20] == torch.tensor([235, 215, 30]).view(3, 1, 1)).all()
+    assert (out[0, :, 20:, :] == 100).all()  # the rest of the image is its own
+
+
 def test_flips_move_both_layers_together():
     grids = torch.zeros(1, 2, 2, 4)
     grids[0, 0, 0, 0], grids[0, 1, 1, 0] = 1.0, 1.0
