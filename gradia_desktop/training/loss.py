@@ -99,20 +99,19 @@ def gradia_loss(logits: torch.Tensor, target: torch.Tensor, cam: torch.Tensor, m
 
 
 def avoid_attention(cam: torch.Tensor, avoid: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
-    """Mean over the ``chosen`` samples of the share of their positive true-class CAM that lies in their
-    "don't look here" cells (each cell weighted by how much of it the layer covers): 0 when the
-    model's attention stays off what the expert ruled out, 1 when it all lies there.
+    """Mean over the ``chosen`` samples of their min-max normalised true-class CAM inside their "don't
+    look here" cells (each cell weighted by how much of it the layer covers): 0 when the model's
+    attention stays off what the expert ruled out, 1 when its peak fills it.
 
-    A share of the positive energy rather than the min-max normalised CAM there: where the ruled-out
-    region holds the heatmap's peak, the normalised value is 1 whatever the model does, so it would
-    give no gradient exactly where the model looks at what it must not.
+    (The share of the positive CAM energy there, which unlike this still has a gradient where the
+    ruled-out region holds the peak, was tried too and did worse: docs/algorithm.md.)
     """
     rows = chosen_rows(chosen, cam.device)
     if len(rows) == 0:
         return cam.new_zeros(())
-    positive = cam.index_select(0, rows).float().clamp_min(0)
-    inside = (positive * avoid.index_select(0, rows)).sum(dim=(1, 2))
-    return (inside / (positive.sum(dim=(1, 2)) + 1e-6)).mean()
+    weight = avoid.index_select(0, rows)
+    inside = (minmax(cam.index_select(0, rows)) * weight).sum(dim=(1, 2)) / weight.sum(dim=(1, 2)).clamp_min(1e-6)
+    return inside.mean()
 
 
 def outside_evidence(evidence: torch.Tensor, mask_grid: torch.Tensor, chosen: torch.Tensor,

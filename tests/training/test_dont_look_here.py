@@ -38,19 +38,19 @@ def test_unmarked_cells_of_a_three_state_mask_never_count_and_two_state_masks_co
     assert float(outside_evidence(evidence, grid, torch.tensor([True, True]), known)) == pytest.approx((1 + 15) / 16 / 2)
 
 
-def test_the_avoid_penalty_is_the_share_of_positive_attention_on_the_ruled_out_cells():
+def test_the_avoid_penalty_is_the_normalised_attention_on_the_ruled_out_cells():
     cam = torch.zeros(2, 4, 4)
-    cam[0, 0, 0], cam[0, 2, 2], cam[0, 3, 0] = 3.0, 1.0, -5.0  # the peak is ruled out; negative cells do not count
+    cam[0, 0, 0], cam[0, 2, 2] = 2.0, 4.0  # min-max: 0.5 at (0, 0)
     cam[1, 1, 1] = 2.0
     cam.requires_grad_(True)
     avoid = torch.zeros(2, 4, 4)
     avoid[0, 0, 0] = 1.0
     avoid[1, 3, 3] = 1.0
     value = avoid_attention(cam, avoid, torch.tensor([True, True]))
-    assert float(value.detach()) == pytest.approx((3 / 4 + 0.0) / 2, abs=1e-5)
+    assert float(value.detach()) == pytest.approx((0.5 + 0.0) / 2, abs=1e-5)
     assert float(avoid_attention(cam, avoid, torch.tensor([False, False])).detach()) == 0.0
     value.backward()
-    assert cam.grad[0, 0, 0] > 0 > cam.grad[0, 2, 2]  # lower the peak there, raise attention elsewhere
+    assert cam.grad[0, 0, 0] > 0 > cam.grad[0, 2, 2]  # lower attention there, raise the peak elsewhere
 
 
 def test_an_image_that_only_says_dont_look_here_is_refilled_there_and_kept_elsewhere():
