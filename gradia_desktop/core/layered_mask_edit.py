@@ -183,12 +183,18 @@ class LayeredMaskEditor:
             self._new_change(self._stroke_layer)
         return rect
 
-    def end_stroke(self) -> Rect | None:
-        """Close an open stroke; one undo step if it changed anything."""
-        name, self._stroke_layer = self._stroke_layer, None
+    @property
+    def stroke_open(self) -> bool:
+        return self._stroke_layer is not None
+
+    def end_stroke(self, snap_to: np.ndarray | None = None) -> Rect | None:
+        """Close an open stroke; one undo step if it changed anything (``snap_to``: MaskEditor.end_stroke)."""
+        name = self._stroke_layer
         if name is None:
             return None
-        return self._recorded(name, self.layer(name).end_stroke())
+        rect = self.layer(name).end_stroke(snap_to)
+        self._stroke_layer = None
+        return self._recorded(name, rect)
 
     # ---- whole-region edits of the active layer ----------------------------------------------
     def flood_fill(self, x: float, y: float, value: bool) -> Rect | None:
@@ -198,6 +204,10 @@ class LayeredMaskEditor:
     def wand_fill(self, image: np.ndarray, x: float, y: float, tolerance: int, value: bool) -> Rect | None:
         self.end_stroke()
         return self._recorded(self.active_layer, self.active.wand_fill(image, x, y, tolerance, value))
+
+    def fill_region(self, region: np.ndarray, value: bool) -> Rect | None:
+        self.end_stroke()
+        return self._recorded(self.active_layer, self.active.fill_region(region, value))
 
     def fill_polygon(self, points: Sequence[tuple[float, float]], value: bool) -> Rect | None:
         self.end_stroke()

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .superpixels import touched_regions
+
 Rect = tuple[int, int, int, int]  # (x0, y0, x1, y1), x1/y1 exclusive, clipped to the mask
 
 TILE = 128
@@ -181,12 +183,25 @@ class MaskEditor:
             self.version += 1
         return rect
 
-    def end_stroke(self) -> Rect | None:
-        """Close the stroke; if it changed anything, commit it as ONE undo step and return its bbox."""
+    def end_stroke(self, snap_to: np.ndarray | None = None) -> Rect | None:
+        """Close the stroke; if it changed anything, commit it as ONE undo step and return its bbox.
+
+        ``snap_to``: (H, W) region labels (core/superpixels.py); the stroke's changes then grow to the
+        whole regions they touch, in the same step - a rough stroke that stops at the image's edges."""
+        if snap_to is not None and np.shape(snap_to) != self.shape:
+            raise ValueError(f"labels shape {np.shape(snap_to)} does not match {self.shape}")
         s = self._stroke
         self._stroke = None
         if s is None or s.rect is None:
             return None
+        old = self._before_stroke(s)
+        if snap_to is not None:
+            return self._snap_stroke(s, old, snap_to)
+        self._undo.append((s.rect, np.packbits(old)))
+        return s.rect
+
+    def _before_stroke(self, s: _Stroke) -> np.ndarray:
+        """The mask inside the stroke's bounding box as it was before the stroke."""
         x0, y0, x1, y1 = s.rect
         old = self.mask[y0:y1, x0:x1].copy()
         for (ty, tx), tile in s.tiles.items():
@@ -196,8 +211,22 @@ class MaskEditor:
             ix1, iy1 = min(x1, tx0 + tile.shape[1]), min(y1, ty0 + tile.shape[0])
             if ix0 < ix1 and iy0 < iy1:
                 old[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = tile[iy0 - ty0:iy1 - ty0, ix0 - tx0:ix1 - tx0]
-        self._undo.append((s.rect, np.packbits(old)))
-        return s.rect
+        return old
+
+    def _snap_stroke(self, s: _Stroke, old: np.ndarray, labels: np.ndarray) -> Rect:
+        x0, y0, x1, y1 = s.rect
+        changed = np.zeros(self.shape, bool)
+        changed[y0:y1, x0:x1] = old != self.mask[y0:y1, x0:x1]
+        regions = touched_regions(np.asarray(labels), changed)
+        grown = _bbox(regions & (self.mask != s.value))
+        if grown is not None:
+            self.version += 1
+        rx0, ry0, rx1, ry1 = rect = _union(s.rect, grown)
+        before = self.mask[ry0:ry1, rx0:rx1].copy()  # outside the stroke's box the stroke changed nothing
+        before[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0] = old
+        self.mask[ry0:ry1, rx0:rx1][regions[ry0:ry1, rx0:rx1]] = s.value
+        self._undo.append((rect, np.packbits(before)))
+        return rect
 
     def _paint_capsule(self, ax, ay, bx, by, r, s: _Stroke) -> Rect | None:
         h, w = self.shape
@@ -313,6 +342,18 @@ class MaskEditor:
         x0, y0, x1, y1 = rect
         self.mask[y0:y1, x0:x1] = new_mask[y0:y1, x0:x1]
         return rect
+
+    def fill_region(self, region: np.ndarray, value: bool) -> Rect | None:
+        """Set the pixels of ``region`` ((H, W) bool, e.g. one superpixel) to ``value``."""
+        self.end_stroke()
+        region = np.asarray(region, bool)
+        if region.shape != self.shape:
+            raise ValueError(f"region shape {region.shape} does not match {self.shape}")
+        rect = _bbox(region)
+        if rect is None:
+            return None
+        x0, y0, x1, y1 = rect
+        return self._apply(x0, y0, region[y0:y1, x0:x1], bool(value))
 
     def _apply(self, x0: int, y0: int, hit: np.ndarray, value: bool) -> Rect | None:
         """Set the ``hit`` pixels (a patch placed at x0, y0) to ``value`` as one undo step."""

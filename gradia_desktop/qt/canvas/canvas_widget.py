@@ -33,10 +33,12 @@ from .interaction import CanvasController
 from .layers import COLORMAPS, HEAT_MAX_SIDE, MASK_COLOR, ImageLayer, PreparedMask, add_outline_items
 from .mask_overlay import MaskOverlay
 from .problem_banner import ProblemBanner
+from .superpixel_tool import SuperpixelTool
 
 __all__ = ["BACKGROUND", "COLORMAPS", "HEAT_MAX_SIDE", "RADIUS_RANGE", "TOOLS", "ZOOM_RANGE", "Canvas"]
 
-TOOLS = ("brush", "eraser", "fill", "erase_fill", "wand", "wand_erase", "click", "lasso", "lasso_erase", "pan")
+TOOLS = ("brush", "eraser", "fill", "erase_fill", "wand", "wand_erase", "superpixel", "click", "lasso", "lasso_erase",
+         "pan")
 RADIUS_RANGE = (0.5, 500.0)
 PIXMAP_CACHE_KB = 256 * 1024  # room for the two layers' screen-sized caches on a 4K display
 
@@ -85,7 +87,10 @@ class Canvas(ImageView):
         self._read_only = False
         self._problem: str | None = None  # why there is nothing to see or edit; the canvas is read-only meanwhile
         self.problem_banner = ProblemBanner(self.viewport())
-        self._controller = CanvasController(self, ClickWorker(self))
+        self.superpixels = SuperpixelTool(self, self)  # its size and "snap to edges" are set on it
+        self._controller = CanvasController(self, ClickWorker(self), self.superpixels)
+        self.editor_changed.connect(self._prefetch_superpixels)
+        self.tool_changed.connect(self._prefetch_superpixels)
         self._controller.update_cursor()
 
     # ---- content ------------------------------------------------------------------------------
@@ -144,6 +149,10 @@ class Canvas(ImageView):
 
     def editor(self) -> LayeredMaskEditor | None:
         return self._editor
+
+    def _prefetch_superpixels(self, *_args: object) -> None:
+        if not self.image_item.showing_preview():  # not while browsing: image() would wait for the full image
+            self.superpixels.prefetch()
 
     def set_mask_layer(self, name: str) -> None:
         """Let the tools edit ``name`` (LOOK: "look here", AVOID: "don't look here"), on this sample and

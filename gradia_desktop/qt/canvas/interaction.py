@@ -21,11 +21,13 @@ from ...core.click_segmentation import ClickSession
 from ...core.layered_mask_edit import LayeredMaskEditor
 from ...core.mask_edit import MaskEditor, Rect
 from .click_worker import BACKGROUND_PIXELS, ClickWorker
+from .superpixel_tool import SuperpixelTool
 
 _ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0.8}
 _KEYS = {*_ZOOM_KEYS, Qt.Key.Key_F, Qt.Key.Key_1, Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight,
          Qt.Key.Key_Space, Qt.Key.Key_Escape}
 _BRUSHES = ("brush", "eraser")
+_CLICK_TOOLS = ("click", "superpixel")  # a click adds, Shift+click or right-click takes away
 DEFAULT_WAND_TOLERANCE = 32  # per colour channel, 0-255
 RESIZE_PX_PER_DOUBLING = 80  # Ctrl + right-drag: this many view pixels to the right double the brush
 
@@ -89,9 +91,11 @@ class CanvasController:
     """Event handling for a ``CanvasSurface``; see the module docstring. The ``*_event`` methods
     return False for events left to the widget's default handling."""
 
-    def __init__(self, surface: CanvasSurface, click_worker: ClickWorker | None = None):
+    def __init__(self, surface: CanvasSurface, click_worker: ClickWorker | None = None,
+                 superpixels: SuperpixelTool | None = None):
         self._surface = surface
         self._click_worker = click_worker  # cuts out clicks on large images off the GUI thread
+        self._superpixels = superpixels  # the superpixel tool, and the labels a snapped stroke grows to
         self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan' | 'resize'
         self._last_view_pos = QPointF()
         self._last_image_pos: QPointF | None = None  # where the brush outline was last drawn
@@ -163,18 +167,20 @@ class CanvasController:
             self._drag = "resize"  # the outline stays where the drag began and grows or shrinks there
             self._resize_from = (pos.x(), surface.brush_radius(), surface.view_to_image(pos))
             return
-        if tool == "click" and button == Qt.MouseButton.RightButton and surface.can_edit():
-            self._click_to_mask(pos, positive=False)
+        if tool in _CLICK_TOOLS and button == Qt.MouseButton.RightButton and surface.can_edit():
+            self._region_click(tool, pos, add=False)
             return
         if button != Qt.MouseButton.LeftButton or not surface.can_edit():
             return
         editor = surface.editor()
         p = surface.view_to_image(pos)
         x, y = p.x() - 0.5, p.y() - 0.5
-        if tool == "click":
-            self._click_to_mask(pos, positive=not event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if tool in _CLICK_TOOLS:
+            self._region_click(tool, pos, add=not event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             return
         if tool in _BRUSHES:
+            if self._superpixels is not None:
+                self._superpixels.prefetch()  # a snapped stroke's end should not wait for them
             editor.begin_stroke(tool == "brush", surface.brush_radius())
             self._drag = "stroke"
             self._show_change(editor.stroke_to(x, y), commit=False)
@@ -236,13 +242,20 @@ class CanvasController:
         self._resize_from = None
         editor = surface.editor()
         if drag == "stroke" and editor is not None:
-            if editor.end_stroke() is not None:
+            snaps = self._superpixels is not None and editor.stroke_open
+            snap = self._superpixels.snap_labels() if snaps else None
+            rect = editor.end_stroke(snap)
+            if rect is not None and snap is not None:
+                surface.repaint_mask(rect)  # what the stroke grew to; the stroke itself is shown already
+            if rect is not None:
                 surface.commit_edit()
         elif drag == "lasso":
             surface.show_lasso(None)
             if editor is not None and len(self._lasso) >= 3:
                 self._show_change(editor.fill_polygon(self._lasso, surface.tool() == "lasso"), commit=True)
             self._lasso = []
+        if self._superpixels is not None:
+            self._superpixels.apply_clicks()  # those that arrived during the stroke
 
     def update_cursor(self) -> None:
         """The cursor and brush outline for the current tool, read-only state and Space key."""
@@ -259,6 +272,13 @@ class CanvasController:
             surface.show_brush_outline(None)
         elif self._last_image_pos is not None:  # a new size ([ and ]) shows at once, not at the next move
             self._move_brush(self._last_image_pos)
+
+    def _region_click(self, tool: str, pos: QPointF, add: bool) -> None:
+        if tool == "click":
+            self._click_to_mask(pos, positive=add)
+        elif self._superpixels is not None:
+            p = self._surface.view_to_image(pos)
+            self._superpixels.click(p.x() - 0.5, p.y() - 0.5, add)
 
     def _click_to_mask(self, pos: QPointF, positive: bool) -> None:
         """One click of click-to-mask, one undo step. The clicks so far carry on while the mask is as

@@ -1,5 +1,6 @@
-"""The mask tools toolbar: tools, the mask layer they paint (layer_switch.py), brush size, history,
-mask commands and the heatmap's look.
+"""The mask tools toolbar: tools (tool_specs.py), the mask layer they paint (layer_switch.py), brush size,
+snapping to edges and superpixel size (superpixel_controls.py), history, mask commands and the
+heatmap's look.
 
 Its settings are the user's preferences: restored when the panel is made, saved when changed
 (tool_prefs.py).
@@ -32,49 +33,10 @@ from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
 from .interaction import DEFAULT_WAND_TOLERANCE
 from .layer_switch import LayerSwitch
 from .swatch_icons import color_icon
+from .superpixel_controls import add_snap_toggle, add_superpixel_size
 from .tool_prefs import THRESHOLD_RANGE, ToolPrefs
+from .tool_specs import ICONS, TOOL_SPECS
 
-# name, label, shortcut, tooltip
-TOOL_SPECS = (
-    ("brush", "Brush", "B", "Paint attention"),
-    ("eraser", "Eraser", "E", "Erase attention"),
-    ("fill", "Fill", "G", "Fill the enclosed mask region under the click (follows the mask: fills inside an "
-                          "outline you painted, or all of the unmasked area)"),
-    ("erase_fill", "Erase fill", "Shift+G", "Erase the connected mask region under the click"),
-    ("wand", "Magic wand", "W", "Fill the object under the click: the connected region of the image whose colour "
-                                "is within the tolerance of the clicked pixel's (follows the image)"),
-    ("wand_erase", "Wand erase", "Shift+W", "Erase the connected region of similar colour under the click"),
-    ("click", "Click to mask", "C", "Click the object to mask it; click again to refine: a click adds what "
-                                    "was missed, Shift+click or right-click takes away what should not be "
-                                    "there (each click is one undo step)"),
-    ("lasso", "Lasso", "L", "Fill a freehand outline"),
-    ("lasso_erase", "Lasso erase", "Shift+L", "Erase a freehand outline"),
-    ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
-)
-# The Material Design Icons glyph, and badge, of each action: by tool name, then by the panel's
-# attribute name. An erase variant is its tool with a minus badge; the heatmap is a flame, the mask a
-# hatched square, so "mask from heatmap" is the mask with a flame.
-ICONS: dict[str, tuple[str, ...]] = {
-    "brush": ("brush",),
-    "eraser": ("eraser",),
-    "fill": ("format-color-fill",),
-    "erase_fill": ("format-color-fill", "minus-circle"),
-    "wand": ("auto-fix",),
-    "wand_erase": ("auto-fix", "minus-circle"),
-    "click": ("cursor-default-click",),
-    "lasso": ("lasso",),
-    "lasso_erase": ("lasso", "minus-circle"),
-    "pan": ("hand-back-right",),
-    "smaller": ("minus-circle-outline",),
-    "larger": ("plus-circle-outline",),
-    "undo": ("undo",),
-    "redo": ("redo",),
-    "clear": ("delete-outline",),
-    "invert": ("invert-colors",),
-    "from_heatmap": ("texture-box", "fire"),
-    "show_heatmap": ("fire",),
-    "show_mask": ("texture-box",),
-}
 _SLIDER_STEPS = 200
 DEFAULT_THRESHOLD = 0.5
 
@@ -153,6 +115,7 @@ class ToolPanel(QToolBar):
         self.larger = self._action("Larger brush", ("]",),
                                    lambda: canvas.set_brush_radius(canvas.brush_radius() * 1.25))
         canvas.addActions([self.smaller, self.larger])  # window-wide keys without buttons on the bar
+        self.snap = add_snap_toggle(canvas, self)
 
         self.addSeparator()
         self.undo = self._action("Undo", ("Ctrl+Z",), canvas.undo)
@@ -185,6 +148,7 @@ class ToolPanel(QToolBar):
                                   "colour may lie from the clicked one's and still join the region")
         self.wand_spin.valueChanged.connect(canvas.set_wand_tolerance)
         self.addWidget(self.wand_spin)
+        self.superpixel_size = add_superpixel_size(canvas, self)
 
         self.addSeparator()
         self.show_heatmap = self._toggle("Heatmap", "H", canvas.set_heatmap_visible)
@@ -256,6 +220,10 @@ class ToolPanel(QToolBar):
             self.set_mask_color(prefs["mask_color"])
         if "threshold" in prefs:
             self.threshold_spin.setValue(prefs["threshold"])
+        if "snap_to_edges" in prefs:
+            self.snap.setChecked(prefs["snap_to_edges"])
+        if "superpixel_size" in prefs:
+            self.superpixel_size.setValue(round(prefs["superpixel_size"]))
         if "tool" in prefs:
             self.canvas.set_tool(prefs["tool"])
 
@@ -269,6 +237,8 @@ class ToolPanel(QToolBar):
         self.show_heatmap.toggled.connect(save("show_heatmap"))
         self.show_mask.toggled.connect(save("show_mask"))
         self.threshold_spin.valueChanged.connect(save("threshold"))
+        self.snap.toggled.connect(save("snap_to_edges"))
+        self.superpixel_size.valueChanged.connect(save("superpixel_size"))
 
     def _save_tool(self, name: str) -> None:
         self.prefs.save("tool", name)
@@ -369,7 +339,7 @@ class ToolPanel(QToolBar):
 
     def named_actions(self) -> dict[str, QAction]:
         """The panel's actions by tool name or attribute name (the keys of ``ICONS``)."""
-        commands = ("smaller", "larger", "undo", "redo", "clear", "invert", "from_heatmap", "show_heatmap",
+        commands = ("smaller", "larger", "snap", "undo", "redo", "clear", "invert", "from_heatmap", "show_heatmap",
                     "show_mask")
         return {**self.tool_actions, **{name: getattr(self, name) for name in commands}}
 

@@ -1,8 +1,9 @@
 """The mask tools' preferences, kept in QSettings: restored when a tool panel is made, saved on change.
 
-Kept: the current tool, brush radius, heatmap and mask opacity and visibility, colormap, mask colour
-and the threshold of "mask from heatmap". A value that is missing or unusable (another version
-wrote it, or a hand edit) is skipped: the control keeps its default.
+Kept: the current tool, brush radius, heatmap and mask opacity and visibility, colormap, mask colour,
+the threshold of "mask from heatmap", "snap to edges" and the superpixel size. A value that is
+missing or unusable (another version wrote it, or a hand edit) is skipped: the control keeps its
+default.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor
 
 from .canvas_widget import COLORMAPS, RADIUS_RANGE, TOOLS
+from .superpixel_tool import SIZE_RANGE as SUPERPIXEL_SIZE_RANGE
 
 GROUP = "tools"
 THRESHOLD_RANGE = (0.01, 0.99)
@@ -53,6 +55,8 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "colormap": _choice(COLORMAPS),
     "mask_color": _color,
     "threshold": _number(*THRESHOLD_RANGE),
+    "snap_to_edges": _flag,
+    "superpixel_size": _number(*SUPERPIXEL_SIZE_RANGE),
 }
 
 

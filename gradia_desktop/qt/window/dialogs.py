@@ -23,6 +23,8 @@ SHORTCUTS = [
                      "(what the model must not use)"),
                ("B", "brush"), ("E", "eraser"), ("G / Shift+G", "fill / erase the mask region under the click"),
                ("W / Shift+W", "magic wand: fill / erase the image region of similar colour under the click"),
+               ("S", "superpixel: click adds the region of similar colour or texture under the pointer, Shift+click "
+                     "or right-click removes it (“Snap to edges” grows brush and eraser strokes to these regions)"),
                ("C", "click to mask: click the object, Shift+click or right-click what should not be in it"),
                ("L / Shift+L", "lasso fill / lasso erase"), ("P", "pan tool"), ("[ / ]", "smaller / larger brush"),
                ("Ctrl+right-drag", "resize the brush (left smaller, right larger)"),

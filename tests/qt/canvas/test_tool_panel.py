@@ -124,3 +124,16 @@ def test_the_magic_wand_has_its_keys_and_a_tolerance_that_reaches_the_canvas(set
     QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      canvas.mapFromScene(8.5, 6.5))
     assert canvas.editor().mask.sum() == 8 * 10
+
+
+def test_the_superpixel_tool_has_its_key_and_snap_to_edges_starts_off(setup):
+    window, canvas, panel = setup
+    canvas.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_S)
+    assert canvas.tool() == "superpixel" and panel.tool_actions["superpixel"].toolTip().startswith("Superpixel (S)")
+    assert not panel.snap.isChecked() and not canvas.superpixels.snap_to_edges
+    panel.snap.trigger()
+    assert canvas.superpixels.snap_to_edges and "no key" in panel.snap.toolTip()
+    panel.superpixel_size.setValue(30)
+    assert canvas.superpixels.size == 30
+    assert panel.snap in panel.actions()  # in the Edit menu too

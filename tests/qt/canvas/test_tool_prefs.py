@@ -47,6 +47,8 @@ def change_everything(canvas, panel):
     panel.show_mask.trigger()
     panel.set_mask_color(QColor(200, 30, 40))
     panel.threshold_spin.setValue(0.3)
+    panel.snap.trigger()
+    panel.superpixel_size.setValue(24)
 
 
 def assert_changed(canvas, panel):
@@ -59,6 +61,8 @@ def assert_changed(canvas, panel):
     assert not panel.show_mask.isChecked() and not canvas.mask_item.isVisible()
     assert canvas.mask_color() == QColor(200, 30, 40)
     assert panel.threshold() == pytest.approx(0.3)
+    assert panel.snap.isChecked() and canvas.superpixels.snap_to_edges
+    assert panel.superpixel_size.value() == 24 and canvas.superpixels.size == 24
 
 
 def assert_defaults(canvas, panel):
@@ -66,6 +70,7 @@ def assert_defaults(canvas, panel):
     assert canvas.colormap() == "jet" and panel.show_heatmap.isChecked() and panel.show_mask.isChecked()
     assert panel.heatmap_opacity.value() == 70 and panel.mask_opacity.value() == 90
     assert panel.threshold() == pytest.approx(0.5) and canvas.mask_color() == QColor(40, 220, 80)
+    assert not panel.snap.isChecked() and not canvas.superpixels.snap_to_edges and canvas.superpixels.size == 16
 
 
 def test_preferences_reach_the_file_and_the_next_panel(make_panel, tmp_path):
@@ -98,13 +103,15 @@ def test_tests_start_from_empty_settings(make_panel):
 def test_unusable_stored_values_are_skipped(make_panel, tmp_path):
     settings = QSettings(str(tmp_path / "bad.ini"), QSettings.Format.IniFormat)
     for key, value in {"tool": "laser", "brush_radius": "huge", "colormap": "rainbow", "mask_color": "not-a-colour",
-                       "heatmap_opacity": 400, "threshold": 2.5, "show_mask": "maybe"}.items():
+                       "heatmap_opacity": 400, "threshold": 2.5, "show_mask": "maybe", "snap_to_edges": "maybe",
+                       "superpixel_size": 9999}.items():
         settings.setValue(f"tools/{key}", value)
     settings.setValue("tools/mask_opacity", 40)
     canvas, panel = make_panel(settings)
     assert canvas.tool() == "brush" and canvas.brush_radius() == 8 and canvas.colormap() == "jet"
     assert panel.heatmap_opacity.value() == 70 and panel.threshold() == pytest.approx(0.5)
     assert panel.show_mask.isChecked() and canvas.mask_color() == QColor(40, 220, 80)
+    assert not panel.snap.isChecked() and panel.superpixel_size.value() == 16
     assert panel.mask_opacity.value() == 40  # the one good value is used
 
 
