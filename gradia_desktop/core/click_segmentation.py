@@ -24,6 +24,17 @@ import numpy as np
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (inclusive-exclusive)
 
 
+def box_from_corners(x0: float, y0: float, x1: float, y1: float, shape: tuple[int, int]) -> Box | None:
+    """A box from any two opposite corners, clipped to an image of ``shape`` (H, W); None when it is
+    under 2 px wide or high."""
+    h, w = shape
+    xs = sorted((int(np.clip(round(x0), 0, w)), int(np.clip(round(x1), 0, w))))
+    ys = sorted((int(np.clip(round(y0), 0, h)), int(np.clip(round(y1), 0, h))))
+    if xs[1] - xs[0] < 2 or ys[1] - ys[0] < 2:
+        return None
+    return xs[0], ys[0], xs[1], ys[1]
+
+
 @dataclass(frozen=True)
 class Click:
     x: int
@@ -69,13 +80,11 @@ class ClickSegmenter:
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         """Restrict the object to a box (any two corners) and return the refined mask; clicks are kept."""
-        h, w = self.shape
-        xs = sorted((int(np.clip(round(x0), 0, w)), int(np.clip(round(x1), 0, w))))
-        ys = sorted((int(np.clip(round(y0), 0, h)), int(np.clip(round(y1), 0, h))))
-        if xs[1] - xs[0] < 2 or ys[1] - ys[0] < 2:
+        box = box_from_corners(x0, y0, x1, y1, self.shape)
+        if box is None:
             return self.mask()
         self._undo_box.append(self.box)
-        self.box = (xs[0], ys[0], xs[1], ys[1])
+        self.box = box
         self._results.append(self._segment())
         return self.mask()
 

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..errors import GradiaError
-from .click_segmentation import Box, Click
+from .click_segmentation import Box, Click, box_from_corners
 
 PIXEL_MEAN = np.array([123.675, 116.28, 103.53], np.float32)
 PIXEL_STD = np.array([58.395, 57.12, 57.375], np.float32)
@@ -298,13 +298,11 @@ class LearnedClickSession:
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         """Give the object's box (any two corners); the whole mask. The clicks are kept."""
-        h, w = self.shape
-        xs = sorted((int(np.clip(round(x0), 0, w)), int(np.clip(round(x1), 0, w))))
-        ys = sorted((int(np.clip(round(y0), 0, h)), int(np.clip(round(y1), 0, h))))
-        if xs[1] - xs[0] < 2 or ys[1] - ys[0] < 2:
+        box = box_from_corners(x0, y0, x1, y1, self.shape)
+        if box is None:
             return self.mask()
         self._undo_box.append(self.box)
-        self.box = (xs[0], ys[0], xs[1], ys[1])
+        self.box = box
         return self._step()
 
     def undo(self) -> np.ndarray:
