@@ -143,9 +143,10 @@ class CounterfactualBank:
 
     def _add_avoid_only(self, images, labels: torch.Tensor, avoid, which: torch.Tensor, rng: np.random.Generator,
                         progress: Progress, cancelled: CancelCheck) -> None:
-        """Images whose mask says only "don't look here": that region refilled from the image's own
-        background (``background_plate``), the rest kept. Their backgrounds are no donor plates: the
-        object is still in them."""
+        """Images whose mask says only "don't look here": each keeps its image outside that region, a
+        refill of the region from its own background (``background_plate``, used when there is no other
+        such image) and what the region holds (a donor for the others, ``_replace_ruled_out``). Their
+        backgrounds are no donor plates: the object is still in them."""
         new = torch.nonzero(which).flatten().tolist()
         size = self.keep.hwc[0]
         for start in range(0, len(new), FILE_CHUNK):
