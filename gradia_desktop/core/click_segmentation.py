@@ -5,9 +5,10 @@ Each click is a hard constraint - a small disc of certain object (positive) or c
 the last result rather than starting over; a click that contradicts the mask so far (a positive one
 outside it, a negative one inside) puts its neighbourhood in doubt, the way the first click does. A
 box makes everything outside it certain background (clicks outside it still count). Before the
-first result, the neighbourhood of the positive clicks (or the box, or where an optional prior such
-as the model's heatmap is high) is the probable object. The result keeps only the parts connected to
-a positive click (or inside the box, without one), so a click never adds stray blobs elsewhere.
+first result, the neighbourhood of the positive clicks, and where an optional prior such as the
+model's heatmap is high, is the probable object (a box alone: the prior inside it, or all of it).
+The result keeps only the parts connected to a positive click (or inside the box, without one), so
+a click never adds stray blobs elsewhere.
 
 A part of the object's own colour joined to it cannot be cut off by a negative click: colour is all
 GrabCut sees (a cut between the clicks by distance was tried, and cost letters more clicks than it
@@ -121,7 +122,9 @@ class ClickSegmenter:
                 cv2.circle(labels, (c.x, c.y), self.start_radius, int(cv2.GC_PR_FGD), -1)
             if self.box is not None and not positives:
                 x0, y0, x1, y1 = self.box
-                labels[y0:y1, x0:x1] = cv2.GC_PR_FGD
+                inside = labels[y0:y1, x0:x1]
+                if not (inside == cv2.GC_PR_FGD).any():  # no prior there: the whole box is the first guess
+                    inside[:] = cv2.GC_PR_FGD
         if self.box is not None:
             x0, y0, x1, y1 = self.box
             outside = np.ones((h, w), bool)
@@ -163,26 +166,37 @@ class ClickSession:
     Images larger than ``MAX_SIDE`` are cut out at that size and the result is scaled back, so that a
     click on a photograph of any size costs about what it does at 640 px (under a second). The
     mask held before the first click stays (the eraser takes it away); negative clicks shape only
-    what the clicks added."""
+    what the clicks added. An optional ``prior`` (H x W in [0, 1], e.g. the model's heatmap) marks
+    where the object probably is before the first result (from 0.5 up)."""
 
     MAX_SIDE = 640
 
-    def __init__(self, rgb: np.ndarray, base: np.ndarray):
+    def __init__(self, rgb: np.ndarray, base: np.ndarray, prior: np.ndarray | None = None):
         h, w = rgb.shape[:2]
         if base.shape != (h, w):
             raise ValueError(f"the mask's shape {base.shape} does not match the image's {(h, w)}")
+        if prior is not None and np.asarray(prior).shape != (h, w):
+            raise ValueError(f"the prior's shape {np.asarray(prior).shape} does not match the image's {(h, w)}")
         self.shape = (h, w)
         self.base = np.asarray(base, bool).copy()
         self.scale = min(1.0, self.MAX_SIDE / max(h, w))
-        small = rgb if self.scale == 1.0 else cv2.resize(rgb, (max(1, round(w * self.scale)),
-                                                              max(1, round(h * self.scale))),
-                                                         interpolation=cv2.INTER_AREA)
-        self.segmenter = ClickSegmenter(np.ascontiguousarray(small))
-        self.result: np.ndarray | None = None  # the mask after the last click
+        size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
+        small = rgb if self.scale == 1.0 else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        if prior is not None and self.scale != 1.0:
+            prior = cv2.resize(np.asarray(prior, np.float32), size, interpolation=cv2.INTER_AREA)
+        self.segmenter = ClickSegmenter(np.ascontiguousarray(small), prior)
+        self.result: np.ndarray | None = None  # the mask after the last click or box
 
     def click(self, x: float, y: float, positive: bool) -> np.ndarray:
         """The whole mask after one more click at (x, y) in image coordinates."""
-        found = self.segmenter.add_click(x * self.scale, y * self.scale, positive)
+        return self._whole(self.segmenter.add_click(x * self.scale, y * self.scale, positive))
+
+    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        """The whole mask with the object kept inside the box with corners (x0, y0), (x1, y1)."""
+        s = self.scale
+        return self._whole(self.segmenter.set_box(x0 * s, y0 * s, x1 * s, y1 * s))
+
+    def _whole(self, found: np.ndarray) -> np.ndarray:
         if self.scale != 1.0:
             h, w = self.shape
             found = cv2.resize(found.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)

@@ -280,6 +280,15 @@ class LearnedClickSession:
                 self._rgb = None
             return self._embedding
 
+    def use_embedding(self, embedding: Embedding) -> None:
+        """Take the image's embedding computed elsewhere (``compute_embedding`` on a background thread),
+        unless the session holds one already."""
+        if tuple(embedding.image_shape) != self.shape:
+            raise ValueError(f"the embedding is for an image of {embedding.image_shape}, not {self.shape}")
+        with self._lock:
+            if self._embedding is None:
+                self._embedding, self._rgb = embedding, None
+
     def mask(self) -> np.ndarray:
         """The whole mask now: ``base`` with the clicks' object added."""
         return (self.base | self._found[-1]) if self._found else self.base.copy()

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gradia_desktop.core.click_segmentation import ClickSegmenter
+from gradia_desktop.core.click_segmentation import ClickSegmenter, ClickSession
 
 
 def _scene(seed: int = 0, size: int = 96):
@@ -73,11 +73,46 @@ def test_a_box_alone_cuts_out_the_object_inside_it():
     assert iou(mask, square) > 0.85
 
 
+def _two_colour_object(seed: int = 0, size: int = 200):
+    """A large object, dark on its left and light blue on its right, on noisy orange; a blue patch
+    elsewhere. A click on the dark part alone does not reach the blue part: it is too far away."""
+    rng = np.random.default_rng(seed)
+    rgb = np.clip(np.array((210, 130, 60), np.float32) + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+    obj = np.zeros((size, size), bool)
+    obj[20:150, 20:130] = True
+    rgb[20:150, 20:60] = (40, 40, 50)
+    rgb[20:150, 60:130] = (90, 170, 230)
+    rgb[160:190, 150:190] = (90, 170, 230)
+    prior = cv2.GaussianBlur(obj.astype(np.float32), (0, 0), 8)
+    return rgb, obj, prior / prior.max()
+
+
 def test_a_heatmap_prior_starts_the_first_click_where_the_model_looked():
-    rgb, disc, _ = _scene(4)
-    prior = cv2.GaussianBlur(disc.astype(np.float32), (0, 0), 6)
-    mask = ClickSegmenter(rgb, prior=prior / prior.max()).add_click(30, 40, True)
-    assert iou(mask, disc) > 0.9
+    rgb, obj, prior = _two_colour_object()
+    assert iou(ClickSegmenter(rgb).add_click(40, 85, True), obj) < 0.5  # the dark part only
+    assert iou(ClickSegmenter(rgb, prior=prior).add_click(40, 85, True), obj) > 0.95
+
+
+def test_a_box_alone_starts_from_the_prior_inside_it_or_from_all_of_it():
+    rgb, obj, prior = _two_colour_object(1)
+    assert iou(ClickSegmenter(rgb, prior=prior).set_box(10, 10, 140, 160), obj) > 0.95
+    assert iou(ClickSegmenter(rgb, prior=np.zeros(obj.shape)).set_box(10, 10, 140, 160), obj) > 0.95
+
+
+def test_a_session_scales_the_prior_and_the_box_with_a_large_image():
+    rgb, obj, prior = _two_colour_object(2)
+    big = lambda a: cv2.resize(a, (1000, 1000), interpolation=cv2.INTER_NEAREST)  # noqa: E731
+    base = np.zeros((1000, 1000), bool)
+    base[990:, 990:] = True  # painted before: kept
+    session = ClickSession(big(rgb), base, prior=big(prior))
+    assert session.scale < 1
+    whole = session.click(200, 425, True)
+    assert iou(whole & ~base, big(obj.astype(np.uint8)).astype(bool)) > 0.9 and whole[995, 995]
+    boxed = ClickSession(big(rgb), base).set_box(80, 80, 680, 770)
+    assert iou(boxed & ~base, big(obj.astype(np.uint8)).astype(bool)) > 0.9
+    assert not boxed[:, 690:990].any() and not boxed[780:990].any()  # nothing outside the box
+    with pytest.raises(ValueError, match="prior"):
+        ClickSession(rgb, np.zeros(obj.shape, bool), prior=np.zeros((3, 3)))
 
 
 def test_clicks_outside_the_image_and_bad_images_are_refused_cleanly():
