@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ...core.layered_mask_edit import LAYERS, LOOK, LayeredMaskEditor
 from ...core.mask_edit import MaskEditor, Rect, mask_from_heatmap
 from .image_view import BACKGROUND, ZOOM_RANGE, ImageView
+from .click_to_mask import ClickToMask
 from .click_worker import ClickWorker
 from .heat_overlay import HeatOverlay
 from .interaction import CanvasController
@@ -88,9 +89,11 @@ class Canvas(ImageView):
         self._problem: str | None = None  # why there is nothing to see or edit; the canvas is read-only meanwhile
         self.problem_banner = ProblemBanner(self.viewport())
         self.superpixels = SuperpixelTool(self, self)  # its size and "snap to edges" are set on it
-        self._controller = CanvasController(self, ClickWorker(self), self.superpixels)
-        self.editor_changed.connect(self._prefetch_superpixels)
-        self.tool_changed.connect(self._prefetch_superpixels)
+        self.click_to_mask = ClickToMask(self, ClickWorker(self), self)  # its seed and model are set on it
+        self.click_to_mask.message.connect(self.message)
+        self._controller = CanvasController(self, self.click_to_mask, self.superpixels)
+        self.editor_changed.connect(self._prefetch)
+        self.tool_changed.connect(self._prefetch)
         self._controller.update_cursor()
 
     # ---- content ------------------------------------------------------------------------------
@@ -150,9 +153,11 @@ class Canvas(ImageView):
     def editor(self) -> LayeredMaskEditor | None:
         return self._editor
 
-    def _prefetch_superpixels(self, *_args: object) -> None:
+    def _prefetch(self, *_args: object) -> None:
+        """Start on what the tool chosen will want of this image: superpixels, a learned model's embedding."""
         if not self.image_item.showing_preview():  # not while browsing: image() would wait for the full image
             self.superpixels.prefetch()
+            self.click_to_mask.prefetch()
 
     def set_mask_layer(self, name: str) -> None:
         """Let the tools edit ``name`` (LOOK: "look here", AVOID: "don't look here"), on this sample and

@@ -1,8 +1,10 @@
 """The canvas's mouse and keyboard: tools (brush, fill, lasso), panning, zoom keys, the brush outline.
 
-``CanvasController`` turns the events ``Canvas`` (canvas_widget.py) forwards to it into editor calls.
-It holds only the state of a gesture (an open stroke, lasso or pan; Space held) and reaches the
-canvas through ``CanvasSurface`` alone, so it can be driven against any object that implements that.
+``CanvasController`` turns the events ``Canvas`` (canvas_widget.py) forwards to it into editor calls
+(click to mask's clicks and dragged boxes go to click_to_mask.py, the superpixel tool's clicks to
+superpixel_tool.py). It holds only the state of a gesture (an open stroke, lasso, box or pan; Space
+held) and reaches the canvas through ``CanvasSurface`` alone, so it can be driven against any object
+that implements that.
 Points go to the editor as image - 0.5 (MaskEditor puts pixel centres on integers, the image puts
 pixel i on [i, i+1)).
 """
@@ -17,10 +19,10 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainterPath, QWheelEvent
 
-from ...core.click_segmentation import ClickSession
 from ...core.layered_mask_edit import LayeredMaskEditor
-from ...core.mask_edit import MaskEditor, Rect
-from .click_worker import BACKGROUND_PIXELS, ClickWorker
+from ...core.mask_edit import Rect
+from .click_to_mask import ClickToMask
+from .click_worker import ClickWorker
 from .superpixel_tool import SuperpixelTool
 
 _ZOOM_KEYS = {Qt.Key.Key_Plus: 1.25, Qt.Key.Key_Equal: 1.25, Qt.Key.Key_Minus: 0.8}
@@ -30,6 +32,7 @@ _BRUSHES = ("brush", "eraser")
 _CLICK_TOOLS = ("click", "superpixel")  # a click adds, Shift+click or right-click takes away
 DEFAULT_WAND_TOLERANCE = 32  # per colour channel, 0-255
 RESIZE_PX_PER_DOUBLING = 80  # Ctrl + right-drag: this many view pixels to the right double the brush
+BOX_MIN_DRAG_PX = 4  # Click to mask: a press and release closer than this (view pixels) is a click, not a box
 
 
 @runtime_checkable
@@ -43,6 +46,9 @@ class CanvasSurface(Protocol):
 
     def image(self) -> np.ndarray | None:
         """The RGB image shown (the magic wand grows its region on it)."""
+
+    def heatmap(self) -> np.ndarray | None:
+        """The heatmap shown, at the image's size in [0, 1] (click to mask may start from it)."""
 
     def tool(self) -> str: ...
 
@@ -78,7 +84,7 @@ class CanvasSurface(Protocol):
         """Announce the editor's current version as one finished edit (an undo step)."""
 
     def show_lasso(self, path: QPainterPath | None) -> None:
-        """Outline the lasso drawn so far (image coordinates), or hide it."""
+        """Outline the lasso (or click to mask's box) drawn so far (image coordinates), or hide it."""
 
     def show_brush_outline(self, rect: QRectF | None) -> None:
         """Outline the brush's reach at ``rect`` (image coordinates), or hide it."""
@@ -91,20 +97,20 @@ class CanvasController:
     """Event handling for a ``CanvasSurface``; see the module docstring. The ``*_event`` methods
     return False for events left to the widget's default handling."""
 
-    def __init__(self, surface: CanvasSurface, click_worker: ClickWorker | None = None,
+    def __init__(self, surface: CanvasSurface, click_to_mask: ClickToMask | None = None,
                  superpixels: SuperpixelTool | None = None):
         self._surface = surface
-        self._click_worker = click_worker  # cuts out clicks on large images off the GUI thread
+        self.click_to_mask = click_to_mask or ClickToMask(surface, ClickWorker())
         self._superpixels = superpixels  # the superpixel tool, and the labels a snapped stroke grows to
-        self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan' | 'resize'
+        self._drag: str | None = None  # 'stroke' | 'lasso' | 'pan' | 'resize' | 'box'
         self._last_view_pos = QPointF()
         self._last_image_pos: QPointF | None = None  # where the brush outline was last drawn
         self._resize_from: tuple[float, float, QPointF] | None = None  # view x, radius, image point
         self._lasso: list[tuple[float, float]] = []
         self._lasso_path = QPainterPath()
+        self._box_from: tuple[QPointF, QPointF, bool] | None = None  # view and image point, Shift held
         self._space = False
         self.wand_tolerance = DEFAULT_WAND_TOLERANCE
-        self._clicks: tuple[MaskEditor, ClickSession] | None = None  # click-to-mask on this layer, so far
 
     def claims_shortcut(self, event: QKeyEvent) -> bool:
         """Whether a ShortcutOverride is one of our single-key commands, which win over window
@@ -126,7 +132,7 @@ class CanvasController:
         elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
             surface.set_brush_radius(surface.brush_radius() * (0.8 if key == Qt.Key.Key_BracketLeft else 1.25))
             self.update_cursor()
-        elif key == Qt.Key.Key_Escape and self._drag == "lasso":
+        elif key == Qt.Key.Key_Escape and self._drag in ("lasso", "box"):
             self._drag = None
             surface.show_lasso(None)
         else:
@@ -175,8 +181,12 @@ class CanvasController:
         editor = surface.editor()
         p = surface.view_to_image(pos)
         x, y = p.x() - 0.5, p.y() - 0.5
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if tool == "click":  # a click on release; a drag draws a box
+            self._drag, self._box_from = "box", (pos, p, shift)
+            return
         if tool in _CLICK_TOOLS:
-            self._region_click(tool, pos, add=not event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self._region_click(tool, pos, add=not shift)
             return
         if tool in _BRUSHES:
             if self._superpixels is not None:
@@ -208,6 +218,11 @@ class CanvasController:
             return
         elif self._drag == "stroke":
             self._show_change(surface.editor().stroke_to(p.x() - 0.5, p.y() - 0.5), commit=False)
+        elif self._drag == "box":
+            path = QPainterPath()
+            if self._is_box(pos):
+                path.addRect(QRectF(self._box_from[1], p).normalized())
+            surface.show_lasso(path)
         elif self._drag == "lasso":
             last = self._lasso[-1]
             if math.hypot(p.x() - 0.5 - last[0], p.y() - 0.5 - last[1]) * surface.zoom() >= 2:
@@ -224,6 +239,10 @@ class CanvasController:
             self.update_cursor()
         elif self._drag == "resize" and event.button() == Qt.MouseButton.RightButton:
             self._drag, self._resize_from = None, None
+        elif event.button() == Qt.MouseButton.LeftButton and self._drag == "box":
+            self._drag = None
+            self._surface.show_lasso(None)
+            self._click_or_box(event.position())
         elif event.button() == Qt.MouseButton.LeftButton and self._drag in ("stroke", "lasso"):
             if self._drag == "lasso":
                 p = self._surface.view_to_image(event.position())
@@ -249,7 +268,7 @@ class CanvasController:
                 surface.repaint_mask(rect)  # what the stroke grew to; the stroke itself is shown already
             if rect is not None:
                 surface.commit_edit()
-        elif drag == "lasso":
+        elif drag in ("lasso", "box"):  # a box not yet released is dropped
             surface.show_lasso(None)
             if editor is not None and len(self._lasso) >= 3:
                 self._show_change(editor.fill_polygon(self._lasso, surface.tool() == "lasso"), commit=True)
@@ -274,38 +293,28 @@ class CanvasController:
             self._move_brush(self._last_image_pos)
 
     def _region_click(self, tool: str, pos: QPointF, add: bool) -> None:
+        p = self._surface.view_to_image(pos)
         if tool == "click":
-            self._click_to_mask(pos, positive=add)
+            self.click_to_mask.click(p.x() - 0.5, p.y() - 0.5, add)
         elif self._superpixels is not None:
-            p = self._surface.view_to_image(pos)
             self._superpixels.click(p.x() - 0.5, p.y() - 0.5, add)
 
-    def _click_to_mask(self, pos: QPointF, positive: bool) -> None:
-        """One click of click-to-mask, one undo step. The clicks so far carry on while the mask is as
-        the last click left it; any other change to it (another tool, undo, another sample or layer)
-        starts anew. On a large image the cut is made on the click worker and applied when it is ready."""
-        surface, worker = self._surface, self._click_worker
-        editor, image = surface.editor(), surface.image()
-        if editor is None or image is None:
-            return
-        layer = editor.active  # read only: its edits go through ``editor``, which keeps the history
-        p = surface.view_to_image(pos)
-        session = self._clicks[1] if self._clicks is not None and self._clicks[0] is layer else None
-        queued = worker is not None and worker.pending() > 0  # then the mask lags the session: keep it
-        stale = session is not None and (session.result is None or not np.array_equal(session.result, layer.mask))
-        if session is None or stale and not queued:
-            session = ClickSession(image, layer.mask)
-            self._clicks = (layer, session)
-        x, y = p.x() - 0.5, p.y() - 0.5
-        if worker is not None and image.shape[0] * image.shape[1] >= BACKGROUND_PIXELS:
-            worker.submit(layer, session, x, y, positive, self._apply_click)
-        else:
-            self._apply_click(layer, session.click(x, y, positive))
+    def _is_box(self, view_pos: QPointF) -> bool:
+        start = self._box_from[0]
+        return max(abs(view_pos.x() - start.x()), abs(view_pos.y() - start.y())) >= BOX_MIN_DRAG_PX
 
-    def _apply_click(self, layer: MaskEditor, mask: np.ndarray) -> None:
-        editor = self._surface.editor()
-        if editor is not None and editor.active is layer:  # still the sample and layer shown
-            self._show_change(editor.replace(mask), commit=True)
+    def _click_or_box(self, view_pos: QPointF) -> None:
+        """The end of a left press with Click to mask: a click where it began, or the box dragged."""
+        start_view, start, shift = self._box_from
+        is_box = self._is_box(view_pos)
+        self._box_from = None
+        if not self._surface.can_edit():
+            return
+        if not is_box:
+            self._region_click("click", start_view, add=not shift)
+            return
+        end = self._surface.view_to_image(view_pos)  # box edges lie between pixels: no half-pixel shift
+        self.click_to_mask.box(start.x(), start.y(), end.x(), end.y())
 
     def _show_change(self, rect: Rect | None, commit: bool) -> None:
         if rect is not None:

@@ -1,6 +1,6 @@
 """The mask tools toolbar: tools (tool_specs.py), the mask layer they paint (layer_switch.py), brush size,
-snapping to edges and superpixel size (superpixel_controls.py), history, mask commands and the
-heatmap's look.
+snapping to edges and superpixel size (superpixel_controls.py), click to mask's options
+(click_controls.py), history, mask commands and the heatmap's look.
 
 Its settings are the user's preferences: restored when the panel is made, saved when changed
 (tool_prefs.py).
@@ -29,6 +29,7 @@ from ...core.cam_method_names import CAM_METHODS
 from ...core.cam_method_names import LABELS as CAM_LABELS
 from ..icons import mdi_icon
 from .cam_layer_field import CamLayerField
+from .click_controls import OPTIONS_ICON, ClickOptions
 from .canvas_widget import COLORMAPS, RADIUS_RANGE, Canvas
 from .interaction import DEFAULT_WAND_TOLERANCE
 from .layer_switch import LayerSwitch
@@ -149,6 +150,8 @@ class ToolPanel(QToolBar):
         self.wand_spin.valueChanged.connect(canvas.set_wand_tolerance)
         self.addWidget(self.wand_spin)
         self.superpixel_size = add_superpixel_size(canvas, self)
+        self.click_options = ClickOptions(canvas, self)
+        self.seed_heatmap, self.click_model = self.click_options.seed, self.click_options.model
 
         self.addSeparator()
         self.show_heatmap = self._toggle("Heatmap", "H", canvas.set_heatmap_visible)
@@ -224,6 +227,10 @@ class ToolPanel(QToolBar):
             self.snap.setChecked(prefs["snap_to_edges"])
         if "superpixel_size" in prefs:
             self.superpixel_size.setValue(round(prefs["superpixel_size"]))
+        if "seed_heatmap" in prefs:
+            self.seed_heatmap.setChecked(prefs["seed_heatmap"])
+        if "click_encoder" in prefs and "click_decoder" in prefs:  # loaded when first clicked with
+            self.canvas.click_to_mask.set_model_files(prefs["click_encoder"], prefs["click_decoder"])
         if "tool" in prefs:
             self.canvas.set_tool(prefs["tool"])
 
@@ -239,12 +246,19 @@ class ToolPanel(QToolBar):
         self.threshold_spin.valueChanged.connect(save("threshold"))
         self.snap.toggled.connect(save("snap_to_edges"))
         self.superpixel_size.valueChanged.connect(save("superpixel_size"))
+        self.seed_heatmap.toggled.connect(save("seed_heatmap"))
+        self.canvas.click_to_mask.model_changed.connect(self._save_click_model)
 
     def _save_tool(self, name: str) -> None:
         self.prefs.save("tool", name)
 
     def _save_radius(self, radius: float) -> None:
         self.prefs.save("brush_radius", radius)
+
+    def _save_click_model(self) -> None:
+        files = self.canvas.click_to_mask.model_files()
+        self.prefs.save("click_encoder", "" if files is None else str(files[0]))
+        self.prefs.save("click_decoder", "" if files is None else str(files[1]))
 
     # ---- mask commands ------------------------------------------------------------------------
     def mask_from_heatmap(self) -> None:
@@ -339,14 +353,15 @@ class ToolPanel(QToolBar):
 
     def named_actions(self) -> dict[str, QAction]:
         """The panel's actions by tool name or attribute name (the keys of ``ICONS``)."""
-        commands = ("smaller", "larger", "snap", "undo", "redo", "clear", "invert", "from_heatmap", "show_heatmap",
-                    "show_mask")
+        commands = ("smaller", "larger", "snap", "seed_heatmap", "click_model", "undo", "redo", "clear", "invert",
+                    "from_heatmap", "show_heatmap", "show_mask")
         return {**self.tool_actions, **{name: getattr(self, name) for name in commands}}
 
     def _apply_icons(self) -> None:
         palette = self.palette()
         for name, action in self.named_actions().items():
             action.setIcon(mdi_icon(*ICONS[name], palette=palette))
+        self.click_options.button.setIcon(mdi_icon(*OPTIONS_ICON, palette=palette))
 
     def changeEvent(self, event: QEvent) -> None:
         """Repaint the icons in a new palette's colours (e.g. the desktop switched to a dark theme)."""

@@ -1,9 +1,10 @@
 """The mask tools' preferences, kept in QSettings: restored when a tool panel is made, saved on change.
 
 Kept: the current tool, brush radius, heatmap and mask opacity and visibility, colormap, mask colour,
-the threshold of "mask from heatmap", "snap to edges" and the superpixel size. A value that is
-missing or unusable (another version wrote it, or a hand edit) is skipped: the control keeps its
-default.
+the threshold of "mask from heatmap", "snap to edges", the superpixel size, and click to mask's seed
+from the heatmap and model files (paths: whether they still exist is checked when used). A value
+that is missing or unusable (another version wrote it, or a hand edit) is skipped: the control keeps
+its default.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def _choice(choices) -> Callable[[object], str | None]:
     return lambda value: value if isinstance(value, str) and value in choices else None
 
 
+def _path(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def _color(value: object) -> QColor | None:
     color = QColor(str(value)) if isinstance(value, str) else QColor()
     return color if color.isValid() else None
@@ -57,6 +62,9 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "threshold": _number(*THRESHOLD_RANGE),
     "snap_to_edges": _flag,
     "superpixel_size": _number(*SUPERPIXEL_SIZE_RANGE),
+    "seed_heatmap": _flag,
+    "click_encoder": _path,
+    "click_decoder": _path,
 }
 
 

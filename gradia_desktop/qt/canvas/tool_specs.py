@@ -17,16 +17,18 @@ TOOL_SPECS = (
                                       "Shift+click or right-click removes it (the regions follow the image's "
                                       "edges; their size is set beside the wand's tolerance; each click is one "
                                       "undo step)"),
-    ("click", "Click to mask", "C", "Click the object to mask it; click again to refine: a click adds what "
-                                    "was missed, Shift+click or right-click takes away what should not be "
-                                    "there (each click is one undo step)"),
+    ("click", "Click to mask", "C", "Click the object to mask it, or drag a box around it; click again to "
+                                    "refine: a click adds what was missed, Shift+click or right-click takes "
+                                    "away what should not be there (each click or box is one undo step; "
+                                    "options beside the superpixel size)"),
     ("lasso", "Lasso", "L", "Fill a freehand outline"),
     ("lasso_erase", "Lasso erase", "Shift+L", "Erase a freehand outline"),
     ("pan", "Pan", "P", "Drag to move the view (or hold Space, or drag with the middle button)"),
 )
 # The Material Design Icons glyph, and badge, of each action: by tool name, then by the panel's
 # attribute name. An erase variant is its tool with a minus badge; the heatmap is a flame, the mask a
-# hatched square, so "mask from heatmap" is the mask with a flame; snapping to edges is a magnet.
+# hatched square, so "mask from heatmap" is the mask with a flame; snapping to edges is a magnet; click
+# to mask seeded from the heatmap carries a flame, a learned model is a brain.
 ICONS: dict[str, tuple[str, ...]] = {
     "brush": ("brush",),
     "eraser": ("eraser",),
@@ -42,6 +44,8 @@ ICONS: dict[str, tuple[str, ...]] = {
     "smaller": ("minus-circle-outline",),
     "larger": ("plus-circle-outline",),
     "snap": ("magnet",),
+    "seed_heatmap": ("cursor-default-click", "fire"),
+    "click_model": ("brain",),
     "undo": ("undo",),
     "redo": ("redo",),
     "clear": ("delete-outline",),

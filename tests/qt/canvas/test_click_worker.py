@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from gradia_desktop.core.mask_edit import MaskEditor
+from gradia_desktop.errors import GradiaError
 from gradia_desktop.qt.canvas.click_worker import BACKGROUND_PIXELS, ClickWorker
 
 
@@ -32,7 +33,8 @@ def test_a_result_is_applied_on_the_gui_thread_while_the_mask_is_unchanged(qtbot
     worker = ClickWorker()
     editor, session = MaskEditor((8, 8)), _HeldSession((8, 8))
     applied = []
-    worker.submit(editor, session, 3, 4, True, lambda e, m: applied.append((threading.current_thread(), m)))
+    worker.submit(editor, session, lambda: session.click(3, 4, True),
+                  lambda e, m: applied.append((threading.current_thread(), m)))
     assert worker.pending() == 1 and not applied  # the GUI thread did not wait
     session.go.set()
     qtbot.waitUntil(lambda: worker.pending() == 0, timeout=5000)
@@ -44,11 +46,29 @@ def test_a_result_is_dropped_when_the_mask_changed_meanwhile(qtbot):
     worker = ClickWorker()
     editor, session = MaskEditor((8, 8)), _HeldSession((8, 8))
     applied = []
-    worker.submit(editor, session, 3, 4, True, lambda e, m: applied.append(m))
+    worker.submit(editor, session, lambda: session.click(3, 4, True), lambda e, m: applied.append(m))
     editor.flood_fill(0, 0, True)  # another tool changed the mask before the cut came back
     session.go.set()
     qtbot.waitUntil(lambda: worker.pending() == 0, timeout=5000)
     assert applied == []
+    worker.shutdown()
+
+
+def test_a_failed_step_leaves_the_mask_and_says_why_in_one_line(qtbot):
+    worker = ClickWorker()
+    editor, session = MaskEditor((8, 8)), _HeldSession((8, 8))
+    said, applied = [], []
+    worker.failed.connect(said.append)
+
+    def broken():
+        raise GradiaError("decoder.onnx: the decoder failed (bad input)")
+
+    worker.submit(editor, session, broken, lambda e, m: applied.append(m))
+    worker.submit(editor, session, lambda: 1 / 0, lambda e, m: applied.append(m))
+    qtbot.waitUntil(lambda: worker.pending() == 0, timeout=5000)
+    assert applied == [] and not editor.mask.any()
+    assert said == ["decoder.onnx: the decoder failed (bad input)",
+                    "Click to mask failed: ZeroDivisionError: division by zero"]
     worker.shutdown()
 
 

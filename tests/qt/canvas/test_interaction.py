@@ -22,6 +22,7 @@ class FakeSurface:
     def __init__(self, shape: tuple[int, int] = (20, 30)):
         self.mask_editor = LayeredMaskEditor(shape)
         self.rgb = np.zeros((*shape, 3), np.uint8)
+        self.cam: np.ndarray | None = None
         self.current_tool = "brush"
         self.radius = 2.0
         self.read_only = False
@@ -42,6 +43,9 @@ class FakeSurface:
 
     def image(self) -> np.ndarray | None:
         return self.rgb
+
+    def heatmap(self) -> np.ndarray | None:
+        return self.cam
 
     def tool(self) -> str:
         return self.current_tool
@@ -246,9 +250,11 @@ def test_click_to_mask_cuts_out_the_object_refines_with_each_click_and_is_one_un
     assert len(surface.commits) == 1
     drag(controller, [(24, 8)])  # a second positive click adds the other object
     assert surface.mask_editor.mask[4:14, 20:28].all() and len(surface.commits) == 2
-    press = QMouseEvent(QEvent.Type.MouseButtonPress, QPointF(24 * SCALE, 8 * SCALE), QPointF(24 * SCALE, 8 * SCALE),
-                        Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier)
-    controller.mouse_press_event(press)  # Shift+click on the same spot: the later click wins
+    at, shift = QPointF(24 * SCALE, 8 * SCALE), Qt.KeyboardModifier.ShiftModifier
+    controller.mouse_press_event(QMouseEvent(QEvent.Type.MouseButtonPress, at, at, LEFT, LEFT, shift))
+    assert surface.mask_editor.mask[4:14, 20:28].all()  # a click counts on release (a drag is a box)
+    controller.mouse_release_event(QMouseEvent(QEvent.Type.MouseButtonRelease, at, at, LEFT, NO_BUTTON, shift))
+    # Shift+click on the same spot: the later click wins
     assert not surface.mask_editor.mask[4:14, 20:28].any() and surface.mask_editor.mask[4:14, 5:15].all()
     surface.mask_editor.undo()
     assert surface.mask_editor.mask[4:14, 20:28].all()
@@ -257,3 +263,27 @@ def test_click_to_mask_cuts_out_the_object_refines_with_each_click_and_is_one_un
     assert np.array_equal(surface.mask_editor.mask, painted)
     drag(controller, [(24, 8)])  # after undo the clicks start anew, from the mask as it now is
     assert surface.mask_editor.mask[4:14, 20:28].all() and not surface.mask_editor.mask[4:14, 5:15].any()
+
+
+def test_a_drag_with_click_to_mask_draws_a_box_and_cuts_out_the_object_inside_it(surface):
+    rng = np.random.default_rng(1)
+    surface.rgb[:] = np.clip(np.array((200, 120, 50)) + rng.normal(0, 8, surface.rgb.shape), 0, 255).astype(np.uint8)
+    surface.rgb[4:14, 5:15] = (30, 30, 40)  # the object
+    surface.rgb[4:14, 20:28] = (30, 30, 40)  # another one like it, outside the box
+    controller = CanvasController(surface)
+    surface.current_tool = "click"
+    controller.mouse_press_event(mouse(QEvent.Type.MouseButtonPress, 2, 2))
+    controller.mouse_move_event(mouse(QEvent.Type.MouseMove, 17, 16, NO_BUTTON))
+    assert surface.lasso is not None and surface.lasso.boundingRect() == QRectF(2, 2, 15, 14)  # the box shown
+    assert surface.commits == []  # nothing until the release
+    controller.mouse_release_event(mouse(QEvent.Type.MouseButtonRelease, 17, 16))
+    mask = surface.mask_editor.mask
+    assert surface.lasso is None and len(surface.commits) == 1
+    assert mask[4:14, 5:15].all() and not mask[:, 17:].any() and mask.sum() == 100
+
+    surface.mask_editor.undo()
+    controller.mouse_press_event(mouse(QEvent.Type.MouseButtonPress, 2, 2))
+    controller.mouse_move_event(mouse(QEvent.Type.MouseMove, 17, 16, NO_BUTTON))
+    assert key(controller, Qt.Key.Key_Escape) and surface.lasso is None  # Escape drops the box
+    controller.mouse_release_event(mouse(QEvent.Type.MouseButtonRelease, 17, 16))
+    assert not surface.mask_editor.mask.any() and len(surface.commits) == 1
