@@ -93,7 +93,8 @@ def add_import(sub) -> None:
     p.add_argument("project", type=Path)
     p.add_argument("--format", required=True, choices=("png", "coco"))
     p.add_argument("--from", dest="source", type=Path, required=True,
-                   help="png: MASKS/{split}/<class>/<image stem>.png (or an export folder); coco: the JSON file")
+                   help="png: MASKS/{split}/<class>/<image stem>.png, or MASKS/<class>/<image stem>.png for class "
+                        "folders: each image's path with .png (or an export folder); coco: the JSON file")
     p.add_argument("--overwrite", action="store_true", help="replace masks that samples already have (default: skip)")
     add_mask_flags(p)
     add_output_flags(p)

@@ -142,27 +142,30 @@ def _mask_files(root: Path, problems: list[str], skipped: list) -> list[tuple[st
     return found
 
 
+def _layout_hint(by_key: dict[str, Sample | None]) -> str:
+    """How the project's images are laid out, e.g. "train/<class>/<image stem>.png", for a problem line."""
+    depth = max((len(PurePosixPath(k).parts) for k in by_key), default=3)
+    return {1: "<image stem>.png", 2: "<class>/<image stem>.png",
+            3: "{train,val,test}/<class>/<image stem>.png"}.get(depth, "<folders>/<image stem>.png")
+
+
 def _plan_png(project: Project, source: Path, progress: Progress, workers: int | None, rule: MaskRule | None):
     root = _mask_root(source)
     problems: list[str] = []
     skipped: list[tuple[str, str]] = []
-    by_key: dict[tuple[str, str, str], Sample | None] = {}
+    by_key: dict[str, Sample | None] = {}  # an image's path without its suffix, as export names its mask
     for s in project.samples():
-        parts = PurePosixPath(s.path).parts
-        if len(parts) == 3:
-            key = (parts[0], parts[1], PurePosixPath(parts[2]).stem)
-            by_key[key] = None if key in by_key else s  # None: two images share the stem
+        key = PurePosixPath(s.path).with_suffix("").as_posix()
+        by_key[key] = None if key in by_key else s  # None: two images share the stem
     candidates, first_for = [], {}
     for rel, path in _mask_files(root, problems, skipped):
-        parts = rel.split("/")
-        if len(parts) != 3 or parts[0] not in SPLITS:
-            problems.append(f"{rel}: not at {{train,val,test}}/<class>/<image stem>.png")
-            continue
-        key = (parts[0], parts[1], PurePosixPath(parts[2]).stem)
+        key = PurePosixPath(rel).with_suffix("").as_posix()
         if key not in by_key:
-            problems.append(f"{rel}: no image {key[0]}/{key[1]}/{key[2]}.* in the project")
+            problems.append(f"{rel}: no image {key}.* in the project (masks are named as the images are: "
+                            f"{_layout_hint(by_key)})")
         elif by_key[key] is None:
-            problems.append(f"{rel}: ambiguous, several images in {key[0]}/{key[1]} are named {key[2]}.*")
+            folder, stem = PurePosixPath(key).parent.as_posix(), PurePosixPath(key).name
+            problems.append(f"{rel}: ambiguous, several images in {folder} are named {stem}.*")
         elif by_key[key].id in first_for:
             problems.append(f"{rel}: duplicate, {first_for[by_key[key].id]} is a mask for the same image "
                             f"{by_key[key].path}")

@@ -220,7 +220,7 @@ def test_png_folder_problems_are_each_reported(fresh, tmp_path):
     assert "train/cat/c0.png: duplicate, train/cat/c0.bmp is a mask for the same image train/cat/c0.png" in text
     assert "train/cat/zebra.png: no image train/cat/zebra.* in the project" in text
     assert "train/cat/c1.png: mask is 10x10 but the image train/cat/c1.png is 24x16" in text
-    assert "val/cat/deeper/c3.png: not at {train,val,test}/<class>/<image stem>.png" in text
+    assert "val/cat/deeper/c3.png: no image val/cat/deeper/c3.* in the project" in text
     assert "val/dog/d3.png" in text and "not a readable image" in text
     assert "test/dog/d4.png: link to a file outside the mask folder, refused" in text
     assert len(err.problems) == 6

@@ -228,3 +228,39 @@ def test_dont_look_only_masks_are_kept_unless_overwrite_and_restored_when_an_imp
     assert summary.overwritten == summary.matched == ["train/cat/c0.png", "train/dog/d2.png", "val/cat/c3.png",
                                                       "test/dog/d4.png"]
     assert_same_masks(three_state, fresh)
+
+
+def test_a_project_of_class_folders_gets_its_exported_png_masks_back(tmp_path):
+    """Images in <class>/ folders, no split folders: export names masks <class>/<stem>.png, and import
+    (and a new project made with them) finds each image by that name."""
+    from .conftest import write_image
+
+    for cls in ("cat", "dog"):
+        for i in range(3):
+            write_image(tmp_path / "flat" / cls / f"{cls}{i}.jpg", seed=i + (10 if cls == "dog" else 0))
+    split = (0.5, 0.25, 0.25)
+    source = create_project(tmp_path / "source", tmp_path / "flat", split=split)
+    try:
+        look = square_mask()
+        avoid = np.zeros_like(look)
+        avoid[12:, :] = True
+        for s in source.samples():
+            if s.path.startswith("cat/"):
+                source.write_mask(s, look, avoid=avoid if s.path != "cat/cat1.jpg" else None)
+        summary = export_masks(source, tmp_path / "out", "png")
+        assert summary.masks == 3
+        assert sorted(p.relative_to(tmp_path / "out" / "masks").as_posix()
+                      for p in (tmp_path / "out" / "masks").rglob("*.png")) == ["cat/cat0.png", "cat/cat1.png",
+                                                                               "cat/cat2.png"]
+        fresh = create_project(tmp_path / "fresh", tmp_path / "flat", split=split)
+        made = create_project(tmp_path / "made", tmp_path / "flat", tmp_path / "out" / "masks", split=split)
+        try:
+            assert sorted(import_masks(fresh, "png", tmp_path / "out").matched) == ["cat/cat0.jpg", "cat/cat1.jpg",
+                                                                                   "cat/cat2.jpg"]
+            assert_same_masks(source, fresh)
+            assert_same_masks(source, made)
+        finally:
+            fresh.close()
+            made.close()
+    finally:
+        source.close()
