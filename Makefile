@@ -15,7 +15,7 @@ define pip_install
 	  || { echo "install failed; the last lines of $(LOG):"; tail -n 15 $(LOG); exit 1; }
 endef
 
-.PHONY: install install-test run test bench clean
+.PHONY: install install-test run test bench dist package guide clean
 
 install: $(APP)
 install-test: $(TESTS)
@@ -43,6 +43,20 @@ run: $(APP)
 test: $(TESTS)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
+
+# The wheel and sdist in dist/ (built from this environment's setuptools: no download).
+dist: $(TESTS)
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+# The one-folder bundle in dist/gradia-desktop/ with whatever PyTorch .venv has (docs/user-guide/install.md).
+package: $(APP)
+	@$(call pip_install,"pyinstaller>=6.10")
+	packaging/build-bundle.sh $(BIN)/python
+
+# The user guide's pictures, made by the app playing the walkthrough on a fresh demo (about 5 minutes).
+guide: $(APP)
+	mkdir -p docs/user-guide/images
+	QT_QPA_PLATFORM=offscreen $(BIN)/gradia-desktop --guide-screenshots docs/user-guide/images
 
 bench: $(APP)
 	$(BIN)/gradia bench --arch resnet18 --image-size 224 --batch-size 16 --device cpu --reference

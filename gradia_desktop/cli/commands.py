@@ -10,6 +10,7 @@ from .options import add_output_flags
 from .report_lines import LISTED_WARNINGS, fmt, split_line
 from .bench import add_bench
 from .check import add_check
+from .desktop_command import add_desktop
 from .train_command import add_train
 from .weights import add_weights
 from .transfer import add_export, add_import, add_mask_flags, mask_rule
@@ -278,4 +279,4 @@ def _faithfulness(project, version, args, progress, summary: dict) -> list[dict]
 
 REGISTRY = (add_demo, add_init, add_train, add_eval, add_matrix, add_compare, add_judge, add_explain, add_models,
             add_layers, add_weights, add_bench, add_export, add_import, add_import_model, add_import_reference,
-            add_check)
+            add_check, add_desktop)

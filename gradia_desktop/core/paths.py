@@ -29,9 +29,10 @@ def demo_project_dir() -> Path:
     return user_data_dir() / "demo" / "project"
 
 
-def ensure_demo_project(progress: Progress = None) -> Path:
-    """Create the demo dataset and project once (seed 0); return the project folder."""
-    project = demo_project_dir()
+def ensure_demo_project(progress: Progress = None, project: Path | None = None) -> Path:
+    """Create the demo dataset and project once (seed 0); return the project folder (by default the
+    user's demo; ``project``: another, its dataset beside it)."""
+    project = Path(project) if project is not None else demo_project_dir()
     if (project / DB_NAME).is_file():
         return project
     data = project.parent / "dataset"

@@ -169,8 +169,9 @@ class ExportDialog(_TaskDialog):
         self.project = project
         self.summary: ExportSummary | None = None
         self.setWindowTitle("Export masks")
-        self.png_check = QCheckBox("PNG masks (masks/{split}/<class>/<stem>.png: 255 look here, 64 don't look here)",
-                                   checked=True)
+        self.png_check = QCheckBox("PNG masks (masks/{split}/<class>/<stem>.png)", checked=True)
+        self.png_check.setToolTip("One 8-bit PNG per mask, the image's size: 255 look here, 64 don't look here, "
+                                  "0 not marked")
         self.coco_check = QCheckBox("COCO JSON with RLE masks (coco.json)")
         self.manifest_check = QCheckBox("Manifest (manifest.csv and manifest.jsonl)")
         self.images_check = QCheckBox("Copy the images too (a self-contained dataset folder)")

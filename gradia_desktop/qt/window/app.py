@@ -1,4 +1,9 @@
-"""``gradia-desktop [PROJECT] [--demo] [--screenshot OUT.png | --screenshot-training OUT.png]``: the GUI."""
+"""``gradia-desktop [PROJECT] [--demo] [--screenshot OUT.png | --screenshot-training OUT.png]``: the GUI.
+
+Also ``--guide-screenshots DIR`` (the user guide's pictures, guide_tour.py), ``--install-desktop`` (the
+launcher, icons and project file type, as ``gradia desktop install`` does: a bundle has no ``gradia``
+on the PATH) and ``--version``. PROJECT is a project folder or the project.sqlite inside one (what a
+file manager passes)."""
 
 from __future__ import annotations
 
@@ -11,25 +16,35 @@ from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QIcon, QImageWriter
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ... import __version__
+from ...core.desktop_integration import icon_svg
+from ...core.schema import DB_NAME
 from ...errors import Cancelled, GradiaError
 
 ORGANIZATION = "GRADIA"
 APPLICATION = "gradia-desktop"
 WINDOW_SIZE = (1440, 900)
 SCREENSHOT_DELAY_MS = 300  # lets the first layout and paint settle before grabbing
-ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "gradia.svg"  # present in a source checkout
+ICON = icon_svg()  # shipped in the package (wheel and bundle alike)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradia-desktop", description="GRADIA Desktop: review Grad-CAM "
                                      "heatmaps and paint attention masks.")
-    parser.add_argument("project", nargs="?", help="project folder to open")
+    parser.add_argument("--version", action="version", version=f"gradia-desktop {__version__}")
+    parser.add_argument("project", nargs="?", help=f"project folder to open (or the {DB_NAME} in it)")
     parser.add_argument("--demo", action="store_true",
                         help="open the built-in demo project (created on first use)")
     parser.add_argument("--screenshot", metavar="OUT.png", type=Path,
                         help="show the window, save a picture of it to OUT.png and exit")
     parser.add_argument("--screenshot-training", metavar="OUT.png", type=Path,
                         help="start a short GRADIA run, save a picture mid-training to OUT.png, cancel and exit")
+    parser.add_argument("--guide-screenshots", metavar="DIR", type=Path,
+                        help="play the user guide's walkthrough on a fresh demo project in a temporary folder "
+                             "and save one picture per step in DIR (a few minutes), then exit")
+    parser.add_argument("--install-desktop", action="store_true",
+                        help="add this copy of the app to the desktop's menus and file manager (your "
+                             "~/.local/share), as `gradia desktop install` does, and exit")
     return parser
 
 
@@ -93,20 +108,44 @@ def _say(message: str) -> None:
         print(f"gradia-desktop: {message}", file=sys.stderr)
 
 
+def _install_desktop() -> int:
+    from ...core import desktop_integration
+
+    try:
+        report = desktop_integration.install()
+    except GradiaError as exc:
+        _error(str(exc))
+        return 2
+    print(f"installed GRADIA Desktop's launcher, icons, metainfo and project file type in {report.data_dir}")
+    return 0
+
+
+def project_folder(path: str) -> Path:
+    """The project folder named by ``path``: the folder itself, or the folder around its database."""
+    folder = Path(path).expanduser()
+    return folder.parent if folder.name == DB_NAME and folder.is_file() else folder
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.project and args.demo:
-        _error("give a project folder or --demo, not both")
+    if args.install_desktop:
+        return _install_desktop()
+    if args.project and (args.demo or args.guide_screenshots):
+        _error("give a project folder, --demo or --guide-screenshots, not two of them")
         return 2
     scripted = args.screenshot is not None or args.screenshot_training is not None
 
     app = _application()
     if app.platformName() == "offscreen" and sys.stderr is not None:
         qInstallMessageHandler(_drop_offscreen_noise)
+    if args.guide_screenshots is not None:
+        from .guide_tour import run_guide_screenshots
+
+        return run_guide_screenshots(app, args.guide_screenshots.expanduser().resolve(), _error)
     from .main_window import MainWindow  # after QApplication: widgets need it
     from .progress_dialog import ensure_demo_project
 
-    folder = args.project
+    folder = project_folder(args.project) if args.project else None
     if args.demo:
         try:
             folder = ensure_demo_project()

@@ -25,7 +25,8 @@ SHORTCUTS = [
                ("W / Shift+W", "magic wand: fill / erase the image region of similar colour under the click"),
                ("S", "superpixel: click adds the region of similar colour or texture under the pointer, Shift+click "
                      "or right-click removes it (“Snap to edges” grows brush and eraser strokes to these regions)"),
-               ("C", "click to mask: click the object, Shift+click or right-click what should not be in it"),
+               ("C", "click to mask: click the object or drag a box around it, Shift+click or right-click what should "
+                     "not be in it"),
                ("L / Shift+L", "lasso fill / lasso erase"), ("P", "pan tool"), ("[ / ]", "smaller / larger brush"),
                ("Ctrl+right-drag", "resize the brush (left smaller, right larger)"),
                ("Ctrl+I", "invert the mask"), ("Ctrl+Z", "undo"), ("Ctrl+Shift+Z, Ctrl+Y", "redo")]),

@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QWidget
 from ..task_progress import run_with_progress
 
 
-def ensure_demo_project(parent: QWidget | None = None) -> Path:
-    """The demo project folder, created the first time behind a progress dialog (a few seconds); its
-    baseline is then trained in the background by the window's baseline banner."""
+def ensure_demo_project(parent: QWidget | None = None, project: Path | None = None) -> Path:
+    """The demo project folder (the user's, or ``project``), created the first time behind a progress
+    dialog (a few seconds); its baseline is then trained in the background by the window's baseline banner."""
     from ...core.paths import ensure_demo_project as create_demo
 
-    return run_with_progress(parent, "Preparing the demo project", create_demo)
+    return run_with_progress(parent, "Preparing the demo project", lambda progress: create_demo(progress, project))

@@ -49,3 +49,31 @@ def test_unwritable_screenshot_path_fails(tmp_path, app_env, small_project_dir):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(out) in lines[0], result.stderr
     assert not out.exists()
+
+
+def test_version_and_a_project_database_path_as_a_file_manager_passes_it(tmp_path, app_env, small_project_dir):
+    from gradia_desktop import __version__
+
+    result = run_app("--version", env=app_env)
+    assert result.returncode == 0 and result.stdout.strip() == f"gradia-desktop {__version__}"
+    out = tmp_path / "shot.png"
+    result = run_app(str(small_project_dir / "project.sqlite"), "--screenshot", str(out), env=app_env)
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == WINDOW_SIZE
+
+
+def test_install_desktop_puts_the_launcher_in_the_users_data_folder(tmp_path, app_env):
+    share = tmp_path / "share"
+    result = run_app("--install-desktop", env={**app_env, "XDG_DATA_HOME": str(share)})
+    assert result.returncode == 0, result.stderr
+    assert str(share) in result.stdout
+    entry = (share / "applications" / "org.gradia.GradiaDesktop.desktop").read_text()
+    assert "Exec=" in entry and "MimeType=application/x-gradia-project;" in entry
+    assert (share / "icons" / "hicolor" / "scalable" / "apps" / "org.gradia.GradiaDesktop.svg").is_file()
+
+
+def test_the_window_shows_the_application_icon(qtbot, small_project_dir):
+    from gradia_desktop.qt.window.app import ICON, _application
+
+    assert ICON.is_file()  # shipped in the package, not only in a source checkout
+    assert not _application().windowIcon().isNull()
