@@ -14,6 +14,17 @@ from gradia_desktop.core.project_init import create_project  # noqa: E402
 SMALL_COUNTS = {"train": 16, "val": 4, "test": 4}  # per class
 
 
+def pytest_collection_modifyitems(config, items):
+    """`heavy` tests (minutes, gigabytes, or a benchmark's full measurement) run only when asked for:
+    `pytest -m heavy` (or a -m expression naming heavy). Everything else, `slow` included, runs in `make test`."""
+    if "heavy" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="heavy: minutes or gigabytes; run it with -m heavy")
+    for item in items:
+        if "heavy" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory):
     """A tiny demo dataset (64 px, two classes, masks on half of train) on disk."""

@@ -33,12 +33,10 @@ def test_the_study_runs_end_to_end_and_reports_every_run(capsys):
     assert all(0 <= r["test_accuracy"] <= 1 and 0 <= r["cam_on_tag"] <= 1 for r in runs)
 
 
-@pytest.mark.slow
-def test_dont_look_here_alone_moves_accuracy_and_attention_off_the_tag_where_the_baseline_does_not(request):
+@pytest.mark.heavy
+def test_dont_look_here_alone_moves_accuracy_and_attention_off_the_tag_where_the_baseline_does_not():
     """The README's figures: `gradia bench --avoid --seeds 3` (about 4 minutes on two cores, so only when
-    asked for: `pytest -m slow tests/bench/test_avoid_study.py`)."""
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("the full study takes minutes: run it with -m slow")
+    asked for: `pytest -m heavy tests/bench/test_avoid_study.py`)."""
     rows = run_study(3)
     by_run = {name: [r for r in rows if r.run == name] for name in RUNS}
     base, longer, guided = (by_run[name] for name in RUNS)

@@ -165,7 +165,7 @@ def test_worker_processes_give_the_same_figures_as_one_process():
         assert b.test_iou == pytest.approx(a.test_iou, abs=1e-3)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_gradia_bench_efficacy_writes_its_table(tmp_path, capsys):
     out = tmp_path / "efficacy.md"
     code = main(["bench", "--efficacy", "--cells", "18,3", "--seeds", "1", "--quick", "--out", str(out), "--json",

@@ -145,12 +145,12 @@ def test_mask_saves_clears_and_judgements_survive_random_kills(tmp_path):
     _mask_trials(tmp_path, 25)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_mask_saves_clears_and_judgements_survive_200_random_kills(tmp_path):
     _mask_trials(tmp_path, 200)
 
 
-@pytest.mark.parametrize("trials", [3, pytest.param(10, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("trials", [3, pytest.param(10, marks=pytest.mark.heavy)])
 def test_training_killed_at_random_leaves_a_sound_project(tmp_path, trials):
     summary = run_training_trials(tmp_path, trials, seed=5)
     assert summary.check_available and not summary.failed, _failures(summary)

@@ -51,7 +51,7 @@ def test_a_file_that_is_not_a_record_is_refused_and_kept(tmp_path):
     assert path.read_text() == "my own notes\n"
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_the_command_records_beside_its_output_and_fresh_starts_over(tmp_path, capsys):
     out = tmp_path / "efficacy.md"
     args = ["bench", "--efficacy", "--cells", "3", "--seeds", "1", "--quick", "--out", str(out), "--json"]

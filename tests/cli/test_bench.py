@@ -36,7 +36,7 @@ def test_bench_export_on_a_few_masks(capsys):
     assert r["samples"] == 20 and r["png_s"] > 0 and r["coco_s"] > 0 and r["size"] == "512x512"
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_bench_training_reports_gui_latency_and_the_evaluation_share(capsys):
     code, out, err = run(capsys, "bench", "--training", "--epochs", 1, "--device", "cpu", "--json")
     assert code == 0, err

@@ -1,6 +1,6 @@
 """`make package`'s bundle: built with PyInstaller, it opens the demo, trains its baseline and writes a
 screenshot with a bare environment (no PATH to any Python, a fresh HOME), and its `gradia` link runs
-the command line. Minutes and gigabytes: `pytest -m slow tests/packaging/test_bundle.py` (needs
+the command line. Minutes and gigabytes: `pytest -m heavy tests/packaging/test_bundle.py` (needs
 PyInstaller: `make package` installs it)."""
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from gradia_desktop import __version__
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-def test_the_bundle_runs_the_demo_without_python(tmp_path, request):
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("builds a bundle of several GB (minutes): run it with -m slow")
+@pytest.mark.heavy
+def test_the_bundle_runs_the_demo_without_python(tmp_path):
     pytest.importorskip("PyInstaller")
     built = subprocess.run([REPO / "packaging" / "build-bundle.sh", sys.executable], capture_output=True, text=True,
                            timeout=3600, cwd=REPO)

@@ -5,7 +5,9 @@ outside any source tree it answers --version and runs `gradia-desktop --demo --s
 The fresh environment gets the wheel alone: the dependencies, which a real install would fetch (PyTorch
 is gigabytes), are lent read-only from the environment running the tests by one .pth line. The full
 install, every dependency resolved by pip from the configured indexes, is the slow test at the end:
-`pytest -m slow tests/packaging/test_wheel.py -k every_dependency` (a few minutes and several GB).
+`pytest -m heavy tests/packaging/test_wheel.py -k every_dependency` (a few minutes and several GB). The
+`--demo --screenshot` run (about a minute: the demo's baseline trains first) is heavy too:
+`pytest -m heavy tests/packaging/test_wheel.py`.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def test_the_installed_wheel_answers_version_and_runs_from_its_own_files(fresh_e
     assert Path(where).is_relative_to(env_dir) and not Path(where).is_relative_to(REPO)
 
 
+@pytest.mark.heavy  # the demo's baseline trains first: about a minute
 def test_the_installed_wheel_opens_the_demo_and_writes_a_screenshot(fresh_env):
     env_dir, home, cwd = fresh_env
     out = cwd / "shot.png"
@@ -120,11 +123,9 @@ def test_the_installed_wheel_installs_its_desktop_files(fresh_env):
     assert (share / "icons" / "hicolor" / "512x512" / "apps" / "org.gradia.GradiaDesktop.png").is_file()
 
 
-@pytest.mark.slow
-def test_every_dependency_installs_into_a_fresh_environment_from_the_wheel(dist, tmp_path, request):
+@pytest.mark.heavy
+def test_every_dependency_installs_into_a_fresh_environment_from_the_wheel(dist, tmp_path):
     """pip resolves and installs every runtime dependency of the wheel, then the app runs from there."""
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("installs PyTorch and every dependency anew (minutes, GB): run it with -m slow")
     env_dir = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", env_dir])
     home = tmp_path / "home"

@@ -1,5 +1,5 @@
 """The user guide's walkthrough played by the app (guide_tour.py): where it clicks, and (slow) the whole
-tour writing its six pictures: `pytest -m slow tests/qt/window/test_guide_tour.py`."""
+tour writing its six pictures: `pytest -m heavy tests/qt/window/test_guide_tour.py`."""
 
 from __future__ import annotations
 
@@ -26,10 +26,8 @@ def test_the_tour_clicks_inside_the_object_of_every_demo_image(tmp_path):
         assert cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)[y, x] > 0, image_path.name
 
 
-@pytest.mark.slow
-def test_the_whole_tour_writes_every_picture(tmp_path, app_env, request):
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("plays the walkthrough with a guided run (about 5 minutes): run it with -m slow")
+@pytest.mark.heavy
+def test_the_whole_tour_writes_every_picture(tmp_path, app_env):
     done = subprocess.run([sys.executable, "-m", "gradia_desktop.qt.window.app", "--guide-screenshots", str(tmp_path)],
                           env=app_env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
