@@ -89,8 +89,9 @@ class ClickToMask(QObject):
     # ---- the shown image's embedding ----------------------------------------------------------
     def prefetch(self) -> None:
         """Start on the shown image's embedding if the tool is Click to mask with a learned model."""
-        if self._surface.tool() == "click" and self._files is not None and self._surface.image() is not None:
-            self._embedding_of(self._surface.image())
+        image = self._surface.image() if self._surface.tool() == "click" and self._files is not None else None
+        if image is not None:
+            self._embedding_of(image)
 
     def _embedding_of(self, image: np.ndarray) -> Future | None:
         pair = self.model()
@@ -103,7 +104,7 @@ class ClickToMask(QObject):
                 shown = self._embedding
                 return compute_embedding(pair, image) if shown is not None and shown[0] is wanted else None
 
-            self._embedding = (wanted, None)
+            self._embedding = (wanted, None)  # before submitting: the job may start at once and looks here
             self._embedding = (wanted, self.worker.run(job))
         return self._embedding[1]
 

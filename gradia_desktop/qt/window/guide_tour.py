@@ -25,6 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer
 from PySide6.QtTest import QTest
 
+from ...errors import Cancelled, GradiaError
 from ...training.config import TrainConfig
 
 POLL_MS = 100
@@ -169,7 +170,11 @@ def run_guide_screenshots(app, out_dir: Path, error: Callable[[str], None]) -> i
         error(f"{out_dir}: no such folder (create it first)")
         return 2
     with tempfile.TemporaryDirectory(prefix="gradia-guide-") as scratch:
-        project = ensure_demo_project(project=Path(scratch) / "demo" / "project")
+        try:
+            project = ensure_demo_project(project=Path(scratch) / "demo" / "project")
+        except (Cancelled, GradiaError) as exc:
+            error(str(exc))
+            return 2
         window = MainWindow()
         if not open_start_project(window, project, scripted=True):
             return 2
