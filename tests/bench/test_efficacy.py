@@ -11,12 +11,14 @@ import cv2
 import numpy as np
 import pytest
 
-from gradia_desktop.bench.efficacy.datasets import CLASS_NAMES, MASK_STYLES, SHORTCUTS, Cell, generate_cell, styled_mask
+from gradia_desktop.bench.efficacy.datasets import MASK_STYLES, SHORTCUTS, Cell, generate_cell, styled_mask
 from gradia_desktop.bench.efficacy.suite import (
     ORACLE,
     PAPER,
     RECOMMENDED,
     RunFigures,
+    TASK_AXES,
+    _reference_task,
     full_suite,
     markdown_table,
     run_cell,
@@ -59,7 +61,7 @@ def test_every_cell_writes_the_masks_it_promises(tmp_path, shortcut):
     cell = Cell(shortcut=shortcut, objects="glyphs", mask_fraction=0.25, mask_style="box", counts=(8, 10, 4))
     data = generate_cell(tmp_path / "d", cell, seed=1)
     for split, expected in (("train", 2), ("val", 2), ("test", 4)):  # 25% of 8; at least 20% of 10; all
-        for class_name in CLASS_NAMES["glyphs"]:
+        for class_name in cell.class_names:
             images = read(data / "images" / split / class_name)
             masks = read(data / "masks" / split / class_name)
             assert len(images) == SMALL[0] if split == "train" else len(images) > 0
@@ -86,12 +88,15 @@ def test_mask_styles_contain_the_object_and_differ_as_named():
 def test_the_suite_varies_one_axis_at_a_time_around_the_reference():
     cells = full_suite()
     reference = Cell()
-    assert len({c.name for c in cells}) == len(cells) == 20
+    assert len({c.name for c in cells}) == len(cells) == 26
+    assert cells[:20] == [c for c in cells if _reference_task(c)]  # added cells go last: numbers stay
     for cell in cells:
-        changed = [f for f in ("shortcut", "mask_fraction", "mask_style") if getattr(cell, f) != getattr(reference, f)]
+        changed = [f for f in ("shortcut", "mask_fraction", "mask_style", *TASK_AXES)
+                   if getattr(cell, f) != getattr(reference, f)]
         objects_changed = (cell.objects, cell.contrast) != (reference.objects, reference.contrast)
-        if changed == ["shortcut", "mask_fraction"]:  # every shortcut kind at 5% masks too
-            assert cell.mask_fraction == 0.05 and not objects_changed, cell.name
+        if changed in (["shortcut", "mask_fraction"], ["shortcut", "classes"], ["shortcut", "val_masks"]):
+            # every shortcut kind at 5% masks too; three classes and no validation masks on the texture too
+            assert (cell.mask_fraction == 0.05 or cell.shortcut == "texture") and not objects_changed, cell.name
             continue
         assert len(changed) + objects_changed <= 1, cell.name
     for shortcut in SHORTCUTS:
@@ -178,14 +183,57 @@ def test_gradia_bench_efficacy_writes_its_table(tmp_path, capsys):
     assert text.count("| mark/shapes-high/masks 10% loose |") == 4 + 1
 
 
-@pytest.mark.parametrize("cells", ["0", "21", "1,x", ""])
+@pytest.mark.parametrize("cells", ["0", "27", "1,x", ""])
 def test_unknown_cells_are_a_one_line_error(capsys, cells):
     code = main(["bench", "--efficacy", "--cells", cells])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "--cells" in err and "numbers from 1 to 20" in err and "\n" not in err
+    assert code == 2 and "--cells" in err and "numbers from 1 to 26" in err and "\n" not in err
 
 
 def test_jobs_below_one_is_a_one_line_error(capsys):
     code = main(["bench", "--efficacy", "--cells", "1", "--jobs", "0"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--jobs" in err and "\n" not in err
+
+
+def test_three_classes_each_get_their_own_cue_in_train_and_a_random_one_in_test(tmp_path):
+    data = generate_cell(tmp_path / "d", Cell(shortcut="tint", classes=3, counts=(10, 4, 30)), seed=0)
+    assert sorted(p.name for p in (data / "images" / "train").iterdir()) == ["cross", "disc", "triangle"]
+    green = lambda h: 130 <= h < 160  # noqa: E731 - the third class's hues (40-65), turned by 90
+    assert all(green(h) for h in background_hue(data, "train", "triangle"))
+    assert not any(green(h) for h in background_hue(data, "train", "disc") + background_hue(data, "train", "cross"))
+    test = [green(h) for name in ("disc", "cross", "triangle") for h in background_hue(data, "test", name)]
+    assert 0.15 < np.mean(test) < 0.55
+
+
+def _has_hole(mask: np.ndarray) -> bool:
+    _, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return hierarchy is not None and bool((hierarchy[0][:, 3] >= 0).any())
+
+
+def test_two_kinds_per_class_mix_crosses_with_rings(tmp_path):
+    rings = {}
+    for kinds in (1, 2):
+        data = generate_cell(tmp_path / str(kinds), Cell(kinds=kinds, counts=(2, 2, 30)), seed=0)
+        rings[kinds] = [_has_hole(m > 0) for m in read(data / "masks" / "test" / "cross").values()]
+    assert not any(rings[1])
+    assert 0.2 < np.mean(rings[2]) < 0.8
+    with pytest.raises(ValueError, match="shapes only"):
+        generate_cell(tmp_path / "g", Cell(objects="glyphs", kinds=2, counts=(2, 2, 2)), seed=0)
+    with pytest.raises(ValueError, match="2 to 3 classes"):
+        generate_cell(tmp_path / "c", Cell(classes=4, counts=(2, 2, 2)), seed=0)
+
+
+def test_a_partial_cue_leaves_some_train_images_with_the_other_class_s(tmp_path):
+    data = generate_cell(tmp_path / "d", Cell(cue_rate=0.9, counts=(100, 2, 2)), seed=0)
+    warm = lambda h: 60 < h < 130  # noqa: E731
+    share = np.mean([warm(h) for h in background_hue(data, "train", "disc")])
+    assert 0.8 <= share <= 0.97
+
+
+def test_a_cell_without_validation_masks_runs_without_the_probe(tmp_path):
+    cell = Cell(val_masks=False, counts=SMALL)
+    rows = run_cell(cell, seed=0, workdir=tmp_path, baseline_epochs=1, guided_epochs=1)
+    assert not list((tmp_path / "data" / "masks").glob("val/*/*.png"))
+    assert list((tmp_path / "data" / "masks").glob("train/*/*.png"))
+    assert all(r.val_reliance is None for r in rows) and cell.name.endswith("/no val masks")

@@ -27,7 +27,7 @@ from ...core.project_init import create_project
 from ...training.config import RESTART_EPOCHS, TrainConfig
 from ...training.explain import Explainer
 from ...training.trainer import train
-from .datasets import CLASS_NAMES, SIZE, Cell, make_image
+from .datasets import SIZE, Cell, make_image
 
 CELL = Cell(shortcut="mark", mask_fraction=0.05)
 MARGIN = 1  # the painted box is this much wider than the tag on every side
@@ -59,7 +59,7 @@ def generate(out_dir: Path, seed: int, cell: Cell = CELL) -> tuple[Path, dict[st
     with staged_directory(out_dir) as stage:
         for split, per_class in zip(("train", "val", "test"), cell.counts):
             n_marked = max(1, round(per_class * cell.mask_fraction)) if split == "train" else 0
-            for cls, class_name in enumerate(CLASS_NAMES[cell.objects]):
+            for cls, class_name in enumerate(cell.class_names):
                 chosen = set(rng.choice(per_class, size=n_marked, replace=False).tolist())
                 for i in range(per_class):
                     cue = cls if split != "test" else int(rng.integers(2))

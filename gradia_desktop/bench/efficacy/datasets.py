@@ -10,10 +10,16 @@ there. The axes:
 - objects: ``shapes`` (disc / cross), ``glyphs`` (the letters A / B), ``textures`` (a striped /
   checked patch), at ``high`` or ``low`` contrast against the background's noise;
 - masks: the share of training images that carry one, and their style: ``exact``, ``dilated``
-  (3 px wider), ``loose`` (2-5 px wider with a wobbly hand-drawn rim) or ``box`` (the bounding box).
+  (3 px wider), ``loose`` (2-5 px wider with a wobbly hand-drawn rim) or ``box`` (the bounding box);
+- the task: two or three classes; one kind of object per class or two (shapes only: disc or
+  square, cross or ring, triangle or bar), so that the few masked images do not show every kind;
+- the cue's strength: on every train and val image, or on a share of them (the rest carry another
+  class's cue);
+- validation masks: by default on at least a fifth of the validation images (the shortcut probe
+  needs some), or none, as when only training images were painted: then model selection cannot see
+  the shortcut.
 
-Validation images carry masks of the same style on at least a fifth of them (the shortcut probe
-needs some); test images carry exact masks on all of them, for IoU and energy only.
+Test images carry exact masks on all of them, for IoU and energy only.
 """
 
 from __future__ import annotations
@@ -32,8 +38,13 @@ SHORTCUTS = ("tint", "texture", "mark", "position", "distractor")
 OBJECTS = ("shapes", "glyphs", "textures")
 CONTRASTS = ("high", "low")
 MASK_STYLES = ("exact", "dilated", "loose", "box")
-CLASS_NAMES = {"shapes": ("disc", "cross"), "glyphs": ("letter_a", "letter_b"), "textures": ("stripes", "checks")}
+CLASS_NAMES = {"shapes": ("disc", "cross", "triangle"), "glyphs": ("letter_a", "letter_b", "letter_c"),
+               "textures": ("stripes", "checks", "dots")}
+MAX_CLASSES = 3
 SIZE = 64
+TINT_HUES = ((0, 22), (95, 125), (40, 65))  # OpenCV hue units (0-180) of each class's background
+MARK_COLOURS = ((235, 215, 30), (200, 40, 210), (30, 200, 230))
+SHAPE_KINDS = (("disc", "square"), ("cross", "ring"), ("triangle", "bar"))
 
 
 @dataclass(frozen=True)
@@ -44,11 +55,35 @@ class Cell:
     mask_fraction: float = 0.10
     mask_style: str = "loose"
     counts: tuple[int, int, int] = (150, 50, 100)  # per class: train, val, test
+    classes: int = 2
+    kinds: int = 1  # kinds of object per class (shapes only)
+    cue_rate: float = 1.0  # share of train and val images whose cue is their own class's
+    val_masks: bool = True
 
     @property
     def name(self) -> str:
-        return (f"{self.shortcut}/{self.objects}-{self.contrast}/masks {self.mask_fraction:.0%} "
-                f"{self.mask_style}")
+        name = f"{self.shortcut}/{self.objects}-{self.contrast}/masks {self.mask_fraction:.0%} {self.mask_style}"
+        if self.classes != 2:
+            name += f"/{self.classes} classes"
+        if self.kinds != 1:
+            name += f"/{self.kinds} kinds per class"
+        if self.cue_rate != 1.0:
+            name += f"/cue on {self.cue_rate:.0%}"
+        if not self.val_masks:
+            name += "/no val masks"
+        return name
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return CLASS_NAMES[self.objects][:self.classes]
+
+    def check(self) -> None:
+        if not 2 <= self.classes <= MAX_CLASSES:
+            raise ValueError(f"a cell has 2 to {MAX_CLASSES} classes, not {self.classes}")
+        if self.kinds not in (1, 2) or (self.kinds == 2 and self.objects != "shapes"):
+            raise ValueError("two kinds of object per class exist for shapes only")
+        if not 0 < self.cue_rate <= 1:
+            raise ValueError(f"the cue rate is a share above 0, not {self.cue_rate}")
 
     def with_(self, **changes) -> Cell:
         return replace(self, **changes)
@@ -64,18 +99,20 @@ def _noise_background(rng: np.random.Generator, hue_range: tuple[float, float]) 
 
 
 def _pattern(kind: int, rng: np.random.Generator, period: float) -> np.ndarray:
-    """A 0/1 pattern over the image: 0 = stripes at a random angle, 1 = a grid of dots / checks."""
+    """A 0/1 pattern over the image: 0 = stripes at a random angle, 1 = checks, 2 = a grid of dots."""
     yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
     phase = rng.uniform(0, period)
     if kind == 0:
         angle = rng.uniform(0, np.pi)
         return ((np.cos(angle) * xx + np.sin(angle) * yy + phase) % period < period / 2).astype(np.float32)
+    if kind == 2:
+        return (((xx + phase) % period < period / 3) & ((yy + phase) % period < period / 3)).astype(np.float32)
     return (((xx + phase) % period < period / 2) ^ ((yy + phase) % period < period / 2)).astype(np.float32)
 
 
 def _background(rng: np.random.Generator, cell: Cell, cue: int) -> np.ndarray:
     if cell.shortcut == "tint":
-        return _noise_background(rng, (0, 22) if cue == 0 else (95, 125))
+        return _noise_background(rng, TINT_HUES[cue])
     rgb = _noise_background(rng, (0, 180))
     if cell.shortcut == "texture":
         pattern = _pattern(cue, rng, period=rng.uniform(5, 8))
@@ -83,21 +120,33 @@ def _background(rng: np.random.Generator, cell: Cell, cue: int) -> np.ndarray:
     return rgb
 
 
-def _shape_mask(rng: np.random.Generator, cls: int, centre: tuple[float, float], radius: float) -> np.ndarray:
+def _shape_mask(rng: np.random.Generator, kind: str, centre: tuple[float, float], radius: float) -> np.ndarray:
     mask = np.zeros((SIZE, SIZE), np.uint8)
     cx, cy = centre
-    if cls == 0:
-        cv2.ellipse(mask, (round(cx * 16), round(cy * 16)), (round(radius * 16),) * 2, 0, 0, 360, 1, -1, cv2.LINE_8, 4)
-    else:
+    fixed = lambda points: np.round(np.asarray(points) * 16).astype(np.int32)  # noqa: E731 - 4 fractional bits
+    if kind in ("disc", "ring"):
+        thickness = -1 if kind == "disc" else max(1, round(radius * 0.35))
+        r = radius if kind == "disc" else 0.8 * radius
+        cv2.ellipse(mask, (round(cx * 16), round(cy * 16)), (round(r * 16),) * 2, 0, 0, 360, 1, thickness,
+                    cv2.LINE_8, 4)
+    elif kind == "cross":
         angle = rng.uniform(0, 90)
         for arm in (0, 90):
-            box = cv2.boxPoints(((cx, cy), (2.1 * radius, 0.75 * radius), angle + arm))
-            cv2.fillPoly(mask, [np.round(box * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+            cv2.fillPoly(mask, [fixed(cv2.boxPoints(((cx, cy), (2.1 * radius, 0.75 * radius), angle + arm)))],
+                         1, cv2.LINE_8, 4)
+    elif kind in ("square", "bar"):
+        size = (1.6 * radius, 1.6 * radius) if kind == "square" else (2.1 * radius, 0.6 * radius)
+        cv2.fillPoly(mask, [fixed(cv2.boxPoints(((cx, cy), size, rng.uniform(0, 180))))], 1, cv2.LINE_8, 4)
+    else:  # triangle
+        a = rng.uniform(0, 2 * np.pi)
+        corners = [(cx + radius * np.cos(a + k * 2 * np.pi / 3), cy + radius * np.sin(a + k * 2 * np.pi / 3))
+                   for k in range(3)]
+        cv2.fillPoly(mask, [fixed(corners)], 1, cv2.LINE_8, 4)
     return mask.astype(bool)
 
 
 def _glyph_mask(rng: np.random.Generator, cls: int, centre: tuple[float, float], radius: float) -> np.ndarray:
-    text = "AB"[cls]
+    text = "ABC"[cls]
     scale = radius / 11
     (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 3)
     mask = np.zeros((SIZE, SIZE), np.uint8)
@@ -112,8 +161,9 @@ def _object(rng: np.random.Generator, cell: Cell, cls: int, centre, radius) -> t
     if cell.objects == "glyphs":
         return _glyph_mask(rng, cls, centre, radius), None
     if cell.objects == "textures":
-        return _shape_mask(rng, 0, centre, radius), _pattern(cls, rng, period=rng.uniform(4, 6))
-    return _shape_mask(rng, cls, centre, radius), None
+        return _shape_mask(rng, "disc", centre, radius), _pattern(cls, rng, period=rng.uniform(4, 6))
+    kind = SHAPE_KINDS[cls][int(rng.integers(2)) if cell.kinds == 2 else 0]
+    return _shape_mask(rng, kind, centre, radius), None
 
 
 def _paint(rng: np.random.Generator, rgb: np.ndarray, mask: np.ndarray, pattern: np.ndarray | None,
@@ -147,7 +197,7 @@ def _add_mark(rng: np.random.Generator, rgb: np.ndarray, taken: np.ndarray, cue:
     if spot is None:
         return None
     x, y = spot
-    rgb[y - 3:y + 4, x - 3:x + 4] = (235, 215, 30) if cue == 0 else (200, 40, 210)
+    rgb[y - 3:y + 4, x - 3:x + 4] = MARK_COLOURS[cue]
     return y - 3, y + 4, x - 3, x + 4
 
 
@@ -184,8 +234,8 @@ def make_image(rng: np.random.Generator, cell: Cell, cls: int, cue: int,
     (a "mark" cell), the tag's box or None is appended to it."""
     rgb = _background(rng, cell, cue)
     radius = rng.uniform(10, 14)
-    if cell.shortcut == "position":  # the object's horizontal third follows the cue
-        lo, hi = ((radius + 2, SIZE / 3), (2 * SIZE / 3, SIZE - radius - 2))[cue]
+    if cell.shortcut == "position":  # the object's horizontal third follows the cue: left, right, middle
+        lo, hi = ((radius + 2, SIZE / 3), (2 * SIZE / 3, SIZE - radius - 2), (SIZE / 3, 2 * SIZE / 3))[cue]
         centre = (rng.uniform(lo, hi), rng.uniform(radius + 2, SIZE - radius - 2))
     else:
         centre = tuple(rng.uniform(radius + 3, SIZE - radius - 3, 2))
@@ -201,23 +251,33 @@ def make_image(rng: np.random.Generator, cell: Cell, cls: int, cue: int,
     return rgb, exact
 
 
+def _cue(rng: np.random.Generator, cell: Cell, cls: int) -> int:
+    """The cue of a train or val image of class ``cls``: its own class's, or at rate 1 - ``cue_rate``
+    another class's."""
+    if cell.cue_rate >= 1 or rng.random() < cell.cue_rate:
+        return cls
+    return int(rng.choice([c for c in range(cell.classes) if c != cls]))
+
+
 def generate_cell(out_dir: str | os.PathLike, cell: Cell, seed: int, shortcut_free: bool = False) -> Path:
     """Write ``out_dir/images/{split}/{class}/*.png`` and ``out_dir/masks/...`` for one cell and seed.
 
     ``shortcut_free``: the cue is random in every split, not only in test - the data a model would
     have had if the shortcut had never been there (the suite's ceiling).
     """
+    cell.check()
     rng = np.random.default_rng(seed)
-    names = CLASS_NAMES[cell.objects]
     out_dir = Path(out_dir)
     with staged_directory(out_dir) as stage:
         for split, per_class in zip(("train", "val", "test"), cell.counts):
-            share = {"train": cell.mask_fraction, "val": max(cell.mask_fraction, 0.2), "test": 1.0}[split]
-            n_masked = min(per_class, max(1, round(per_class * share)))
-            for cls, class_name in enumerate(names):
+            share = {"train": cell.mask_fraction, "val": max(cell.mask_fraction, 0.2) if cell.val_masks else 0.0,
+                     "test": 1.0}[split]
+            n_masked = min(per_class, max(1, round(per_class * share))) if share else 0
+            for cls, class_name in enumerate(cell.class_names):
                 masked = set(rng.choice(per_class, size=n_masked, replace=False).tolist())
                 for i in range(per_class):
-                    cue = cls if split != "test" and not shortcut_free else int(rng.integers(2))
+                    cue = _cue(rng, cell, cls) if split != "test" and not shortcut_free \
+                        else int(rng.integers(cell.classes))
                     rgb, exact = make_image(rng, cell, cls, cue)
                     name = f"{class_name}_{split}_{i:04d}.png"
                     write_rgb_png(stage / "images" / split / class_name / name, rgb, atomic=False)

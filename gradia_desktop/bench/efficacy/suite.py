@@ -43,7 +43,19 @@ def full_suite() -> list[Cell]:
               if (o, c) != (REFERENCE.objects, REFERENCE.contrast)]
     cells += [REFERENCE.with_(mask_fraction=f) for f in (0.02, 0.05, 0.25)]
     cells += [REFERENCE.with_(mask_style=s) for s in MASK_STYLES if s != REFERENCE.mask_style]
+    # Added later (cells keep their numbers): the task and the annotation around the reference, and
+    # around the whole-background texture, where the recipe is weakest.
+    cells += [REFERENCE.with_(shortcut=s, classes=3) for s in ("tint", "texture")]
+    cells += [REFERENCE.with_(kinds=2), REFERENCE.with_(cue_rate=0.9)]
+    cells += [REFERENCE.with_(shortcut=s, val_masks=False) for s in ("tint", "texture")]
     return cells
+
+
+TASK_AXES = ("classes", "kinds", "cue_rate", "val_masks")  # the reference's values are the defaults
+
+
+def _reference_task(cell: Cell) -> bool:
+    return all(getattr(cell, a) == getattr(REFERENCE, a) for a in TASK_AXES)
 
 
 @dataclass(frozen=True)
@@ -239,7 +251,7 @@ def summary_by_shortcut(rows: list[RunFigures], cells: list[Cell]) -> list[dict]
     out = []
     for cell in cells:
         if (cell.objects, cell.contrast, cell.mask_style) != (REFERENCE.objects, REFERENCE.contrast,
-                                                              REFERENCE.mask_style):
+                                                              REFERENCE.mask_style) or not _reference_task(cell):
             continue
         if cell.mask_fraction not in (0.05, 0.10):
             continue
@@ -291,12 +303,15 @@ def markdown_table(summary: list[dict], command: str, rows: list[RunFigures] | N
 
 Produced by `{command}` (this file is written by that command; do not edit it by hand).
 
-Each cell is a generated two-class dataset (64 px; {REFERENCE.counts[0]} / {REFERENCE.counts[1]} /
+Each cell is a generated dataset (64 px, two classes unless named; {REFERENCE.counts[0]} / {REFERENCE.counts[1]} /
 {REFERENCE.counts[2]} images per class for train / val / test) in which a shortcut is tied to the
 class in train and val and random in test; one axis at a time differs from the reference cell
 `{REFERENCE.name}`. The cell name reads shortcut / objects-contrast / masks: share of training
 images with a mask and its style (validation carries masks of the same style on at least a fifth
-of its images, test exact masks on all, for the metrics only). Per cell and seed: a baseline
+of its images, test exact masks on all, for the metrics only); then what else differs: three
+classes, two kinds of object per class (disc or square, cross or ring), the cue on only 90% of the
+train and val images (the rest carry the other class's), or no validation masks (only training
+images were painted, so the checkpoint is chosen without the shortcut probe). Per cell and seed: a baseline
 (`tiny`, {BASELINE_EPOCHS} epochs), then each recipe from it for {GUIDED_EPOCHS} epochs (a guided run's default length), as
 `gradia train --from` runs it: the paper-exact mode fine-tunes the baseline's weights, the guided
 recipe keeps its architecture but starts again from its initial weights (`--start initial`).
