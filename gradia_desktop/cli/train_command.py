@@ -68,6 +68,10 @@ def add_train(sub) -> None:
     p.add_argument("--counterfactual-share", type=float, metavar="SHARE",
                    help=f"share of each epoch drawn from the masked images when counterfactuals are on "
                         f"(default {GUIDED_SHARE} in mode guided, {PLAIN_SHARE} otherwise)")
+    p.add_argument("--mosaic-share", type=float, default=d.mosaic_share, metavar="SHARE",
+                   help="share of counterfactual swaps whose background is a mosaic of 4 x 4 tiles from two "
+                        "masked images' backgrounds, brightness-matched (default 0: measured, not adopted; "
+                        "docs/algorithm.md)")
     p.add_argument("--outside-weight", type=float, metavar="W",
                    help=f"weight of the penalty on decision evidence outside the masks (default "
                         f"{GUIDED_OUTSIDE_WEIGHT} in mode guided, 0 otherwise)")
@@ -130,6 +134,7 @@ def _config_from_flags(args):
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
                          outside_weight=args.outside_weight, avoid_weight=args.avoid_weight,
+                         mosaic_share=args.mosaic_share,
                          attention_loss=args.attention_loss, tolerance=args.tolerance, start=args.start,
                          propagate_masks=args.propagate_masks, data=args.data, loader_workers=args.loader_workers,
                          compile=args.compile)

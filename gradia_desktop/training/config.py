@@ -64,6 +64,7 @@ class TrainConfig:
     counterfactual: bool = False  # always on in mode 'guided'
     counterfactual_share: float | None = None  # share of each epoch drawn from masked images; None: by mode
     outside_weight: float | None = None  # weight of the outside-the-mask evidence penalty; None: by mode
+    mosaic_share: float = 0.0  # share of counterfactual swaps whose plate is a mosaic of two (counterfactual._mosaic)
     attention_loss: str = "l1"  # ATTENTION_LOSSES
     tolerance: float = 0.05  # with attention_loss 'tolerant': the band's half-width, a share of the image side
     avoid_weight: float = 1.0  # weight of the penalty on attention inside "don't look here" (loss.avoid_attention)
@@ -97,6 +98,8 @@ class TrainConfig:
             raise GradiaError(f"image size {self.image_size} is too small (at least 16 px)")
         if self.counterfactual_share is not None and not 0 < self.counterfactual_share < 1:
             raise GradiaError(f"counterfactual share must lie strictly between 0 and 1, got {self.counterfactual_share}")
+        if not 0 <= self.mosaic_share <= 1:
+            raise GradiaError(f"the mosaic share must lie between 0 and 1, got {self.mosaic_share}")
         if self.outside_weight is not None and self.outside_weight < 0:
             raise GradiaError(f"the outside-evidence weight must be >= 0, got {self.outside_weight}")
         if self.attention_loss not in ATTENTION_LOSSES:

@@ -32,6 +32,7 @@ from .row_file import GrowingRows
 BUILD_CHUNK = 256  # masked images prepared between appends to a bank held in memory
 FILE_CHUNK = 32  # ... and between writes to a bank kept in scratch files: a chunk is held twice while written
 MIN_KEEP_SHARE = 0.15  # a GrabCut result smaller than this share of the mask is not trusted
+MOSAIC_TILES = 4  # a mosaic plate is a MOSAIC_TILES x MOSAIC_TILES grid of tiles from two plates
 
 
 def tighten_mask(rgb: np.ndarray, mask: np.ndarray, iterations: int = 4) -> np.ndarray:
@@ -100,12 +101,14 @@ class CounterfactualBank:
 
     def __init__(self, images, labels: torch.Tensor, masks, has_mask: torch.Tensor, progress: Progress = None,
                  cancelled: CancelCheck = None, scratch: Path | None = None, avoid=None,
-                 has_avoid: torch.Tensor | None = None):
+                 has_avoid: torch.Tensor | None = None, mosaic_share: float = 0.0):
         """Prepare every masked image (GrabCut and a plate each); ``cancelled`` is asked before each.
 
         ``images`` and ``masks`` are a split's (in memory or streamed); with ``scratch`` (a folder) the
         regions and plates are kept in files there rather than in memory, until ``discard``. ``avoid``
-        and ``has_avoid``: the split's "don't look here" layers, if any."""
+        and ``has_avoid``: the split's "don't look here" layers, if any. ``mosaic_share``: the share of
+        training swaps whose plate is a mosaic of two (``_mosaic``)."""
+        self.mosaic_share = mosaic_share
         self.index = torch.nonzero(has_mask).flatten()
         self.position = {int(i): k for k, i in enumerate(self.index)}
         n = len(self.index)
@@ -275,10 +278,17 @@ class CounterfactualBank:
             else:
                 donor = int(pool[torch.randint(len(pool), (1,), generator=generator)])
             flip = bool(torch.rand(1, generator=generator) < 0.5)
+            mosaic = None
+            if self.mosaic_share and donors == "any" and float(torch.rand(1, generator=generator)) < self.mosaic_share:
+                second = int(torch.randint(plates - 1 if k < plates else plates, (1,), generator=generator))
+                second += k < plates and second >= k  # never its own background either
+                mosaic = (second, torch.rand(MOSAIC_TILES, MOSAIC_TILES, generator=generator) < 0.5)
             j = row if place is None else place.get(row)
             if j is None:
                 continue
             plate = self.plates[donor].float()
+            if mosaic is not None:
+                plate = _mosaic(plate, self.plates[mosaic[0]].float(), mosaic[1])
             if flip:
                 plate = plate.flip(-1)
             keep = self.keep[k].float()
@@ -287,6 +297,19 @@ class CounterfactualBank:
                 out = _copy_keeping_pinned(batch_images)
             out[j] = mixed.round().clamp_(0, 255).to(torch.uint8)
         return batch_images if out is None else out
+
+
+def _mosaic(plate: torch.Tensor, other: torch.Tensor, tiles: torch.Tensor) -> torch.Tensor:
+    """``plate`` with the tiles where ``tiles`` is False taken from ``other``, shifted to ``plate``'s mean
+    colour (3, S, S float).
+
+    A background that changes pattern from tile to tile belongs to no class, and a cue that covers
+    the whole background (a texture) is cut into pieces of both classes'. The other plate is shifted
+    to this one's mean colour because a tile edge between two brightnesses is a strong edge, stronger
+    than a faint object's (the unshifted mosaic cost the faint objects on the efficacy suite)."""
+    other = other - other.mean(dim=(1, 2), keepdim=True) + plate.mean(dim=(1, 2), keepdim=True)
+    where = torch.nn.functional.interpolate(tiles.float()[None, None], size=plate.shape[-2:], mode="nearest")[0]
+    return where * plate + (1 - where) * other.clamp(0, 255)
 
 
 def _fitted(patch: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -270,7 +270,8 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
     if config.counterfactual:  # a streamed run keeps the bank's images in files, not in memory
         scratch = resources.enter_context(scratch_folder(project)) if stream else None
         bank = CounterfactualBank(train_data.images, train_data.labels, train_data.masks, train_data.has_mask,
-                                  cb.progress, cb.cancelled, scratch, train_data.avoid, train_data.has_avoid)
+                                  cb.progress, cb.cancelled, scratch, train_data.avoid, train_data.has_avoid,
+                                  mosaic_share=config.mosaic_share)
         resources.callback(bank.discard)
     inputs = dict(model=model, cam_layer=layer, config=config, device=device, train_data=train_data,
                   val_data=val_data, mask_grids=grids, w_pred=w_pred, w_att=w_att, counterfactuals=bank,

@@ -18,7 +18,10 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 - ``hue-plates``: a quarter of the training swaps get a plate with its hue turned at random;
 - ``mosaic-plates``: another quarter get a mosaic (4 x 4 tiles) of two plates, the second shifted to
   the first's mean colour;
-- ``unmatched-mosaic``: with ``mosaic-plates``, the second plate is not shifted.
+- ``unmatched-mosaic``: with ``mosaic-plates``, the second plate is not shifted;
+- ``mosaic``: the product's own ``--mosaic-share 0.25`` (``counterfactual._mosaic``: the second plate
+  shifted to the first's mean colour and never the image's own), in place of this script's
+  ``mosaic-plates``.
 
 Varied plates were tried and not adopted (docs/algorithm.md).
 
@@ -51,7 +54,8 @@ from gradia_desktop.training import counterfactual
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.trainer import train
 
-CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic")
+CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic")
+CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}}  # variants that are product settings
 MOSAIC_TILES = 4
 
 
@@ -117,7 +121,7 @@ def variant(name: str, seed: int = 0):
             counterfactual.CounterfactualBank.apply = _varying(
                 saved[1], "hue-plates" in parts, "mosaic-plates" in parts, "unmatched-mosaic" not in parts,
                 torch.Generator().manual_seed(seed))
-        yield
+        yield {k: v for part in sorted(parts & set(CONFIG_CHANGES)) for k, v in CONFIG_CHANGES[part].items()}
     finally:
         counterfactual.object_region, counterfactual.CounterfactualBank.apply = saved
 
@@ -134,10 +138,10 @@ def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Pat
             base = train(project, TrainConfig(mode="baseline", arch="tiny", epochs=epochs[0], **common))
             rows = [("baseline", base.summaries, time.perf_counter() - started)]
             for name in variants:
-                with variant(name, seed):
+                with variant(name, seed) as settings:
                     started = time.perf_counter()
                     run = train(project, TrainConfig(mode="guided", parent=base.version, counterfactual=True,
-                                                     epochs=epochs[1], **common))
+                                                     epochs=epochs[1], **settings, **common))
                 rows.append((name, run.summaries, time.perf_counter() - started))
                 _append(out, cell_no, _figures(cell, seed, name, run.summaries, rows[-1][2]).__dict__)
             _append(out, cell_no, _figures(cell, seed, "baseline", base.summaries, rows[0][2]).__dict__)

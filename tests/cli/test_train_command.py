@@ -42,3 +42,17 @@ def test_settings_and_setting_flags_do_not_mix(project_dir, tmp_path, capsys):
                                                "drop --lr (or put it in the file)")
     assert main(["train", str(project_dir), "--settings", str(tmp_path / "none.json")]) == 2
     assert "none.json: cannot read the settings" in capsys.readouterr().err
+
+
+def test_a_mosaic_share_reaches_the_run_and_is_stored_with_the_version(project_dir, capsys):
+    from gradia_desktop.core.store import Project
+
+    fast = ["--epochs", "1", "--image-size", "32", "--batch-size", "16", "--device", "cpu"]
+    assert main(["train", str(project_dir), *fast]) == 0
+    assert main(["train", str(project_dir), "--from", "1", "--mosaic-share", "0.25", *fast]) == 0
+    with Project.open(project_dir) as project:
+        assert project.version(2).config["mosaic_share"] == 0.25 and project.version(2).mode == "guided"
+    capsys.readouterr()
+    assert main(["train", str(project_dir), "--from", "1", "--mosaic-share", "2", *fast]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "mosaic share must lie between 0 and 1, got 2.0" in err and "\n" not in err

@@ -62,6 +62,7 @@ def test_resolving_copies_the_weight_table():
 
 @pytest.mark.parametrize("field,value,fragment", [("counterfactual_share", 1.0, "counterfactual share"),
                                                   ("outside_weight", -1.0, "outside-evidence weight"),
+                                                  ("mosaic_share", 1.5, "mosaic share"),
                                                   ("start", "pretrained", "unknown start")])
 def test_bad_recipe_settings_are_one_line_errors(field, value, fragment):
     with pytest.raises(GradiaError, match=fragment):

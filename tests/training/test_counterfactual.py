@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from gradia_desktop.core.demo import loose_mask
-from gradia_desktop.training.counterfactual import (CounterfactualBank, background_plate, object_region,
-                                                    tighten_mask)
+from gradia_desktop.training.counterfactual import (MOSAIC_TILES, CounterfactualBank, _mosaic, background_plate,
+                                                    object_region, tighten_mask)
 
 
 def _scene(seed: int, hue_bgr: tuple[int, int, int], size: int = 64):
@@ -146,3 +146,71 @@ def test_a_process_given_some_rows_of_a_batch_swaps_them_as_a_single_process_wou
     rows = torch.tensor([1, 4])
     mine = bank.apply(torch.arange(6), images[rows], torch.Generator().manual_seed(3), rows=rows)
     assert torch.equal(mine, whole[rows])
+
+
+def test_a_mosaic_plate_takes_whole_tiles_from_each_plate_the_second_at_the_first_s_mean_colour():
+    plate = torch.full((3, 64, 64), 100.0) + torch.arange(64.0)  # a ramp: two plates never agree by chance
+    other = torch.stack([torch.full((64, 64), v) for v in (30.0, 60.0, 90.0)]) + torch.rand(3, 64, 64) * 4
+    tiles = torch.zeros(MOSAIC_TILES, MOSAIC_TILES, dtype=torch.bool)
+    tiles[0, 0] = tiles[2, 1] = True
+    out = _mosaic(plate, other, tiles)
+    side = 64 // MOSAIC_TILES
+    assert torch.equal(out[:, :side, :side], plate[:, :side, :side])
+    assert torch.equal(out[:, 2 * side:3 * side, side:2 * side], plate[:, 2 * side:3 * side, side:2 * side])
+    shifted = other - other.mean(dim=(1, 2), keepdim=True) + plate.mean(dim=(1, 2), keepdim=True)
+    assert torch.allclose(out[:, side:, 2 * side:], shifted[:, side:, 2 * side:])
+    assert abs(float(out[:, :, 2 * side:].mean()) - float(plate.mean())) < 8  # no tile another brightness
+
+
+def _source_plate(tile: torch.Tensor, plates: list[torch.Tensor], box: tuple[slice, slice]) -> int | None:
+    """Which plate (either way round) ``tile`` was cut from, up to a constant colour shift."""
+    for p, plate in enumerate(plates):
+        for candidate in (plate, plate.flip(-1)):
+            offset = tile.float() - candidate[:, box[0], box[1]].float()
+            if float((offset - offset.mean(dim=(1, 2), keepdim=True)).abs().max()) <= 1.0:  # rounding only
+                return p
+    return None
+
+
+def test_with_a_mosaic_share_the_background_is_cut_from_two_plates_and_the_object_stays():
+    bank, images, _ = _bank_of(6)
+    bank.mosaic_share = 1.0
+    mixed = bank.apply(torch.arange(6), images, torch.Generator().manual_seed(1))
+    plates = [torch.as_tensor(bank.plates[p]) for p in range(len(bank.plates))]
+    side, two_sources = 64 // MOSAIC_TILES, 0
+    for i in range(6):
+        keep = torch.as_tensor(bank.keep[i]).bool().reshape(64, 64)
+        assert torch.equal(mixed[i][:, keep], images[i][:, keep])  # the object itself is never touched
+        sources = set()
+        for ty in range(MOSAIC_TILES):
+            for tx in range(MOSAIC_TILES):
+                box = (slice(ty * side, (ty + 1) * side), slice(tx * side, (tx + 1) * side))
+                if keep[box].any():
+                    continue
+                source = _source_plate(mixed[i][:, box[0], box[1]], plates, box)
+                assert source is not None and source != i  # whole tiles of other images' plates
+                sources.add(source)
+        two_sources += len(sources) >= 2
+    assert two_sources >= 3  # a mosaic is drawn from two plates (the second may repeat the first)
+
+
+def test_mosaic_draws_keep_processes_in_step_and_a_share_of_0_draws_nothing_more():
+    bank, images, _ = _bank_of(6)
+    bank.mosaic_share = 0.5
+    whole = bank.apply(torch.arange(6), images, torch.Generator().manual_seed(3))
+    rows = torch.tensor([1, 4])
+    mine = bank.apply(torch.arange(6), images[rows], torch.Generator().manual_seed(3), rows=rows)
+    assert torch.equal(mine, whole[rows])
+    bank.mosaic_share = 0.0
+    generator = torch.Generator().manual_seed(3)
+    bank.apply(torch.arange(6), images, generator)
+    assert int(torch.randint(10**9, (1,), generator=generator)) == _after_plain_draws(6, 3)
+
+
+def _after_plain_draws(n: int, seed: int) -> int:
+    """The next draw after a plain swap of ``n`` masked images: a donor and a flip each."""
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(n):
+        torch.randint(n - 1, (1,), generator=generator)
+        torch.rand(1, generator=generator)
+    return int(torch.randint(10**9, (1,), generator=generator))
