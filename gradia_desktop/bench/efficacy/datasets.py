@@ -8,7 +8,8 @@ there. The axes:
   ``mark`` (a small coloured tag at a random place), ``position`` (the object's side of the
   image), ``distractor`` (a second, unrelated object that comes with one class);
 - objects: ``shapes`` (disc / cross), ``glyphs`` (the letters A / B), ``textures`` (a striped /
-  checked patch), at ``high`` or ``low`` contrast against the background's noise;
+  checked patch), at ``high`` or ``low`` contrast against the background's noise (a third class
+  adds a triangle, a C or a dotted patch);
 - masks: the share of training images that carry one, and their style: ``exact``, ``dilated``
   (3 px wider), ``loose`` (2-5 px wider with a wobbly hand-drawn rim) or ``box`` (the bounding box);
 - the task: two or three classes; one kind of object per class or two (shapes only: disc or
