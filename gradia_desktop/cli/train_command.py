@@ -23,8 +23,9 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 def add_train(sub) -> None:
     from ..core.cam_method_names import TRAINABLE
-    from ..training.config import (ATTENTION_LOSSES, DEFAULT_EPOCHS, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_START, MODES,
-                                   PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS, STARTS, TrainConfig)
+    from ..training.config import (ATTENTION_LOSSES, DEFAULT_EPOCHS, GUIDED_MOSAIC_SHARE, GUIDED_OUTSIDE_WEIGHT,
+                                   GUIDED_SHARE, GUIDED_START, MODES, PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS,
+                                   STARTS, TrainConfig)
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a new model version (baseline, guided, GRADIA, GRADIA on all masks)",
@@ -68,10 +69,10 @@ def add_train(sub) -> None:
     p.add_argument("--counterfactual-share", type=float, metavar="SHARE",
                    help=f"share of each epoch drawn from the masked images when counterfactuals are on "
                         f"(default {GUIDED_SHARE} in mode guided, {PLAIN_SHARE} otherwise)")
-    p.add_argument("--mosaic-share", type=float, default=d.mosaic_share, metavar="SHARE",
+    p.add_argument("--mosaic-share", type=float, metavar="SHARE",
                    help="share of counterfactual swaps whose background is a mosaic of 4 x 4 tiles from two "
-                        "masked images' backgrounds, brightness-matched (default 0: measured, not adopted; "
-                        "docs/algorithm.md)")
+                        f"masked images' backgrounds, the second at the first's mean colour (default "
+                        f"{GUIDED_MOSAIC_SHARE} in mode guided, 0 otherwise)")
     p.add_argument("--outside-weight", type=float, metavar="W",
                    help=f"weight of the penalty on decision evidence outside the masks (default "
                         f"{GUIDED_OUTSIDE_WEIGHT} in mode guided, 0 otherwise)")

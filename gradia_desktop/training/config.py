@@ -28,6 +28,9 @@ RECOMMENDED_MODE = "guided"  # what a fine-tune does unless told otherwise (docs
 # The guided recipe's settings where the user leaves them open (None): most of each epoch on
 # counterfactual composites, and a penalty on the decision evidence outside the expert's mask.
 GUIDED_SHARE, GUIDED_OUTSIDE_WEIGHT = 0.8, 1.0
+# ... and a quarter of its background swaps cut from two backgrounds (counterfactual._mosaic;
+# docs/algorithm.md: chosen on paired runs of the efficacy suite, not on the demo).
+GUIDED_MOSAIC_SHARE = 0.25
 PLAIN_SHARE = 0.5  # the share when counterfactuals are switched on for another mode
 # Where a run with a parent starts: 'parent' fine-tunes the parent's learned weights; 'initial'
 # keeps its architecture, layer and image size but starts again from the weights its lineage began
@@ -64,7 +67,7 @@ class TrainConfig:
     counterfactual: bool = False  # always on in mode 'guided'
     counterfactual_share: float | None = None  # share of each epoch drawn from masked images; None: by mode
     outside_weight: float | None = None  # weight of the outside-the-mask evidence penalty; None: by mode
-    mosaic_share: float = 0.0  # share of counterfactual swaps whose plate is a mosaic of two (counterfactual._mosaic)
+    mosaic_share: float | None = None  # share of swaps whose plate is a mosaic of two (counterfactual._mosaic); None: by mode
     attention_loss: str = "l1"  # ATTENTION_LOSSES
     tolerance: float = 0.05  # with attention_loss 'tolerant': the band's half-width, a share of the image side
     avoid_weight: float = 1.0  # weight of the penalty on attention inside "don't look here" (loss.avoid_attention)
@@ -98,7 +101,7 @@ class TrainConfig:
             raise GradiaError(f"image size {self.image_size} is too small (at least 16 px)")
         if self.counterfactual_share is not None and not 0 < self.counterfactual_share < 1:
             raise GradiaError(f"counterfactual share must lie strictly between 0 and 1, got {self.counterfactual_share}")
-        if not 0 <= self.mosaic_share <= 1:
+        if self.mosaic_share is not None and not 0 <= self.mosaic_share <= 1:
             raise GradiaError(f"the mosaic share must lie between 0 and 1, got {self.mosaic_share}")
         if self.outside_weight is not None and self.outside_weight < 0:
             raise GradiaError(f"the outside-evidence weight must be >= 0, got {self.outside_weight}")
@@ -136,9 +139,10 @@ class TrainConfig:
         if outside is None:
             outside = GUIDED_OUTSIDE_WEIGHT if guided else 0.0
         propagate = guided if self.propagate_masks is None else self.propagate_masks
+        mosaic = self.mosaic_share if self.mosaic_share is not None else (GUIDED_MOSAIC_SHARE if guided else 0.0)
         start = (self.start or (GUIDED_START if guided else "parent")) if self.parent is not None else None
         return replace(self, counterfactual=self.counterfactual or guided, counterfactual_share=share,
-                       outside_weight=outside, start=start, propagate_masks=propagate,
+                       outside_weight=outside, start=start, propagate_masks=propagate, mosaic_share=mosaic,
                        epochs=self.epochs or default_epochs(start), weights=dict(self.weights))
 
     def to_dict(self) -> dict:

@@ -21,7 +21,8 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 - ``unmatched-mosaic``: with ``mosaic-plates``, the second plate is not shifted;
 - ``mosaic``: the product's own ``--mosaic-share 0.25`` (``counterfactual._mosaic``: the second plate
   shifted to the first's mean colour and never the image's own), in place of this script's
-  ``mosaic-plates``.
+  ``mosaic-plates``; the recipe's default since it was measured so (docs/algorithm.md);
+- ``no-mosaic``: ``--mosaic-share 0``, the recipe as it was before.
 
 Varied plates were tried and not adopted (docs/algorithm.md).
 
@@ -54,8 +55,8 @@ from gradia_desktop.training import counterfactual
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.trainer import train
 
-CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic")
-CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}}  # variants that are product settings
+CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic")
+CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0}}  # variants that are product settings
 MOSAIC_TILES = 4
 
 

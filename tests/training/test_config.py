@@ -21,18 +21,19 @@ def test_guided_fills_in_counterfactuals_their_share_and_the_outside_penalty():
     assert RECOMMENDED_MODE == "guided" in MODES
     assert config.counterfactual is True
     assert config.counterfactual_share == GUIDED_SHARE and config.outside_weight == GUIDED_OUTSIDE_WEIGHT > 0
-    assert config.propagate_masks is True
+    assert config.propagate_masks is True and config.mosaic_share == 0.25
 
 
 def test_what_the_user_sets_wins_over_the_recipe():
-    config = TrainConfig(mode="guided", counterfactual_share=0.3, outside_weight=0.0).resolved()
-    assert (config.counterfactual_share, config.outside_weight) == (0.3, 0.0)
+    config = TrainConfig(mode="guided", counterfactual_share=0.3, outside_weight=0.0, mosaic_share=0.0).resolved()
+    assert (config.counterfactual_share, config.outside_weight, config.mosaic_share) == (0.3, 0.0, 0.0)
 
 
 @pytest.mark.parametrize("mode", ["baseline", "gradia", "gradia-all"])
 def test_the_other_modes_stay_as_they_were(mode):
     plain = TrainConfig(mode=mode).resolved()
     assert plain.counterfactual is False and plain.outside_weight == 0.0 and plain.propagate_masks is False
+    assert plain.mosaic_share == 0.0
     with_cf = TrainConfig(mode=mode, counterfactual=True).resolved()
     assert with_cf.counterfactual_share == PLAIN_SHARE and with_cf.outside_weight == 0.0
 

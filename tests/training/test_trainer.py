@@ -127,6 +127,7 @@ def test_a_guided_run_stores_the_recipe_it_used(small_project):
     assert version.mode == "guided" and version.parent_id == parent
     assert version.config["counterfactual"] is True
     assert version.config["counterfactual_share"] == 0.8 and version.config["outside_weight"] == 1.0
+    assert version.config["mosaic_share"] == 0.25
     assert result.selection_rule.startswith("counterfactual validation accuracy")
 
 
