@@ -67,7 +67,7 @@ class TrainConfig:
     counterfactual: bool = False  # always on in mode 'guided'
     counterfactual_share: float | None = None  # share of each epoch drawn from masked images; None: by mode
     outside_weight: float | None = None  # weight of the outside-the-mask evidence penalty; None: by mode
-    mosaic_share: float | None = None  # share of swaps whose plate is a mosaic of two (counterfactual._mosaic); None: by mode
+    mosaic_share: float | None = None  # share of swaps with a plate cut from two (counterfactual._mosaic); None: by mode
     attention_loss: str = "l1"  # ATTENTION_LOSSES
     tolerance: float = 0.05  # with attention_loss 'tolerant': the band's half-width, a share of the image side
     avoid_weight: float = 1.0  # weight of the penalty on attention inside "don't look here" (loss.avoid_attention)

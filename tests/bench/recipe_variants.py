@@ -24,7 +24,7 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
   ``mosaic-plates``; the recipe's default since it was measured so (docs/algorithm.md);
 - ``no-mosaic``: ``--mosaic-share 0``, the recipe as it was before.
 
-Varied plates were tried and not adopted (docs/algorithm.md).
+Hue turns and this script's mosaics were tried and not adopted; the product's mosaic was (docs/algorithm.md).
 
 These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
 """
@@ -52,12 +52,12 @@ from gradia_desktop.bench.efficacy.datasets import generate_cell
 from gradia_desktop.bench.efficacy.suite import BASELINE_EPOCHS, GUIDED_EPOCHS, _figures, full_suite
 from gradia_desktop.core.project_init import create_project
 from gradia_desktop.training import counterfactual
+from gradia_desktop.training.counterfactual import MOSAIC_TILES
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.trainer import train
 
 CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic")
-CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0}}  # variants that are product settings
-MOSAIC_TILES = 4
+CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0}}  # product settings
 
 
 def _eroded_region(rgb, mask):
@@ -95,11 +95,13 @@ def _varying(apply, hue: bool, mosaic: bool, matched: bool, rng: torch.Generator
             image = out[j].float()
             if u < 0.25:
                 other = bank.plates[int(torch.randint(len(bank.plates), (1,), generator=rng))].float()
-                if matched:
-                    other = (other - other.mean(dim=(1, 2), keepdim=True) + image.mean(dim=(1, 2), keepdim=True))
-                tiles = (torch.rand(MOSAIC_TILES, MOSAIC_TILES, generator=rng) < 0.5).float()[None, None]
-                choice = torch.nn.functional.interpolate(tiles, size=image.shape[-2:], mode="nearest")[0]
-                background = choice * image + (1 - choice) * other.clamp(0, 255)
+                tiles = torch.rand(MOSAIC_TILES, MOSAIC_TILES, generator=rng) < 0.5
+                if matched:  # the product's mosaic, here of the composite (so matched to its mean, object included)
+                    background = counterfactual._mosaic(image, other, tiles)
+                else:
+                    choice = torch.nn.functional.interpolate(tiles.float()[None, None], size=image.shape[-2:],
+                                                             mode="nearest")[0]
+                    background = choice * image + (1 - choice) * other.clamp(0, 255)
             else:
                 background = _turn_hue(image, float(torch.rand(1, generator=rng)) * 2 * math.pi)
             keep = bank.keep[k].float()

@@ -21,8 +21,8 @@ USED_WEIGHTS = {"baseline": (), "gradia": ("UA", "UI", "RI", "RA", "masked", "un
                 "gradia-all": ("masked", "unmasked"), "guided": ("masked", "unmasked")}
 MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
     "guided": "Shows the masked objects on other backgrounds, some cut from two (later also the objects the "
-              "model finds on unmasked images) and penalises evidence outside the masks, so the model must decide by what the "
-              "expert marked; from a parent, it starts again from the parent's starting weights, leaving its "
+              "model finds on unmasked images) and penalises evidence outside the masks, so the model must "
+              "decide by what the expert marked; from a parent, it starts again from the parent's starting weights, leaving its "
               "shortcuts behind.",
     "baseline": "Cross-entropy only: learns whatever predicts the labels, shortcuts included.",
     "gradia": "The paper's GRADIA: attention loss weighted by the parent's quadrants (paper-exact).",
