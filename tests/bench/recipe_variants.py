@@ -22,7 +22,10 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 - ``mosaic``: the product's own ``--mosaic-share 0.25`` (``counterfactual._mosaic``: the second plate
   shifted to the first's mean colour and never the image's own), in place of this script's
   ``mosaic-plates``; the recipe's default since it was measured so (docs/algorithm.md);
-- ``no-mosaic``: ``--mosaic-share 0``, the recipe as it was before.
+- ``no-mosaic``: ``--mosaic-share 0``, the recipe as it was before;
+- ``share-97``: ``--counterfactual-share 0.97`` (the images whose background is not swapped are
+  seldom drawn);
+- ``epochs-60``: the guided run twice as long (60 epochs).
 
 Hue turns and this script's mosaics were tried and not adopted; the product's mosaic was (docs/algorithm.md).
 
@@ -56,8 +59,9 @@ from gradia_desktop.training.counterfactual import MOSAIC_TILES
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.trainer import train
 
-CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic")
-CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0}}  # product settings
+CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60")
+CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0},  # product settings
+                  "share-97": {"counterfactual_share": 0.97}, "epochs-60": {"epochs": 60}}
 
 
 def _eroded_region(rgb, mask):
@@ -144,7 +148,7 @@ def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Pat
                 with variant(name, seed) as settings:
                     started = time.perf_counter()
                     run = train(project, TrainConfig(mode="guided", parent=base.version, counterfactual=True,
-                                                     epochs=epochs[1], **settings, **common))
+                                                     **{"epochs": epochs[1], **common, **settings}))
                 rows.append((name, run.summaries, time.perf_counter() - started))
                 _append(out, cell_no, _figures(cell, seed, name, run.summaries, rows[-1][2]).__dict__)
             _append(out, cell_no, _figures(cell, seed, "baseline", base.summaries, rows[0][2]).__dict__)
