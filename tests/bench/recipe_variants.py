@@ -25,7 +25,9 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 - ``no-mosaic``: ``--mosaic-share 0``, the recipe as it was before;
 - ``share-97``: ``--counterfactual-share 0.97`` (the images whose background is not swapped are
   seldom drawn);
-- ``epochs-60``: the guided run twice as long (60 epochs).
+- ``epochs-60``: the guided run twice as long (60 epochs);
+- ``late-drop``: after the second round of proposed masks (the last third of the run), only images
+  whose background is swapped are drawn.
 
 Hue turns and this script's mosaics were tried and not adopted; the product's mosaic was (docs/algorithm.md).
 
@@ -54,12 +56,13 @@ import torch
 from gradia_desktop.bench.efficacy.datasets import generate_cell
 from gradia_desktop.bench.efficacy.suite import BASELINE_EPOCHS, GUIDED_EPOCHS, _figures, full_suite
 from gradia_desktop.core.project_init import create_project
-from gradia_desktop.training import counterfactual
+from gradia_desktop.training import counterfactual, epoch_loop
 from gradia_desktop.training.counterfactual import MOSAIC_TILES
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.trainer import train
 
-CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60")
+CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60",
+           "late-drop")
 CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0},  # product settings
                   "share-97": {"counterfactual_share": 0.97}, "epochs-60": {"epochs": 60}}
 
@@ -114,6 +117,21 @@ def _varying(apply, hue: bool, mosaic: bool, matched: bool, rng: torch.Generator
     return varied
 
 
+def _late_drop(propagate, epoch_order):
+    """``epoch_loop``'s proposal round and epoch draw, the draw taking only swapped images after two rounds."""
+    def counted(run):
+        propagate(run)
+        run.counterfactuals.rounds = getattr(run.counterfactuals, "rounds", 0) + 1
+
+    def order(n, bank, share, generator):
+        if bank is None or getattr(bank, "rounds", 0) < 2:
+            return epoch_order(n, bank, share, generator)
+        weights = torch.zeros(n)
+        weights[bank.index] = 1.0
+        return torch.multinomial(weights, n, replacement=True, generator=generator)
+    return counted, order
+
+
 @contextlib.contextmanager
 def variant(name: str, seed: int = 0):
     parts = set(name.split("+")) - {"product"}
@@ -121,7 +139,10 @@ def variant(name: str, seed: int = 0):
     if unknown:
         raise SystemExit(f"unknown variant part(s): {', '.join(sorted(unknown))} (known: product, {', '.join(CHANGES)})")
     saved = counterfactual.object_region, counterfactual.CounterfactualBank.apply
+    loop = epoch_loop._propagate, epoch_loop._epoch_order
     try:
+        if "late-drop" in parts:
+            epoch_loop._propagate, epoch_loop._epoch_order = _late_drop(*loop)
         if "erode" in parts:
             counterfactual.object_region = _eroded_region
         if parts & {"hue-plates", "mosaic-plates"}:
@@ -131,6 +152,7 @@ def variant(name: str, seed: int = 0):
         yield {k: v for part in sorted(parts & set(CONFIG_CHANGES)) for k, v in CONFIG_CHANGES[part].items()}
     finally:
         counterfactual.object_region, counterfactual.CounterfactualBank.apply = saved
+        epoch_loop._propagate, epoch_loop._epoch_order = loop
 
 
 def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Path,
