@@ -30,7 +30,8 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
   whose background is swapped are drawn;
 - ``batch-16``: batches of 16 rather than 32 (twice the optimiser steps per epoch).
 
-Hue turns and this script's mosaics were tried and not adopted; the product's mosaic was (docs/algorithm.md).
+Hue turns, this script's mosaics and ``share-97`` were tried and not adopted; the product's mosaic was;
+``epochs-60`` and ``batch-16`` are measured and not yet adopted (docs/algorithm.md).
 
 These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
 """
