@@ -27,7 +27,7 @@ from ..errors import Cancelled, GradiaError
 from . import distributed
 from .checkpoint import ModelSpec, load_checkpoint, read_spec, save_checkpoint
 from .feature_layout import layout_of, to_grid
-from .config import TrainConfig
+from .config import DEFAULT_BATCH, TrainConfig, default_batch_size
 from .counterfactual import CounterfactualBank
 from .data import SplitData, load_split, should_stream
 from .device import pick_device, place_model
@@ -193,15 +193,16 @@ def train(project: Project, config: TrainConfig, callbacks: Callbacks | None = N
     running out of accelerator memory says which batch size to try.
     """
     config.validate()
+    run_config = config.resolved()
     try:
         with contextlib.ExitStack() as resources:
-            return _train(project, config.resolved(), callbacks or Callbacks(), resources, distributed)
+            return _train(project, run_config, callbacks or Callbacks(), resources, distributed)
     except torch.OutOfMemoryError as exc:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        smaller = max(1, config.batch_size // 2)
+        batch = run_config.batch_size or DEFAULT_BATCH  # None only when memory ran out before the data was read
         raise GradiaError(f"out of {config.device if config.device != 'auto' else 'GPU'} memory at batch size "
-                          f"{config.batch_size}: try a smaller batch (e.g. --batch-size {smaller}) or a smaller "
+                          f"{batch}: try a smaller batch (e.g. --batch-size {max(1, batch // 2)}) or a smaller "
                           "image size; no version was made") from exc
 
 
@@ -245,6 +246,11 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
     val_data = load_split(project, "val", size, cb.progress, cb.cancelled, leave_out, stream)
     if first_alone and ddp.main:
         ddp.barrier()
+    if config.batch_size is None:  # filled in place, so that train()'s out-of-memory message names it
+        config.batch_size = default_batch_size(config.mode, len(train_data))
+        if config.batch_size != DEFAULT_BATCH:
+            cb.log(f"batches of {config.batch_size}: at {DEFAULT_BATCH}, {len(train_data)} training images would give "
+                   "a guided run too few optimiser steps (--batch-size sets it)")
     if len(val_data) == 0:
         raise GradiaError(f"{project.root}: no validation images (IMAGES/val/...): the best epoch is chosen on them")
     if config.mode != "baseline" and not bool(train_data.has_mask.any() | train_data.avoid_rows().any()):

@@ -83,6 +83,27 @@ def test_epochs_left_open_follow_where_the_run_starts():
         TrainConfig(epochs=0).validate()
 
 
+def test_a_batch_left_open_halves_for_a_guided_run_that_would_have_too_few_steps():
+    from gradia_desktop.training.config import DEFAULT_BATCH, GUIDED_MIN_BATCHES, GUIDED_SMALL_BATCH, default_batch_size
+
+    assert default_batch_size("guided", 300) == GUIDED_SMALL_BATCH  # 10 batches of 32 an epoch: too few
+    assert default_batch_size("guided", 24) == GUIDED_SMALL_BATCH  # never below the floor
+    enough = GUIDED_MIN_BATCHES * DEFAULT_BATCH
+    assert default_batch_size("guided", enough) == DEFAULT_BATCH  # a large project keeps full batches
+    assert default_batch_size("guided", enough - DEFAULT_BATCH) == GUIDED_SMALL_BATCH
+    for mode in ("baseline", "gradia", "gradia-all"):  # the paper's modes keep the paper's batch
+        assert default_batch_size(mode, 300) == DEFAULT_BATCH
+
+
+def test_the_batch_is_resolved_only_once_the_training_split_is_known():
+    assert TrainConfig(mode="guided").resolved().batch_size is None
+    assert TrainConfig(mode="guided").resolved(300).batch_size == 16
+    assert TrainConfig(mode="baseline").resolved(300).batch_size == 32
+    assert TrainConfig(mode="guided", batch_size=64).resolved(300).batch_size == 64  # the user's number wins
+    with pytest.raises(GradiaError, match="batch-size must be at least 1"):
+        TrainConfig(batch_size=0).validate()
+
+
 def test_settings_saved_as_json_read_back_to_the_same_config(tmp_path):
     import json
 

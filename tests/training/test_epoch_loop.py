@@ -116,6 +116,17 @@ def test_a_nan_loss_in_the_first_epoch_leaves_no_files(small_project, monkeypatc
     assert not small_project.models_dir(failed.id).exists()
 
 
+def test_out_of_memory_names_the_batch_a_run_left_open_actually_used(small_project, monkeypatch):
+    def oom(*_args, **_kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    base = train(small_project, TrainConfig(mode="baseline", **FAST))
+    monkeypatch.setattr(epoch_loop, "_batch_loss", oom)
+    guided = TrainConfig(mode="guided", parent=base.version, **{**FAST, "batch_size": None})
+    with pytest.raises(GradiaError, match="memory at batch size 16: .*--batch-size 8"):
+        train(small_project, guided)
+
+
 def test_out_of_memory_suggests_a_smaller_batch_and_makes_no_version(small_project, monkeypatch):
     def oom(*_args, **_kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 
 from ...core.records import Version
 from ...errors import GradiaError
-from ...training.config import GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig, default_epochs
+from ...training.config import (DEFAULT_BATCH, GUIDED_MIN_BATCHES, GUIDED_SMALL_BATCH, GUIDED_START, RECOMMENDED_MODE,
+                                RESTART_EPOCHS, TrainConfig, default_epochs)
 from ...training.device import ALL_GPUS, describe_devices
 from ...training.models import TINY
 from ...training.config import DEFAULT_WEIGHTS
@@ -103,7 +104,10 @@ class TrainingPanel(QWidget):
             f"(it learns the objects from scratch), {default_epochs(None)} otherwise"))
         self.lr = QComboBox(editable=True, toolTip="Adam learning rate (e.g. 1e-3; the paper fine-tunes at 1e-4)")
         self.lr.addItems(LEARNING_RATES)
-        self.batch_size = QSpinBox(minimum=1, maximum=4096, toolTip="Images per optimisation step")
+        self.batch_size = QSpinBox(minimum=0, maximum=4096, specialValueText="auto", toolTip=(
+            f"Images per optimisation step. auto: {DEFAULT_BATCH}, or {GUIDED_SMALL_BATCH} for a guided run whose "
+            f"epoch would have fewer than {GUIDED_MIN_BATCHES} batches of {DEFAULT_BATCH} (more steps, for "
+            "learning the objects anew from few masks)"))
         self.image_size = QSpinBox(minimum=0, maximum=4096, singleStep=16, suffix=" px",
                                    specialValueText="auto (64 tiny, 224 others)",
                                    toolTip="Square input size; fine-tuning keeps the parent's")
@@ -218,7 +222,7 @@ class TrainingPanel(QWidget):
             self._epochs_by_default = config.epochs is None
             self.epochs.setValue(config.resolved().epochs)
             self.lr.setCurrentText(next((t for t in LEARNING_RATES if float(t) == config.lr), f"{config.lr:g}"))
-            self.batch_size.setValue(config.batch_size)
+            self.batch_size.setValue(config.batch_size or 0)
             self._own = (config.arch or "tiny", config.image_size or 0)
             self.arch.setCurrentText(self._own[0])
             self.image_size.setValue(self._own[1])
@@ -311,7 +315,7 @@ class TrainingPanel(QWidget):
         return replace(self._base, mode=self.mode.currentData(), counterfactual=self.counterfactual.isChecked(),
                        parent=parent, start=self.start.currentData() if parent is not None else None,
                        lam=self.lam.value(), epochs=self.epochs.value(), lr=lr,
-                       batch_size=self.batch_size.value(),
+                       batch_size=self.batch_size.value() or None,
                        arch=None if parent is not None else (self.arch.currentText().strip() or None),
                        image_size=None if parent is not None else (self.image_size.value() or None),
                        pretrained=parent is None and self.pretrained.isChecked(),
