@@ -23,9 +23,10 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 def add_train(sub) -> None:
     from ..core.cam_method_names import TRAINABLE
-    from ..training.config import (ATTENTION_LOSSES, DEFAULT_EPOCHS, GUIDED_MOSAIC_SHARE, GUIDED_OUTSIDE_WEIGHT,
-                                   GUIDED_SHARE, GUIDED_START, MODES, PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS,
-                                   STARTS, TrainConfig)
+    from ..training.config import (ATTENTION_LOSSES, DEFAULT_BATCH, DEFAULT_EPOCHS, GUIDED_MIN_BATCHES,
+                                   GUIDED_MOSAIC_SHARE, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_SMALL_BATCH,
+                                   GUIDED_START, MODES, PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS, STARTS,
+                                   TrainConfig)
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a new model version (baseline, guided, GRADIA, GRADIA on all masks)",
@@ -56,7 +57,10 @@ def add_train(sub) -> None:
                    help=f"passes over the training split; the best epoch is kept (default: {RESTART_EPOCHS} for a "
                         f"run that starts again - guided from --from, or --start initial - and {DEFAULT_EPOCHS} "
                         "otherwise)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per optimisation step")
+    p.add_argument("--batch-size", type=int,
+                   help=f"images per optimisation step (default: {DEFAULT_BATCH}; in mode guided {GUIDED_SMALL_BATCH} "
+                        f"when an epoch would have fewer than {GUIDED_MIN_BATCHES} batches of {DEFAULT_BATCH}, for "
+                        "more optimiser steps; with torchrun, the global batch)")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--lambda", dest="lam", type=float, default=d.lam, help="weight of the attention loss")
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")

@@ -131,6 +131,25 @@ def test_a_guided_run_stores_the_recipe_it_used(small_project):
     assert result.selection_rule.startswith("counterfactual validation accuracy")
 
 
+def test_a_guided_run_with_its_batch_left_open_takes_smaller_batches_on_a_small_project(small_project):
+    class Logged(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def log(self, line):
+            self.lines.append(line)
+
+    parent = train(small_project, TrainConfig(mode="baseline", **FAST)).version
+    assert small_project.version(parent).config["batch_size"] == 8  # the user's number is kept
+    logged = Logged()
+    result = train(small_project, TrainConfig(mode="guided", parent=parent, **{**FAST, "batch_size": None}), logged)
+    images = len(small_project.samples(split="train"))
+    assert small_project.version(result.version).config["batch_size"] == 16
+    assert logged.batches == FAST["epochs"] * -(-images // 16)
+    assert any(line.startswith(f"batches of 16: at 32, {images} training images") for line in logged.lines)
+
+
 def test_attention_modes_without_masked_training_images_say_what_to_do(tmp_path):
     from gradia_desktop.core.demo import generate_demo
     from gradia_desktop.core.project_init import create_project

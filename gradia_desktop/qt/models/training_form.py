@@ -26,17 +26,16 @@ from PySide6.QtWidgets import (
 
 from ...core.records import Version
 from ...errors import GradiaError
-from ...training.config import (DEFAULT_BATCH, GUIDED_MIN_BATCHES, GUIDED_SMALL_BATCH, GUIDED_START, RECOMMENDED_MODE,
-                                RESTART_EPOCHS, TrainConfig, default_epochs)
+from ...training.config import DEFAULT_WEIGHTS, GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig, default_epochs
 from ...training.device import ALL_GPUS, describe_devices
 from ...training.models import TINY
-from ...training.config import DEFAULT_WEIGHTS
 from ...core.cam_method_names import LABELS as CAM_LABELS
 from ...core.cam_method_names import TRAINABLE
 from ..canvas.cam_layer_field import CamLayerField
 from ..wrapping_label import WrappingLabel
 from .training_choices import (
     ARCHS,
+    BATCH_TIP,
     COUNTERFACTUAL_TIP,
     LEARNING_RATES,
     MODE_ITEMS,
@@ -104,10 +103,7 @@ class TrainingPanel(QWidget):
             f"(it learns the objects from scratch), {default_epochs(None)} otherwise"))
         self.lr = QComboBox(editable=True, toolTip="Adam learning rate (e.g. 1e-3; the paper fine-tunes at 1e-4)")
         self.lr.addItems(LEARNING_RATES)
-        self.batch_size = QSpinBox(minimum=0, maximum=4096, specialValueText="auto", toolTip=(
-            f"Images per optimisation step. auto: {DEFAULT_BATCH}, or {GUIDED_SMALL_BATCH} for a guided run whose "
-            f"epoch would have fewer than {GUIDED_MIN_BATCHES} batches of {DEFAULT_BATCH} (more steps, for "
-            "learning the objects anew from few masks)"))
+        self.batch_size = QSpinBox(minimum=0, maximum=4096, specialValueText="auto", toolTip=BATCH_TIP)
         self.image_size = QSpinBox(minimum=0, maximum=4096, singleStep=16, suffix=" px",
                                    specialValueText="auto (64 tiny, 224 others)",
                                    toolTip="Square input size; fine-tuning keeps the parent's")

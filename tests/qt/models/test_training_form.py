@@ -30,7 +30,7 @@ def panel(qtbot):
 def test_defaults_follow_the_readme(panel):
     panel.set_versions([version(1)], 1)
     c = panel.config()
-    assert (c.mode, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == ("guided", 1, RESTART_EPOCHS, 1e-3, 32, 1.0)
+    assert (c.mode, c.parent, c.epochs, c.lr, c.batch_size, c.lam) == ("guided", 1, RESTART_EPOCHS, 1e-3, None, 1.0)
     assert c.weights == DEFAULT_WEIGHTS and c.device == "auto"
     assert panel.mode.currentText() == "Guided (recommended)"
     assert "penalises evidence outside the masks" in panel.mode_summary.text()
@@ -39,6 +39,18 @@ def test_defaults_follow_the_readme(panel):
     assert panel.start.currentText() == "By mode: the parent's starting weights"
     panel.mode.setCurrentIndex(panel.mode.findData("gradia-all"))
     assert panel.start.currentText() == "By mode: the parent's learned weights"
+
+
+def test_the_batch_is_left_to_the_run_until_the_user_sets_it(panel, tmp_path):
+    panel.set_versions([version(1)], 1)
+    assert panel.batch_size.text() == "auto" and "16 for a guided run" in panel.batch_size.toolTip()
+    settings = QSettings(str(tmp_path / "form.ini"), QSettings.Format.IniFormat)
+    panel.save_settings(settings, "auto")
+    panel.batch_size.setValue(24)
+    assert panel.config().batch_size == 24
+    panel.save_settings(settings)
+    assert panel.restore_settings(settings, "auto") and panel.config().batch_size is None
+    assert panel.restore_settings(settings) and panel.config().batch_size == 24
 
 
 def test_epochs_follow_where_the_run_starts_until_the_user_sets_them(panel, tmp_path):
