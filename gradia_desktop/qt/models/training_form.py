@@ -5,8 +5,7 @@ The panel builds and validates the config (``TrainConfig.validate``) and emits i
 
 from __future__ import annotations
 
-import json
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence
@@ -46,6 +45,7 @@ from .training_choices import (
     inputs_text,
     version_label,
 )
+from .saved_form import restored_form, saved_form
 from .weight_table import WeightTable
 from .weights_button import WeightsButton
 
@@ -272,28 +272,22 @@ class TrainingPanel(QWidget):
         """The form under ``key`` (not the parent: the host picks it); skipped if unreadable."""
         try:
             collected = self._collect()
-            epochs = None if self._epochs_by_default else collected.epochs
-            data = replace(collected, parent=None, epochs=epochs).to_dict()
         except GradiaError:
             return
-        settings.setValue(key, json.dumps(data))
+        epochs = None if self._epochs_by_default else collected.epochs
+        settings.setValue(key, saved_form(replace(collected, parent=None, epochs=epochs)))
 
     def restore_settings(self, settings: QSettings, key: str = SETTINGS_KEY) -> bool:
         """The form saved under ``key``, keeping the current parent; False (the form unchanged) when
         nothing usable was saved there."""
-        try:
-            data = json.loads(str(settings.value(key, "") or "{}"))
-            known = {f.name for f in fields(TrainConfig)}
-            config = TrainConfig(**{k: v for k, v in data.items() if k in known})
-            config.weights = {k: (float(a), float(b)) for k, (a, b) in config.weights.items()}
-            config.parent = self.parent_combo.currentData()
-            if self.device.findData(config.device) < 0:  # saved on another machine
-                config.device = "auto"
-        except (TypeError, ValueError, AttributeError):
+        config = restored_form(str(settings.value(key, "") or ""))
+        if config is None:
             return False
-        if data:
-            self.set_config(config)
-        return bool(data)
+        config.parent = self.parent_combo.currentData()
+        if self.device.findData(config.device) < 0:  # saved on another machine
+            config.device = "auto"
+        self.set_config(config)
+        return True
 
     def start_fresh(self, parent: int | None) -> None:
         """The form for a project seen for the first time: a guided run from ``parent``, or a baseline
