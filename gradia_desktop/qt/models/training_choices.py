@@ -39,9 +39,9 @@ START_ITEMS = (  # (TrainConfig.start, label, tooltip)
      "Start again from the weights the parent's lineage began with (random, ImageNet or a weights file), "
      "keeping its architecture, layer and image size: nothing it learned is carried over"),
 )
-BATCH_TIP = (f"Images per optimisation step. auto: {DEFAULT_BATCH}, or {GUIDED_SMALL_BATCH} for a guided run whose epoch "
-             f"would have fewer than {GUIDED_MIN_BATCHES} batches of {DEFAULT_BATCH} (more steps, for learning the "
-             "objects anew from few masks)")
+BATCH_TIP = (f"Images per optimisation step. auto: {DEFAULT_BATCH}, or {GUIDED_SMALL_BATCH} for a guided run "
+             f"whose epoch would have fewer than {GUIDED_MIN_BATCHES} batches of {DEFAULT_BATCH} (more steps, for "
+             "learning the objects anew from few masks)")
 COUNTERFACTUAL_TIP = ("Counterfactual augmentation: on masked training images, the background outside the mask is "
                       "replaced by another image's background, so a cue in the background stops predicting the class.")
 

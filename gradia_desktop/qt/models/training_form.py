@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from ...core.records import Version
 from ...errors import GradiaError
-from ...training.config import DEFAULT_WEIGHTS, GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig, default_epochs
+from ...training.config import (DEFAULT_WEIGHTS, GUIDED_START, RECOMMENDED_MODE, RESTART_EPOCHS, TrainConfig,
+                                default_epochs)
 from ...training.device import ALL_GPUS, describe_devices
 from ...training.models import TINY
 from ...core.cam_method_names import LABELS as CAM_LABELS
