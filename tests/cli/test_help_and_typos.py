@@ -18,7 +18,8 @@ def test_help_shows_defaults_and_documents_the_seed(capsys):
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert ("--epochs EPOCHS passes over the training split; the best epoch is kept (default: 30 for a run that "
             "starts again - guided from --from, or --start initial - and 8 otherwise)") in text
-    assert "(default: 32)" in text and "(default: 0.001)" in text
+    assert "(default: 32; in mode guided 16 when an epoch would have fewer than 20 batches of 32" in text
+    assert "(default: 0.001)" in text
     assert "--seed SEED random seed" in text and "(default: 0)" in text
     assert "(default: None)" not in text and "(default: False)" not in text
 
