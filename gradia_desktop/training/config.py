@@ -83,7 +83,6 @@ class TrainConfig:
     counterfactual_share: float | None = None  # share of each epoch drawn from masked images; None: by mode
     outside_weight: float | None = None  # weight of the outside-the-mask evidence penalty; None: by mode
     mosaic_share: float | None = None  # share of swaps with a plate cut from two (counterfactual._mosaic); None: by mode
-    balance_backgrounds: bool | None = None  # plates drawn so backgrounds tell nothing of the class (counterfactual.balance); None: by mode
     attention_loss: str = "l1"  # ATTENTION_LOSSES
     tolerance: float = 0.05  # with attention_loss 'tolerant': the band's half-width, a share of the image side
     avoid_weight: float = 1.0  # weight of the penalty on attention inside "don't look here" (loss.avoid_attention)
@@ -157,11 +156,10 @@ class TrainConfig:
             outside = GUIDED_OUTSIDE_WEIGHT if guided else 0.0
         propagate = guided if self.propagate_masks is None else self.propagate_masks
         mosaic = self.mosaic_share if self.mosaic_share is not None else (GUIDED_MOSAIC_SHARE if guided else 0.0)
-        balance = False if self.balance_backgrounds is None else self.balance_backgrounds
         start = (self.start or (GUIDED_START if guided else "parent")) if self.parent is not None else None
         return replace(self, counterfactual=self.counterfactual or guided, counterfactual_share=share,
                        outside_weight=outside, start=start, propagate_masks=propagate, mosaic_share=mosaic,
-                       balance_backgrounds=balance, epochs=self.epochs or default_epochs(start), weights=dict(self.weights),
+                       epochs=self.epochs or default_epochs(start), weights=dict(self.weights),
                        batch_size=self.batch_size or (default_batch_size(self.mode, train_images)
                                                       if train_images is not None else None))
 

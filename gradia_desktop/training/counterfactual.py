@@ -109,7 +109,6 @@ class CounterfactualBank:
         and ``has_avoid``: the split's "don't look here" layers, if any. ``mosaic_share``: the share of
         training swaps whose plate is a mosaic of two (``_mosaic``)."""
         self.mosaic_share = mosaic_share
-        self.same_class_share: dict[int, float] | None = None  # set per epoch by ``balance``
         self.index = torch.nonzero(has_mask).flatten()
         self.position = {int(i): k for k, i in enumerate(self.index)}
         n = len(self.index)
@@ -214,49 +213,6 @@ class CounterfactualBank:
     def __len__(self) -> int:
         return len(self.index)
 
-    def balance(self, order: torch.Tensor, labels: torch.Tensor) -> None:
-        """Choose, per class, how often this epoch's swaps take a plate of the object's own class, so that
-        over the epoch (``order``, the split's indices as drawn; ``labels``, the split's) each class's
-        objects are seen as often in front of every class's backgrounds.
-
-        The images that keep their own background show it behind their own class's objects; drawing
-        plates at random would leave that excess in place (with two classes and 80% of an epoch swapped,
-        the background agrees with the label on 0.2 + 0.8 / 2 = 60% of the draws), and a model learns
-        a cue right 60% of the time before faint objects. So for a class whose draws are ``s`` swaps
-        and ``u`` unswapped, among ``K`` classes with plates, a swap takes its own class's plate with
-        probability (s - u (K - 1)) / (s K) (none where that is below 0) and otherwise one of another
-        class, the class drawn uniformly: then own-class backgrounds come u + s p times and each other
-        class's s (1 - p) / (K - 1) times, equal."""
-        plates = len(self.plates)
-        plate_classes = self.labels[:plates].unique().tolist()
-        if len(plate_classes) < 2:
-            self.same_class_share = None
-            return
-        swappable = torch.zeros(len(labels), dtype=torch.bool)
-        swappable[[i for i, k in self.position.items() if k not in self.fill_row]] = True
-        swapped, drawn = swappable[order], labels[order]
-        k = len(plate_classes)
-        shares = {}
-        for c in plate_classes:
-            s = int((swapped & (drawn == c)).sum())
-            u = int((~swapped & (drawn == c)).sum())
-            shares[int(c)] = max(0.0, (s - u * (k - 1)) / (s * k)) if s else 0.0
-        self.same_class_share = shares
-        self._class_plates = {int(c): torch.nonzero(self.labels[:plates] == c).flatten() for c in plate_classes}
-
-    def _balanced_donor(self, k: int, generator: torch.Generator) -> int:
-        """A plate for bank position ``k``: of its own class with the probability ``balance`` chose, else
-        of another class drawn uniformly; never its own background."""
-        own = int(self.labels[k])
-        same = float(torch.rand(1, generator=generator)) < self.same_class_share.get(own, 0.0)
-        pool = self._class_plates.get(own, torch.empty(0, dtype=torch.long))
-        if same:
-            pool = pool[pool != k]
-        if not same or len(pool) == 0:
-            others = [c for c in self._class_plates if c != own]
-            pool = self._class_plates[others[int(torch.randint(len(others), (1,), generator=generator))]]
-        return int(pool[torch.randint(len(pool), (1,), generator=generator)])
-
     def _ruled_out_donor(self, k: int, generator: torch.Generator) -> int | None:
         """Another image whose mask marks only "don't look here", drawn at random; None without one."""
         order = self._ruled_out_order
@@ -313,9 +269,7 @@ class CounterfactualBank:
             if plates < 2:  # no other background to swap in
                 continue
             pool = torch.nonzero(self.labels[:plates] != self.labels[k]).flatten() if donors == "other-class" else None
-            if pool is None and self.same_class_share is not None:
-                donor = self._balanced_donor(k, generator)
-            elif pool is None or len(pool) == 0:
+            if pool is None or len(pool) == 0:
                 if k < plates:  # never its own background (adopted images have none among the plates)
                     donor = int(torch.randint(plates - 1, (1,), generator=generator))
                     donor += donor >= k

@@ -306,8 +306,6 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
             _propagate(run)
         model.train()
         order = _epoch_order(n, bank, config.counterfactual_share, generator)
-        if bank is not None and config.balance_backgrounds:
-            bank.balance(order, train_data.labels)
         sums = {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0, "seen": 0}
         batch_index = _epoch_batches(order, config.batch_size, ddp)
         shares = batch_index if ddp is None else [ddp.shard(b) for b in batch_index]

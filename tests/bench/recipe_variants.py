@@ -66,10 +66,10 @@ from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.trainer import train
 
 CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60",
-           "late-drop", "batch-16", "balanced")
+           "late-drop", "batch-16")
 CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0},  # product settings
                   "share-97": {"counterfactual_share": 0.97}, "epochs-60": {"epochs": 60},
-                  "batch-16": {"batch_size": 16}, "balanced": {"balance_backgrounds": True}}
+                  "batch-16": {"batch_size": 16}}
 
 
 def _eroded_region(rgb, mask):
