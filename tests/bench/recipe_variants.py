@@ -4,13 +4,14 @@
     python tests/bench/recipe_variants.py run --cells 12,6,2,16,1 --seeds 0-7 \
         --variants product,erode,hue-plates+mosaic-plates --device cuda --jobs 14 --out runs.jsonl
     python tests/bench/recipe_variants.py summary runs.jsonl
+    python tests/bench/recipe_variants.py table runs.jsonl --variant product
 
 For every (cell, seed) it generates the cell's data, trains the suite's baseline (``tiny``, 6
 epochs) once, then one guided run from that baseline per variant (30 epochs, as `gradia train
 --from` runs it), so each variant is compared with the others on the same data and the same parent.
 One JSON line per run is appended to ``--out`` as it finishes. ``summary`` prints the median
 (worst seed) test accuracy per cell and variant, and each variant's paired difference from the
-first one named.
+first one named; ``table`` one variant's figures against the baselines, seed by seed.
 
 A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 
@@ -28,12 +29,15 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 - ``epochs-60``: the guided run twice as long (60 epochs);
 - ``late-drop``: after the second round of proposed masks (the last third of the run), only images
   whose background is swapped are drawn;
+- ``bn-recal``: before each epoch's validation the BatchNorm statistics are recomputed from the real
+  training images (no swapped backgrounds, no flips), so that the statistics the checkpoint is
+  validated and kept with are those of real images rather than of the epoch's mostly composite batches;
 - ``batch-16``: batches of 16 rather than 32 (twice the optimiser steps per epoch); the product's
   default on the suite's cells since it was measured so (``config.default_batch_size``), so on
   current code it repeats ``product`` there; kept to name the runs it made.
 
-Hue turns, this script's mosaics, ``share-97`` and ``epochs-60`` (as good as ``batch-16`` but twice
-the time) were tried and not adopted; the product's mosaic and ``batch-16`` were (docs/algorithm.md).
+Hue turns, this script's mosaics, ``share-97``, ``bn-recal`` and ``epochs-60`` (as good as ``batch-16``
+but twice the time) were tried and not adopted; the product's mosaic and ``batch-16`` were (docs/algorithm.md).
 
 These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
 """
@@ -61,12 +65,14 @@ from gradia_desktop.bench.efficacy.datasets import generate_cell
 from gradia_desktop.bench.efficacy.suite import BASELINE_EPOCHS, GUIDED_EPOCHS, _figures, full_suite
 from gradia_desktop.core.project_init import create_project
 from gradia_desktop.training import counterfactual, epoch_loop
+from gradia_desktop.training import trainer as trainer_module
 from gradia_desktop.training.counterfactual import MOSAIC_TILES
 from gradia_desktop.training.config import TrainConfig
+from gradia_desktop.training.data import Normalizer
 from gradia_desktop.training.trainer import train
 
 CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60",
-           "late-drop", "batch-16")
+           "late-drop", "batch-16", "bn-recal")
 CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0},  # product settings
                   "share-97": {"counterfactual_share": 0.97}, "epochs-60": {"epochs": 60},
                   "batch-16": {"batch_size": 16}}
@@ -137,6 +143,41 @@ def _late_drop(propagate, epoch_order):
     return counted, order
 
 
+def _recalibrating(predict_split, fit):
+    """``epoch_loop.predict_split`` that first recomputes the model's BatchNorm statistics from the
+    training split of the run under way (set by the wrapped ``trainer.fit``)."""
+    current = {}
+
+    def fitting(run):
+        current["train"] = run.train_data
+        try:
+            return fit(run)
+        finally:
+            current.clear()
+
+    @torch.no_grad()
+    def recalibrate(model, device):
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        data = current.get("train")
+        if not norms or data is None:
+            return
+        was, momenta = model.training, [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats(); m.momentum = None  # a plain average over the batches below
+        model.train()
+        normalise = Normalizer(device)
+        for start in range(0, len(data), 64):
+            model(normalise(data.images[start:start + 64]))
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        model.train(was)
+
+    def predicting(model, layer, split, device, *args, **kwargs):
+        recalibrate(model, device)
+        return predict_split(model, layer, split, device, *args, **kwargs)
+    return predicting, fitting
+
+
 @contextlib.contextmanager
 def variant(name: str, seed: int = 0):
     parts = set(name.split("+")) - {"product"}
@@ -145,7 +186,10 @@ def variant(name: str, seed: int = 0):
         raise SystemExit(f"unknown variant part(s): {', '.join(sorted(unknown))} (known: product, {', '.join(CHANGES)})")
     saved = counterfactual.object_region, counterfactual.CounterfactualBank.apply
     loop = epoch_loop._propagate, epoch_loop._epoch_order
+    evaluation = epoch_loop.predict_split, trainer_module.fit
     try:
+        if "bn-recal" in parts:
+            epoch_loop.predict_split, trainer_module.fit = _recalibrating(*evaluation)
         if "late-drop" in parts:
             epoch_loop._propagate, epoch_loop._epoch_order = _late_drop(*loop)
         if "erode" in parts:
@@ -158,6 +202,7 @@ def variant(name: str, seed: int = 0):
     finally:
         counterfactual.object_region, counterfactual.CounterfactualBank.apply = saved
         epoch_loop._propagate, epoch_loop._epoch_order = loop
+        epoch_loop.predict_split, trainer_module.fit = evaluation
 
 
 def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Path,
@@ -241,6 +286,34 @@ def summary(path: Path) -> None:
               f"better in {sum(d > 0.005 for d in paired)}, worse in {sum(d < -0.005 for d in paired)}")
 
 
+def table(path: Path, name: str) -> None:
+    """A markdown table of one variant against its baselines: per cell, test accuracy median (worst
+    seed) and every seed's, the attention IoU as a multiple of the same seed's baseline (median,
+    least), and the validation reliance (median, most)."""
+    rows = [json.loads(line) for line in open(path)]
+    by: dict[tuple, dict] = collections.defaultdict(dict)
+    for r in rows:
+        if r["recipe"] in ("baseline", name):
+            by[(r["cell_no"], r["cell"])].setdefault(r["seed"], {})[r["recipe"]] = r
+    print(f"| cell | seeds | baseline | {name} (worst seed) | by seed | IoU x baseline (least) | "
+          "baseline val reliance | val reliance (most) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (cell_no, cell), seeds in sorted(by.items()):
+        pairs = [seeds[s] for s in sorted(seeds) if {"baseline", name} <= set(seeds[s])]
+        if not pairs:
+            continue
+        base = [p["baseline"]["test_accuracy"] for p in pairs]
+        acc = [p[name]["test_accuracy"] for p in pairs]
+        iou = [p[name]["test_iou"] / max(p["baseline"]["test_iou"], 1e-9) for p in pairs]
+        rel = [p[name]["val_reliance"] for p in pairs if p[name]["val_reliance"] is not None]
+        base_rel = [p["baseline"]["val_reliance"] for p in pairs if p["baseline"]["val_reliance"] is not None]
+        reliance = f"{statistics.median(rel):.2f} ({max(rel):.2f})" if rel else "-"
+        print(f"| {cell_no} {cell} | {len(pairs)} | {statistics.median(base):.3f} | "
+              f"{statistics.median(acc):.3f} ({min(acc):.3f}) | {' / '.join(f'{a:.3f}' for a in acc)} | "
+              f"{statistics.median(iou):.1f}x ({min(iou):.1f}x) | "
+              f"{f'{statistics.median(base_rel):.2f}' if base_rel else '-'} | {reliance} |")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "pair":  # one (cell, seed), in a worker process
         torch.set_num_threads(1)
@@ -260,8 +333,16 @@ def main() -> None:
     r.add_argument("--out", type=Path, required=True)
     s = sub.add_parser("summary")
     s.add_argument("path", type=Path)
+    t = sub.add_parser("table")
+    t.add_argument("path", type=Path)
+    t.add_argument("--variant", default="product")
     args = p.parse_args()
-    run(args) if args.command == "run" else summary(args.path)
+    if args.command == "run":
+        run(args)
+    elif args.command == "summary":
+        summary(args.path)
+    else:
+        table(args.path, args.variant)
 
 
 if __name__ == "__main__":
