@@ -40,6 +40,9 @@ Hue turns, this script's mosaics, ``share-97``, ``bn-recal`` and ``epochs-60`` (
 but twice the time) were tried and not adopted; the product's mosaic and ``batch-16`` were (docs/algorithm.md).
 
 These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
+Seeds 0-4 of cells 1-12 have chosen defaults already, and a variant compared on them meets a product
+picked for them; judge a new one on fresh seeds (10 and up) with ``product`` run beside it
+(docs/efficacy-fresh-seeds.md).
 """
 
 from __future__ import annotations
