@@ -266,12 +266,18 @@ def run(args) -> None:
     print(file=sys.stderr)
 
 
-def summary(path: Path) -> None:
+def _runs(path: Path) -> tuple[dict[tuple, dict], list[str]]:
+    """({(cell number, cell, seed): {recipe: row}}, the variants in the order they first appear)."""
     rows = [json.loads(line) for line in open(path)]
     by: dict[tuple, dict] = collections.defaultdict(dict)
     for r in rows:
-        by[(r["cell_no"], r["cell"], r["seed"])][r["recipe"]] = r["test_accuracy"]
-    names = list(dict.fromkeys(r["recipe"] for r in rows if r["recipe"] != "baseline"))
+        by[(r["cell_no"], r["cell"], r["seed"])][r["recipe"]] = r
+    return by, list(dict.fromkeys(r["recipe"] for r in rows if r["recipe"] != "baseline"))
+
+
+def summary(path: Path) -> None:
+    runs, names = _runs(path)
+    by = {k: {name: r["test_accuracy"] for name, r in v.items()} for k, v in runs.items()}
     cells = sorted({k[:2] for k in by})
     print("| cell | seeds | baseline | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
@@ -293,11 +299,9 @@ def table(path: Path, name: str) -> None:
     """A markdown table of one variant against its baselines: per cell, test accuracy median (worst
     seed) and every seed's, the attention IoU as a multiple of the same seed's baseline (median,
     least), and the validation reliance (median, most)."""
-    rows = [json.loads(line) for line in open(path)]
     by: dict[tuple, dict] = collections.defaultdict(dict)
-    for r in rows:
-        if r["recipe"] in ("baseline", name):
-            by[(r["cell_no"], r["cell"])].setdefault(r["seed"], {})[r["recipe"]] = r
+    for (cell_no, cell, seed), recipes in _runs(path)[0].items():
+        by[(cell_no, cell)][seed] = recipes
     print(f"| cell | seeds | baseline | {name} (worst seed) | by seed | IoU x baseline (least) | "
           "baseline val reliance | val reliance (most) |")
     print("|---|---|---|---|---|---|---|---|")
