@@ -5,13 +5,17 @@
         --variants product,erode,hue-plates+mosaic-plates --device cuda --jobs 14 --out runs.jsonl
     python tests/bench/recipe_variants.py summary runs.jsonl
     python tests/bench/recipe_variants.py table runs.jsonl --variant product
+    python tests/bench/recipe_variants.py selection runs.jsonl    # runs made with `run --trace`
 
 For every (cell, seed) it generates the cell's data, trains the suite's baseline (``tiny``, 6
 epochs) once, then one guided run from that baseline per variant (30 epochs, as `gradia train
 --from` runs it), so each variant is compared with the others on the same data and the same parent.
 One JSON line per run is appended to ``--out`` as it finishes. ``summary`` prints the median
 (worst seed) test accuracy per cell and variant, and each variant's paired difference from the
-first one named; ``table`` one variant's figures against the baselines, seed by seed.
+first one named; ``table`` one variant's figures against the baselines, seed by seed. With ``--trace``
+each guided run also records every epoch's validation figures and test accuracy (studies only; the
+scoring does not change the run), and ``selection`` scores each epoch-selection rule of
+``gradia_desktop.bench.efficacy.selection_study`` on those runs.
 
 A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 
@@ -32,6 +36,10 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 - ``bn-recal``: before each epoch's validation the BatchNorm statistics are recomputed from the real
   training images (no swapped backgrounds, no flips), so that the statistics the checkpoint is
   validated and kept with are those of real images rather than of the epoch's mostly composite batches;
+- ``ema``: the weights (and BatchNorm statistics) validated, kept and used for proposals are an
+  exponential moving average over the optimiser's steps (decay 0.99, about five epochs of the suite's
+  cells), while training goes on from the live weights: a run whose reading of the background
+  swings from epoch to epoch averages the swings out;
 - ``batch-16``: batches of 16 rather than 32 (twice the optimiser steps per epoch); the product's
   default on the suite's cells since it was measured so (``config.default_batch_size``), so on
   current code it repeats ``product`` there; kept to name the runs it made.
@@ -65,8 +73,10 @@ import numpy as np
 import torch
 
 from gradia_desktop.bench.efficacy.datasets import generate_cell
+from gradia_desktop.bench.efficacy.selection_study import RULES, TestScores
 from gradia_desktop.bench.efficacy.suite import BASELINE_EPOCHS, GUIDED_EPOCHS, _figures, full_suite
 from gradia_desktop.core.project_init import create_project
+from gradia_desktop.core.training_metrics import EpochMetrics
 from gradia_desktop.training import counterfactual, epoch_loop
 from gradia_desktop.training import trainer as trainer_module
 from gradia_desktop.training.counterfactual import MOSAIC_TILES
@@ -75,7 +85,7 @@ from gradia_desktop.training.data import Normalizer
 from gradia_desktop.training.trainer import train
 
 CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60",
-           "late-drop", "batch-16", "bn-recal")
+           "late-drop", "batch-16", "bn-recal", "ema")
 CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0},  # product settings
                   "share-97": {"counterfactual_share": 0.97}, "epochs-60": {"epochs": 60},
                   "batch-16": {"batch_size": 16}}
@@ -146,6 +156,41 @@ def _late_drop(propagate, epoch_order):
     return counted, order
 
 
+def _averaging(train_epoch, decay: float = 0.99):
+    """``epoch_loop._train_epoch`` that keeps an exponential moving average of the weights (and of the
+    BatchNorm statistics) over the optimiser's steps, and leaves the average in the model after the
+    epoch, so that validation, the checkpoint, the proposals and the kept version are the average's;
+    the next epoch trains on from the live weights. The decay warms up as (1 + t) / (10 + t)."""
+    state: dict = {}
+
+    def training(run, epoch, batch_index, reads, optimizer, scaler, sums):
+        model = run.model
+        if state.get("run") is not run:
+            state.clear()
+            state.update(run=run, steps=0, average={k: v.detach().clone() for k, v in model.state_dict().items()})
+        elif "live" in state:
+            model.load_state_dict(state.pop("live"))
+        step = optimizer.step
+
+        def stepping(*args, **kwargs):
+            out = step(*args, **kwargs)
+            state["steps"] += 1
+            keep = min(decay, (1 + state["steps"]) / (10 + state["steps"]))
+            with torch.no_grad():
+                for key, value in model.state_dict().items():
+                    average = state["average"][key]
+                    average.lerp_(value, 1 - keep) if value.is_floating_point() else average.copy_(value)
+            return out
+        optimizer.step = stepping
+        try:
+            train_epoch(run, epoch, batch_index, reads, optimizer, scaler, sums)
+        finally:
+            del optimizer.step
+        state["live"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(state["average"])
+    return training
+
+
 def _recalibrating(predict_split, fit):
     """``epoch_loop.predict_split`` that first recomputes the model's BatchNorm statistics from the
     training split of the run under way (set by the wrapped ``trainer.fit``)."""
@@ -190,7 +235,10 @@ def variant(name: str, seed: int = 0):
     saved = counterfactual.object_region, counterfactual.CounterfactualBank.apply
     loop = epoch_loop._propagate, epoch_loop._epoch_order
     evaluation = epoch_loop.predict_split, trainer_module.fit
+    epoch_training = epoch_loop._train_epoch
     try:
+        if "ema" in parts:
+            epoch_loop._train_epoch = _averaging(epoch_training)
         if "bn-recal" in parts:
             epoch_loop.predict_split, trainer_module.fit = _recalibrating(*evaluation)
         if "late-drop" in parts:
@@ -206,10 +254,11 @@ def variant(name: str, seed: int = 0):
         counterfactual.object_region, counterfactual.CounterfactualBank.apply = saved
         epoch_loop._propagate, epoch_loop._epoch_order = loop
         epoch_loop.predict_split, trainer_module.fit = evaluation
+        epoch_loop._train_epoch = epoch_training
 
 
 def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Path,
-             epochs: tuple[int, int] = (BASELINE_EPOCHS, GUIDED_EPOCHS)) -> None:
+             epochs: tuple[int, int] = (BASELINE_EPOCHS, GUIDED_EPOCHS), trace: bool = False) -> None:
     cell = full_suite()[cell_no - 1]
     with tempfile.TemporaryDirectory(prefix="gradia-variants-") as tmp:
         data = generate_cell(Path(tmp) / "data", cell, seed)
@@ -220,15 +269,23 @@ def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Pat
             base = train(project, TrainConfig(mode="baseline", arch="tiny", epochs=epochs[0], **common))
             rows = [("baseline", base.summaries, time.perf_counter() - started)]
             for name in variants:
+                scorer = TestScores(project) if trace else None
                 with variant(name, seed) as settings:
                     started = time.perf_counter()
                     run = train(project, TrainConfig(mode="guided", parent=base.version, counterfactual=True,
-                                                     **{"epochs": epochs[1], **common, **settings}))
+                                                     **{"epochs": epochs[1], **common, **settings}), scorer)
                 rows.append((name, run.summaries, time.perf_counter() - started))
-                _append(out, cell_no, _figures(cell, seed, name, run.summaries, rows[-1][2]).__dict__)
+                row = _figures(cell, seed, name, run.summaries, rows[-1][2]).__dict__
+                if trace:
+                    row["trace"] = [{**{f: getattr(e, f) for f in TRACED}, "test_accuracy": scorer.scores[e.epoch]}
+                                    for e in run.epochs]
+                _append(out, cell_no, row)
             _append(out, cell_no, _figures(cell, seed, "baseline", base.summaries, rows[0][2]).__dict__)
         finally:
             project.close()
+
+
+TRACED = ("epoch", "val_accuracy", "val_masked_accuracy", "val_counterfactual_accuracy", "val_energy")
 
 
 def _append(out: Path, cell_no: int, row: dict) -> None:
@@ -254,7 +311,7 @@ def run(args) -> None:
         while pending and len(running) < args.jobs:
             c, s = pending.pop(0)
             cmd = [sys.executable, __file__, "pair", str(c), str(s), args.variants, args.device, str(args.out),
-                   str(args.baseline_epochs), str(args.epochs)]
+                   str(args.baseline_epochs), str(args.epochs), "trace" if args.trace else "-"]
             running.append((subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}), (c, s)))
         time.sleep(1)
         for proc, task in list(running):
@@ -321,11 +378,42 @@ def table(path: Path, name: str) -> None:
               f"{f'{statistics.median(base_rel):.2f}' if base_rel else '-'} | {reliance} |")
 
 
+def selection(path: Path) -> None:
+    """Each epoch-selection rule of the selection study applied to the traced runs in ``path``: the
+    test accuracy of its pick per run, then per rule the mean, the worst, the runs at 0.90 or more and
+    the mean shortfall from the run's best epoch. Same runs for every rule: the differences are the rules'."""
+    traced = [r for r in map(json.loads, open(path)) if r.get("trace")]
+    if not traced:
+        raise SystemExit(f"{path}: no traced runs (make them with `run --trace`)")
+    picks = {name: [] for name in RULES}
+    print("| cell | seed | recipe | " + " | ".join(RULES) + " | best epoch |")
+    print("|---|---|---|" + "---|" * (len(RULES) + 1))
+    for r in traced:
+        epochs = [EpochMetrics(loss=0.0, ce=0.0, attention=0.0, train_accuracy=0.0, val_iou=None, val_pointing=None,
+                               seconds=0.0, **{k: v for k, v in e.items() if k != "test_accuracy"})
+                  for e in r["trace"]]
+        test = {e["epoch"]: e["test_accuracy"] for e in r["trace"]}
+        best = max(test, key=lambda k: (test[k], k))
+        cells = []
+        for name, rule in RULES.items():
+            epoch = rule(epochs)
+            picks[name].append((test[epoch], test[best]))
+            cells.append(f"{test[epoch]:.3f} ({epoch})")
+        print(f"| {r['cell_no']} {r['cell']} | {r['seed']} | {r['recipe']} | " + " | ".join(cells)
+              + f" | {test[best]:.3f} ({best}) |")
+    print("\n| rule | mean | worst | runs >= 0.90 | mean shortfall from the best epoch |\n|---|---|---|---|---|")
+    for name, pairs in picks.items():
+        got = [p for p, _ in pairs]
+        print(f"| {name} | {statistics.mean(got):.3f} | {min(got):.3f} | {sum(g >= 0.9 for g in got)} / {len(got)} | "
+              f"{statistics.mean(b - p for p, b in pairs):.3f} |")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "pair":  # one (cell, seed), in a worker process
         torch.set_num_threads(1)
-        cell_no, seed, variants, device, out, baseline_epochs, epochs = sys.argv[2:9]
-        run_pair(int(cell_no), int(seed), variants.split(","), device, Path(out), (int(baseline_epochs), int(epochs)))
+        cell_no, seed, variants, device, out, baseline_epochs, epochs, trace = sys.argv[2:10]
+        run_pair(int(cell_no), int(seed), variants.split(","), device, Path(out), (int(baseline_epochs), int(epochs)),
+                 trace == "trace")
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -338,16 +426,22 @@ def main() -> None:
     r.add_argument("--baseline-epochs", type=int, default=BASELINE_EPOCHS)
     r.add_argument("--epochs", type=int, default=GUIDED_EPOCHS, help="of each guided run (the suite's: 30)")
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--trace", action="store_true",
+                   help="record each guided epoch's validation figures and test accuracy (for `selection`)")
     s = sub.add_parser("summary")
     s.add_argument("path", type=Path)
     t = sub.add_parser("table")
     t.add_argument("path", type=Path)
     t.add_argument("--variant", default="product")
+    e = sub.add_parser("selection")
+    e.add_argument("path", type=Path)
     args = p.parse_args()
     if args.command == "run":
         run(args)
     elif args.command == "summary":
         summary(args.path)
+    elif args.command == "selection":
+        selection(args.path)
     else:
         table(args.path, args.variant)
 

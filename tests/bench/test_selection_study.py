@@ -19,15 +19,18 @@ def test_the_rules_differ_where_an_early_epoch_reads_the_shortcut():
     epochs = [_epoch(1, 1.00, 0.10), _epoch(2, 0.99, 0.40), _epoch(3, 0.85, 0.90), _epoch(4, 0.80, 0.80)]
     assert RULES["current rule"](epochs) == 2  # the best copies among epochs within 0.05 of the best validation
     assert RULES["worse of val and CF val"](epochs) == 3
+    assert RULES["current, guard 0.15"](epochs) == 3  # epoch 3 lies within 0.15 of the best validation
+    assert RULES["worse of masked val and its copies"](epochs) == 3 and RULES["mean of val and CF val"](epochs) == 3
     assert RULES["validation accuracy"](epochs) == 1 and RULES["last epoch"](epochs) == 4
 
 
 def test_the_table_scores_each_pick_on_the_same_run():
     results = [{"cell": "tint/x", "seed": 0, "test_by_epoch": {1: 0.5, 2: 0.6, 3: 0.9, 4: 0.8},
-                "picks": {"current rule": 3, "worse of val and CF val": 2, "validation accuracy": 1,
-                          "last epoch": 4}}]
+                "picks": {**dict.fromkeys(RULES, 4), "current rule": 3, "worse of val and CF val": 2,
+                          "validation accuracy": 1}}]
     text = markdown(results, "gradia bench --efficacy --selection-study")
-    assert "| tint/x | 0 | 0.900 (ep 3) | 0.600 (ep 2) | 0.500 (ep 1) | 0.800 (ep 4) | 0.900 (ep 3) |" in text
+    assert "| tint/x | 0 | 0.900 (ep 3) | 0.800 (ep 4) | 0.600 (ep 2) | 0.800 (ep 4) | 0.800 (ep 4) | 0.500 (ep 1) " \
+           "| 0.800 (ep 4) | 0.900 (ep 3) |" in text
     assert "| current rule | 0.900 | 0.000 | 0.900 |" in text
     assert "| worse of val and CF val | 0.600 | 0.300 | 0.600 |" in text
 
@@ -43,3 +46,19 @@ def test_gradia_bench_runs_the_study_on_a_small_cell(tmp_path, capsys):
     assert all(0.0 <= a <= 1.0 for a in run["test_by_epoch"].values())
     assert set(run["picks"]) == set(RULES) and all(1 <= e <= 3 for e in run["picks"].values())
     assert "gradia bench --efficacy --selection-study --seeds 1 --cells 1 --quick" in out.read_text()
+
+
+def test_recipe_variants_scores_every_rule_on_traced_runs(tmp_path, capsys):
+    from tests.bench.recipe_variants import selection
+
+    trace = [{"epoch": k, "val_accuracy": v, "val_masked_accuracy": v, "val_counterfactual_accuracy": cf,
+              "val_energy": 0.3, "test_accuracy": t}
+             for k, v, cf, t in [(1, 1.00, 0.10, 0.5), (2, 0.99, 0.40, 0.6), (3, 0.85, 0.90, 0.95), (4, 0.80, 0.80, 0.8)]]
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps({"cell_no": 10, "cell": "tint/x", "seed": 11, "recipe": "product", "trace": trace}) + "\n"
+                    + json.dumps({"cell_no": 10, "cell": "tint/x", "seed": 11, "recipe": "baseline"}) + "\n")
+    selection(path)
+    out = capsys.readouterr().out
+    assert "| 10 tint/x | 11 | product | 0.600 (2) | 0.950 (3) | 0.950 (3) |" in out
+    assert "| current rule | 0.600 | 0.600 | 0 / 1 | 0.350 |" in out
+    assert "| current, guard 0.15 | 0.950 | 0.950 | 1 / 1 | 0.000 |" in out

@@ -32,12 +32,45 @@ def _worse_of_two(epochs: list[EpochMetrics]) -> int:
                                       e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0, e.epoch)).epoch
 
 
+def _worse_of_copies(epochs: list[EpochMetrics]) -> int:
+    """Worst group on the same images: the lower of the masked validation images' accuracy and their copies'."""
+    return max(epochs, key=lambda e: (min(e.val_masked_accuracy or 0.0, e.val_counterfactual_accuracy or 0.0),
+                                      e.val_accuracy, e.epoch)).epoch
+
+
+def _mean_of_two(epochs: list[EpochMetrics]) -> int:
+    """Ordinary and counterfactual validation accuracy weighed alike."""
+    return max(epochs, key=lambda e: (e.val_accuracy + (e.val_counterfactual_accuracy or 0.0), e.epoch)).epoch
+
+
 RULES: dict[str, Callable[[list[EpochMetrics]], int]] = {
     "current rule": lambda epochs: select_best_epoch(epochs, TrainConfig().select_tolerance).epoch,
+    "current, guard 0.15": lambda epochs: select_best_epoch(epochs, TrainConfig().select_tolerance, 0.15).epoch,
     "worse of val and CF val": _worse_of_two,
+    "worse of masked val and its copies": _worse_of_copies,
+    "mean of val and CF val": _mean_of_two,
     "validation accuracy": lambda epochs: max(epochs, key=lambda e: (e.val_accuracy, e.epoch)).epoch,
     "last epoch": lambda epochs: epochs[-1].epoch,
 }
+
+
+class TestScores(Callbacks):
+    """Test accuracy after every epoch, by epoch (for studies only: the product never looks at test).
+
+    Scoring in eval mode under no_grad touches neither the weights, the BatchNorm statistics nor
+    any random generator, so a scored run follows the same path as an unscored one."""
+
+    def __init__(self, project, image_size: int = 64):
+        self.test = load_split(project, "test", image_size)
+        self.scores: dict[int, float] = {}
+
+    def epoch_state(self, state) -> None:
+        model, was = state.model, state.model.training
+        model.eval()
+        with torch.no_grad():
+            logits = model(state.normalise(self.test.images)).cpu()
+        model.train(was)
+        self.scores[state.epoch] = float((logits.argmax(1) == self.test.labels).float().mean())
 
 
 def study_run(cell: Cell, seed: int, workdir: Path, device: str = "cpu", baseline_epochs: int = BASELINE_EPOCHS,
@@ -48,20 +81,10 @@ def study_run(cell: Cell, seed: int, workdir: Path, device: str = "cpu", baselin
     try:
         common = dict(device=device, seed=seed, image_size=64)
         base = train(project, TrainConfig(mode="baseline", arch="tiny", epochs=baseline_epochs, **common))
-        test = load_split(project, "test", 64)
-        scores: dict[int, float] = {}
-
-        class ScoreTest(Callbacks):
-            def epoch_state(self, state) -> None:
-                model, was = state.model, state.model.training
-                model.eval()
-                with torch.no_grad():
-                    logits = model(state.normalise(test.images)).cpu()
-                model.train(was)
-                scores[state.epoch] = float((logits.argmax(1) == test.labels).float().mean())
-
+        scorer = TestScores(project)
         run = train(project, TrainConfig(mode=RECOMMENDED_MODE, parent=base.version, epochs=guided_epochs, **common),
-                    ScoreTest())
+                    scorer)
+        scores = scorer.scores
     finally:
         project.close()
     return {"cell": cell.name, "seed": seed, "test_by_epoch": scores,
