@@ -46,6 +46,7 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
 
 Hue turns, this script's mosaics, ``share-97``, ``bn-recal`` and ``epochs-60`` (as good as ``batch-16``
 but twice the time) were tried and not adopted; the product's mosaic and ``batch-16`` were (docs/algorithm.md).
+``ema`` steadies a run (docs/algorithm.md) but gains little through the selection rule; not adopted yet.
 
 These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
 Seeds 0-4 of cells 1-12 have chosen defaults already, and a variant compared on them meets a product

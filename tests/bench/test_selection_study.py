@@ -17,22 +17,22 @@ def _epoch(epoch: int, val: float, cf: float) -> EpochMetrics:
 
 def test_the_rules_differ_where_an_early_epoch_reads_the_shortcut():
     epochs = [_epoch(1, 1.00, 0.10), _epoch(2, 0.99, 0.40), _epoch(3, 0.85, 0.90), _epoch(4, 0.80, 0.80)]
-    assert RULES["current rule"](epochs) == 2  # the best copies among epochs within 0.05 of the best validation
-    assert RULES["worse of val and CF val"](epochs) == 3
-    assert RULES["current, guard 0.15"](epochs) == 3  # epoch 3 lies within 0.15 of the best validation
+    assert RULES["current rule"](epochs) == 3  # the lower of the two accuracies, 0.85
+    assert RULES["before 2026-12: CF within 0.05 of best val"](epochs) == 2  # 1 and 2 lie within 0.05
+    assert RULES["CF within 0.15 of best val"](epochs) == 3
     assert RULES["worse of masked val and its copies"](epochs) == 3 and RULES["mean of val and CF val"](epochs) == 3
     assert RULES["validation accuracy"](epochs) == 1 and RULES["last epoch"](epochs) == 4
 
 
 def test_the_table_scores_each_pick_on_the_same_run():
     results = [{"cell": "tint/x", "seed": 0, "test_by_epoch": {1: 0.5, 2: 0.6, 3: 0.9, 4: 0.8},
-                "picks": {**dict.fromkeys(RULES, 4), "current rule": 3, "worse of val and CF val": 2,
-                          "validation accuracy": 1}}]
+                "picks": {**dict.fromkeys(RULES, 4), "current rule": 3,
+                          "before 2026-12: CF within 0.05 of best val": 2, "validation accuracy": 1}}]
     text = markdown(results, "gradia bench --efficacy --selection-study")
-    assert "| tint/x | 0 | 0.900 (ep 3) | 0.800 (ep 4) | 0.600 (ep 2) | 0.800 (ep 4) | 0.800 (ep 4) | 0.500 (ep 1) " \
+    assert "| tint/x | 0 | 0.900 (ep 3) | 0.600 (ep 2) | 0.800 (ep 4) | 0.800 (ep 4) | 0.800 (ep 4) | 0.500 (ep 1) " \
            "| 0.800 (ep 4) | 0.900 (ep 3) |" in text
     assert "| current rule | 0.900 | 0.000 | 0.900 |" in text
-    assert "| worse of val and CF val | 0.600 | 0.300 | 0.600 |" in text
+    assert "| before 2026-12: CF within 0.05 of best val | 0.600 | 0.300 | 0.600 |" in text
 
 
 def test_gradia_bench_runs_the_study_on_a_small_cell(tmp_path, capsys):
@@ -59,6 +59,6 @@ def test_recipe_variants_scores_every_rule_on_traced_runs(tmp_path, capsys):
                     + json.dumps({"cell_no": 10, "cell": "tint/x", "seed": 11, "recipe": "baseline"}) + "\n")
     selection(path)
     out = capsys.readouterr().out
-    assert "| 10 tint/x | 11 | product | 0.600 (2) | 0.950 (3) | 0.950 (3) |" in out
-    assert "| current rule | 0.600 | 0.600 | 0 / 1 | 0.350 |" in out
-    assert "| current, guard 0.15 | 0.950 | 0.950 | 1 / 1 | 0.000 |" in out
+    assert "| 10 tint/x | 11 | product | 0.950 (3) | 0.600 (2) | 0.950 (3) |" in out
+    assert "| current rule | 0.950 | 0.950 | 1 / 1 | 0.000 |" in out
+    assert "| before 2026-12: CF within 0.05 of best val | 0.600 | 0.600 | 0 / 1 | 0.350 |" in out

@@ -26,10 +26,15 @@ from .datasets import Cell, generate_cell
 from .suite import BASELINE_EPOCHS, GUIDED_EPOCHS
 
 
-def _worse_of_two(epochs: list[EpochMetrics]) -> int:
-    """A candidate tried in 2026-12: the lower of counterfactual and ordinary validation accuracy decides."""
-    return max(epochs, key=lambda e: (min(e.val_accuracy, e.val_counterfactual_accuracy or 0.0),
-                                      e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0, e.epoch)).epoch
+def _counterfactual_within(guard: float) -> Callable[[list[EpochMetrics]], int]:
+    """The rule before 2026-12 (guard 0.05): the best counterfactual validation accuracy among the
+    epochs whose ordinary validation accuracy lies within ``guard`` of the best."""
+    def pick(epochs: list[EpochMetrics]) -> int:
+        best = max(e.val_accuracy for e in epochs)
+        return max((e for e in epochs if e.val_accuracy >= best - guard),
+                   key=lambda e: (e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0, e.val_accuracy,
+                                  e.epoch)).epoch
+    return pick
 
 
 def _worse_of_copies(epochs: list[EpochMetrics]) -> int:
@@ -45,8 +50,8 @@ def _mean_of_two(epochs: list[EpochMetrics]) -> int:
 
 RULES: dict[str, Callable[[list[EpochMetrics]], int]] = {
     "current rule": lambda epochs: select_best_epoch(epochs, TrainConfig().select_tolerance).epoch,
-    "current, guard 0.15": lambda epochs: select_best_epoch(epochs, TrainConfig().select_tolerance, 0.15).epoch,
-    "worse of val and CF val": _worse_of_two,
+    "before 2026-12: CF within 0.05 of best val": _counterfactual_within(0.05),
+    "CF within 0.15 of best val": _counterfactual_within(0.15),
     "worse of masked val and its copies": _worse_of_copies,
     "mean of val and CF val": _mean_of_two,
     "validation accuracy": lambda epochs: max(epochs, key=lambda e: (e.val_accuracy, e.epoch)).epoch,
