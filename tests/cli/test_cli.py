@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from gradia_desktop.training.selection import PROBE_RULE
+
 from .cli_run import run
 
 COMMANDS = ("demo", "init", "train", "eval", "matrix", "compare", "judge", "explain", "models", "layers", "weights",
@@ -59,7 +61,7 @@ def test_init_train_eval_round_trip(small_dataset, tmp_path, capsys):
     assert report["version"] == 2 and report["split"] == "test" and report["n"] == 8
     assert set("RA UA RI UI".split()) <= set(report["matrix"])
     assert report["accuracy"] == second["test"]["accuracy"]
-    assert second["selection_rule"].startswith("counterfactual validation accuracy")
+    assert second["selection_rule"] == PROBE_RULE
     for key in ("n_counterfactual", "masked_accuracy", "counterfactual_accuracy", "shortcut_reliance"):
         assert report[key] == second["test"][key], key  # the probe stored with the version
     assert report["n_counterfactual"] == 8

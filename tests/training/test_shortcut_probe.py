@@ -11,6 +11,7 @@ from torch import nn
 from gradia_desktop.errors import Cancelled
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.data import SplitData
+from gradia_desktop.training.selection import PROBE_RULE
 from gradia_desktop.training.shortcut_probe import build_probe, measure_reliance
 from gradia_desktop.training.trainer import train
 
@@ -102,7 +103,7 @@ def test_building_and_measuring_hear_cancel():
 
 def test_a_run_stores_the_probe_per_epoch_and_per_version_and_names_its_selection_rule(small_project):
     result = train(small_project, TrainConfig(epochs=2, batch_size=8, image_size=32, device="cpu"))
-    assert result.selection_rule.startswith("counterfactual validation accuracy")
+    assert result.selection_rule == PROBE_RULE
     for epoch in small_project.epochs(result.version):
         assert 0 <= epoch.val_counterfactual_accuracy <= 1 and 0 <= epoch.val_masked_accuracy <= 1
     version = small_project.version(result.version)

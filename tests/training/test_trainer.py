@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 from gradia_desktop.errors import Cancelled, GradiaError
 from gradia_desktop.training.config import TrainConfig
 from gradia_desktop.training.data import load_split
+from gradia_desktop.training.selection import PROBE_RULE
 from gradia_desktop.training.trainer import (Callbacks, _compare_with_parent, _sample_weights,
                                              train)
 
@@ -128,7 +129,7 @@ def test_a_guided_run_stores_the_recipe_it_used(small_project):
     assert version.config["counterfactual"] is True
     assert version.config["counterfactual_share"] == 0.8 and version.config["outside_weight"] == 1.0
     assert version.config["mosaic_share"] == 0.25
-    assert result.selection_rule.startswith("counterfactual validation accuracy")
+    assert result.selection_rule == PROBE_RULE
 
 
 def test_a_guided_run_with_its_batch_left_open_takes_smaller_batches_on_a_small_project(small_project):
