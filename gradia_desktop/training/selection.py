@@ -2,12 +2,18 @@
 
 Validation usually carries the same shortcut as training, so its accuracy rewards the shortcut.
 Where the validation split has masked images, the shortcut probe (``shortcut_probe``) can see it:
-each epoch is scored by the lower of its ordinary validation accuracy and its accuracy on the
-masked images' counterfactual copies (object kept, background from another class), and the best
-score wins. An epoch that reads the shortcut fails the copies; one that reads the shortcut reversed
-(it happens while a guided run unlearns it) fails the ordinary images; only an epoch that reads the
-object does well on both. Without a probe, attention energy inside the validation masks decides
-among the epochs within ``tolerance`` of the best accuracy; without validation masks, accuracy alone.
+its counterfactual copies keep the object and take what lies outside the mask from another class.
+With K classes, an image whose surroundings say nothing about its class agrees with them one time
+in K and disagrees K-1 times in K, so ``(val + (K-1) * counterfactual) / K`` estimates the accuracy
+once the shortcut is gone, and the best estimate wins. An epoch that reads the shortcut fails the
+copies; one that reads it reversed (it happens while a guided run unlearns it) fails the ordinary
+images; only an epoch that reads the object does well on both.
+
+A model that has learnt nothing scores chance on both, which is also what a pure shortcut reader
+is estimated to score; so only epochs at least halfway from chance to the best validation accuracy
+compete (a baseline keeps a trained epoch, and the probe still shows its shortcut). Without a probe,
+attention energy inside the validation masks decides among the epochs within ``tolerance`` of the
+best accuracy; without validation masks, accuracy alone.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from dataclasses import dataclass
 
 from ..core.training_metrics import EpochMetrics
 
-PROBE_RULE = "the lower of validation and counterfactual validation accuracy"
+PROBE_RULE = ("the accuracy expected once what lies outside the masks says nothing about the class (validation "
+              "and counterfactual validation accuracy weighed 1 : K-1), among epochs at least halfway from "
+              "chance to the best validation accuracy")
 
 
 @dataclass(frozen=True)
@@ -25,10 +33,18 @@ class Selection:
     rule: str  # for people: which rule chose it
 
 
-def select_best_epoch(epochs: list[EpochMetrics], tolerance: float) -> Selection:
+def shortcut_free_estimate(epoch: EpochMetrics, classes: int) -> float:
+    """Expected accuracy when the surroundings agree with the class only by chance (1 in ``classes``)."""
+    return round((epoch.val_accuracy + (classes - 1) * epoch.val_counterfactual_accuracy) / classes, 6)
+
+
+def select_best_epoch(epochs: list[EpochMetrics], tolerance: float, classes: int = 2) -> Selection:
     if all(e.val_counterfactual_accuracy is not None for e in epochs):
-        best = max(epochs, key=lambda e: (min(e.val_accuracy, e.val_counterfactual_accuracy),
-                                          e.val_counterfactual_accuracy, e.val_energy or 0.0, e.epoch))
+        chance = 1.0 / max(classes, 2)
+        floor = chance + (max(e.val_accuracy for e in epochs) - chance) / 2
+        learnt = [e for e in epochs if e.val_accuracy >= floor - 1e-9] or epochs  # none above chance: all alike
+        best = max(learnt, key=lambda e: (shortcut_free_estimate(e, max(classes, 2)), e.val_accuracy,
+                                          e.val_energy or 0.0, e.epoch))
         return Selection(best.epoch, PROBE_RULE)
     best_acc = max(e.val_accuracy for e in epochs)
     candidates = [e for e in epochs if e.val_accuracy >= best_acc - tolerance]

@@ -397,7 +397,7 @@ def selection(path: Path) -> None:
         best = max(test, key=lambda k: (test[k], k))
         cells = []
         for name, rule in RULES.items():
-            epoch = rule(epochs)
+            epoch = rule(epochs, full_suite()[r["cell_no"] - 1].classes)
             picks[name].append((test[epoch], test[best]))
             cells.append(f"{test[epoch]:.3f} ({epoch})")
         print(f"| {r['cell_no']} {r['cell']} | {r['seed']} | {r['recipe']} | " + " | ".join(cells)

@@ -17,19 +17,27 @@ def _epoch(epoch: int, val: float, cf: float) -> EpochMetrics:
 
 def test_the_rules_differ_where_an_early_epoch_reads_the_shortcut():
     epochs = [_epoch(1, 1.00, 0.10), _epoch(2, 0.99, 0.40), _epoch(3, 0.85, 0.90), _epoch(4, 0.80, 0.80)]
-    assert RULES["current rule"](epochs) == 3  # the lower of the two accuracies, 0.85
-    assert RULES["before 2026-12: CF within 0.05 of best val"](epochs) == 2  # 1 and 2 lie within 0.05
-    assert RULES["CF within 0.15 of best val"](epochs) == 3
-    assert RULES["worse of masked val and its copies"](epochs) == 3 and RULES["mean of val and CF val"](epochs) == 3
-    assert RULES["validation accuracy"](epochs) == 1 and RULES["last epoch"](epochs) == 4
+    pick = {name: rule(epochs, 2) for name, rule in RULES.items()}
+    assert pick["current rule"] == 3  # (0.85 + 0.90) / 2
+    assert pick["2026-12-05: lower of val and CF val"] == 3  # 0.85
+    assert pick["before 2026-12: CF within 0.05 of best val"] == 2  # 1 and 2 lie within 0.05
+    assert pick["CF within 0.15 of best val"] == 3
+    assert pick["worse of masked val and its copies"] == 3 and pick["mean of val and CF val"] == 3
+    assert pick["validation accuracy"] == 1 and pick["last epoch"] == 4
+
+
+def test_only_the_current_rule_passes_over_an_epoch_that_learnt_nothing():
+    epochs = [_epoch(1, 0.50, 0.50), _epoch(2, 1.00, 0.05), _epoch(3, 1.00, 0.10)]
+    assert RULES["current rule"](epochs, 2) == 3
+    assert RULES["2026-12-05: lower of val and CF val"](epochs, 2) == 1
 
 
 def test_the_table_scores_each_pick_on_the_same_run():
     results = [{"cell": "tint/x", "seed": 0, "test_by_epoch": {1: 0.5, 2: 0.6, 3: 0.9, 4: 0.8},
-                "picks": {**dict.fromkeys(RULES, 4), "current rule": 3,
+                "picks": {**dict.fromkeys(RULES, 4), "current rule": 3, "2026-12-05: lower of val and CF val": 3,
                           "before 2026-12: CF within 0.05 of best val": 2, "validation accuracy": 1}}]
     text = markdown(results, "gradia bench --efficacy --selection-study")
-    assert "| tint/x | 0 | 0.900 (ep 3) | 0.600 (ep 2) | 0.800 (ep 4) | 0.800 (ep 4) | 0.800 (ep 4) | 0.500 (ep 1) " \
+    assert "| tint/x | 0 | 0.900 (ep 3) | 0.900 (ep 3) | 0.600 (ep 2) | 0.800 (ep 4) | 0.800 (ep 4) | 0.800 (ep 4) | 0.500 (ep 1) " \
            "| 0.800 (ep 4) | 0.900 (ep 3) |" in text
     assert "| current rule | 0.900 | 0.000 | 0.900 |" in text
     assert "| before 2026-12: CF within 0.05 of best val | 0.600 | 0.300 | 0.600 |" in text
@@ -59,6 +67,6 @@ def test_recipe_variants_scores_every_rule_on_traced_runs(tmp_path, capsys):
                     + json.dumps({"cell_no": 10, "cell": "tint/x", "seed": 11, "recipe": "baseline"}) + "\n")
     selection(path)
     out = capsys.readouterr().out
-    assert "| 10 tint/x | 11 | product | 0.950 (3) | 0.600 (2) | 0.950 (3) |" in out
+    assert "| 10 tint/x | 11 | product | 0.950 (3) | 0.950 (3) | 0.600 (2) | 0.950 (3) |" in out
     assert "| current rule | 0.950 | 0.950 | 1 / 1 | 0.000 |" in out
     assert "| before 2026-12: CF within 0.05 of best val | 0.600 | 0.600 | 0 / 1 | 0.350 |" in out

@@ -1,10 +1,11 @@
-"""Which epoch becomes the version: the lower of validation and counterfactual validation accuracy
-where a probe exists, else attention energy, else accuracy; always on validation, and the rule is named."""
+"""Which epoch becomes the version: the accuracy expected without the shortcut (validation and
+counterfactual validation accuracy weighed 1 : K-1, among epochs that have learnt the task) where a
+probe exists, else attention energy, else accuracy; always on validation, and the rule is named."""
 
 from __future__ import annotations
 
 from gradia_desktop.core.training_metrics import EpochMetrics
-from gradia_desktop.training.selection import select_best_epoch
+from gradia_desktop.training.selection import PROBE_RULE, select_best_epoch
 
 
 def _epoch(epoch: int, val_accuracy: float, val_energy: float | None, counterfactual: float | None = None) -> EpochMetrics:
@@ -34,12 +35,12 @@ def test_with_a_probe_the_counterfactual_accuracy_decides_not_the_shortcut_laden
               _epoch(3, 0.99, 0.3, counterfactual=0.85)]
     chosen = select_best_epoch(epochs, tolerance=0.02)
     assert chosen.epoch == 2
-    assert chosen.rule == "the lower of validation and counterfactual validation accuracy"
+    assert chosen.rule == PROBE_RULE
 
 
 def test_an_epoch_that_reads_the_shortcut_reversed_loses_on_the_ordinary_images():
     # Epoch 2 wins the copies by reading the background the other way round; epoch 3 reads the object.
-    epochs = [_epoch(1, 1.00, 0.3, counterfactual=0.70), _epoch(2, 0.40, 0.3, counterfactual=0.95),
+    epochs = [_epoch(1, 1.00, 0.3, counterfactual=0.60), _epoch(2, 0.40, 0.3, counterfactual=0.95),
               _epoch(3, 0.85, 0.3, counterfactual=0.80)]
     assert select_best_epoch(epochs, tolerance=0.02).epoch == 3
 
@@ -51,7 +52,31 @@ def test_a_later_epoch_that_reads_the_object_beats_an_early_near_perfect_shortcu
     assert select_best_epoch(epochs, tolerance=0.02).epoch == 2
 
 
-def test_counterfactual_ties_fall_back_to_energy_then_accuracy():
+def test_a_baseline_keeps_a_trained_shortcut_reader_not_an_epoch_that_learnt_nothing():
+    # Epoch 1 predicts one class everywhere (chance on both); 2 and 3 read the tint (nothing right on
+    # the copies). The lower of the two accuracies (the rule of 2026-12-05) kept epoch 1, so the
+    # baseline's version showed no shortcut at all; epoch 1 lies below halfway from chance to 1.0.
+    epochs = [_epoch(1, 0.50, 0.3, counterfactual=0.50), _epoch(2, 1.00, 0.1, counterfactual=0.00),
+              _epoch(3, 1.00, 0.1, counterfactual=0.05)]
+    assert select_best_epoch(epochs, tolerance=0.02).epoch == 3
+
+
+def test_a_run_that_never_beats_chance_still_keeps_an_epoch():
+    epochs = [_epoch(1, 0.40, 0.3, counterfactual=0.60), _epoch(2, 0.45, 0.3, counterfactual=0.40)]
+    assert select_best_epoch(epochs, tolerance=0.02).epoch == 1  # 0.50 against 0.425
+
+
+def test_with_more_classes_the_copies_weigh_more():
+    # A random background agrees with the class one time in K: with three classes the copies carry
+    # two thirds of the estimate, and the epoch that does better on them wins.
+    epochs = [_epoch(1, 1.00, 0.3, counterfactual=0.55), _epoch(2, 0.75, 0.3, counterfactual=0.70)]
+    assert select_best_epoch(epochs, tolerance=0.02, classes=2).epoch == 1  # 0.775 against 0.725
+    assert select_best_epoch(epochs, tolerance=0.02, classes=3).epoch == 2  # 0.700 against 0.717
+
+
+def test_ties_fall_back_to_validation_accuracy_then_energy():
     epochs = [_epoch(1, 1.0, 0.2, counterfactual=1.0), _epoch(2, 1.0, 0.6, counterfactual=1.0),
               _epoch(3, 1.0, 0.4, counterfactual=0.9)]
     assert select_best_epoch(epochs, tolerance=0.02).epoch == 2
+    same_estimate = [_epoch(1, 0.90, 0.9, counterfactual=0.90), _epoch(2, 1.00, 0.1, counterfactual=0.80)]
+    assert select_best_epoch(same_estimate, tolerance=0.02).epoch == 2

@@ -26,10 +26,13 @@ from .datasets import Cell, generate_cell
 from .suite import BASELINE_EPOCHS, GUIDED_EPOCHS
 
 
-def _counterfactual_within(guard: float) -> Callable[[list[EpochMetrics]], int]:
+Rule = Callable[[list[EpochMetrics], int], int]  # (a run's epochs, its number of classes) -> kept epoch
+
+
+def _counterfactual_within(guard: float) -> Rule:
     """The rule before 2026-12 (guard 0.05): the best counterfactual validation accuracy among the
     epochs whose ordinary validation accuracy lies within ``guard`` of the best."""
-    def pick(epochs: list[EpochMetrics]) -> int:
+    def pick(epochs: list[EpochMetrics], classes: int) -> int:
         best = max(e.val_accuracy for e in epochs)
         return max((e for e in epochs if e.val_accuracy >= best - guard),
                    key=lambda e: (e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0, e.val_accuracy,
@@ -37,25 +40,34 @@ def _counterfactual_within(guard: float) -> Callable[[list[EpochMetrics]], int]:
     return pick
 
 
-def _worse_of_copies(epochs: list[EpochMetrics]) -> int:
+def _lower_of_two(epochs: list[EpochMetrics], classes: int) -> int:
+    """The rule of 2026-12-05: the lower of validation and counterfactual validation accuracy. A model
+    that has learnt nothing (chance on both) beats one that reads the shortcut, so baselines kept
+    untrained epochs."""
+    return max(epochs, key=lambda e: (min(e.val_accuracy, e.val_counterfactual_accuracy or 0.0),
+                                      e.val_counterfactual_accuracy or 0.0, e.val_energy or 0.0, e.epoch)).epoch
+
+
+def _worse_of_copies(epochs: list[EpochMetrics], classes: int) -> int:
     """Worst group on the same images: the lower of the masked validation images' accuracy and their copies'."""
     return max(epochs, key=lambda e: (min(e.val_masked_accuracy or 0.0, e.val_counterfactual_accuracy or 0.0),
                                       e.val_accuracy, e.epoch)).epoch
 
 
-def _mean_of_two(epochs: list[EpochMetrics]) -> int:
+def _mean_of_two(epochs: list[EpochMetrics], classes: int) -> int:
     """Ordinary and counterfactual validation accuracy weighed alike."""
     return max(epochs, key=lambda e: (e.val_accuracy + (e.val_counterfactual_accuracy or 0.0), e.epoch)).epoch
 
 
-RULES: dict[str, Callable[[list[EpochMetrics]], int]] = {
-    "current rule": lambda epochs: select_best_epoch(epochs, TrainConfig().select_tolerance).epoch,
+RULES: dict[str, Rule] = {
+    "current rule": lambda epochs, classes: select_best_epoch(epochs, TrainConfig().select_tolerance, classes).epoch,
+    "2026-12-05: lower of val and CF val": _lower_of_two,
     "before 2026-12: CF within 0.05 of best val": _counterfactual_within(0.05),
     "CF within 0.15 of best val": _counterfactual_within(0.15),
     "worse of masked val and its copies": _worse_of_copies,
     "mean of val and CF val": _mean_of_two,
-    "validation accuracy": lambda epochs: max(epochs, key=lambda e: (e.val_accuracy, e.epoch)).epoch,
-    "last epoch": lambda epochs: epochs[-1].epoch,
+    "validation accuracy": lambda epochs, classes: max(epochs, key=lambda e: (e.val_accuracy, e.epoch)).epoch,
+    "last epoch": lambda epochs, classes: epochs[-1].epoch,
 }
 
 
@@ -93,7 +105,7 @@ def study_run(cell: Cell, seed: int, workdir: Path, device: str = "cpu", baselin
     finally:
         project.close()
     return {"cell": cell.name, "seed": seed, "test_by_epoch": scores,
-            "picks": {name: rule(run.epochs) for name, rule in RULES.items()}}
+            "picks": {name: rule(run.epochs, cell.classes) for name, rule in RULES.items()}}
 
 
 def run_study(cells: list[Cell], seeds: int, progress: Progress = None, device: str = "cpu",
