@@ -387,6 +387,7 @@ def selection(path: Path) -> None:
     if not traced:
         raise SystemExit(f"{path}: no traced runs (make them with `run --trace`)")
     picks = {name: [] for name in RULES}
+    suite = full_suite()
     print("| cell | seed | recipe | " + " | ".join(RULES) + " | best epoch |")
     print("|---|---|---|" + "---|" * (len(RULES) + 1))
     for r in traced:
@@ -396,8 +397,9 @@ def selection(path: Path) -> None:
         test = {e["epoch"]: e["test_accuracy"] for e in r["trace"]}
         best = max(test, key=lambda k: (test[k], k))
         cells = []
+        classes = suite[r["cell_no"] - 1].classes
         for name, rule in RULES.items():
-            epoch = rule(epochs, full_suite()[r["cell_no"] - 1].classes)
+            epoch = rule(epochs, classes)
             picks[name].append((test[epoch], test[best]))
             cells.append(f"{test[epoch]:.3f} ({epoch})")
         print(f"| {r['cell_no']} {r['cell']} | {r['seed']} | {r['recipe']} | " + " | ".join(cells)
