@@ -40,12 +40,19 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
   exponential moving average over the optimiser's steps (decay 0.99, about five epochs of the suite's
   cells), while training goes on from the live weights: a run whose reading of the background
   swings from epoch to epoch averages the swings out;
+- ``refine``: the kept region loses the pixels whose colour the certain background explains better
+  than the kept region (``counterfactual.drop_background_colours``: GrabCut's smoothness keeps a
+  thin letter's counters, whose background carried the cue into every counterfactual and probe
+  copy); the product's since it was measured so (docs/algorithm.md), so on current code it repeats
+  ``product``; kept to name the runs it made;
+- ``no-refine``: GrabCut's region as it is, without that step (the product before 2026-12-06);
 - ``batch-16``: batches of 16 rather than 32 (twice the optimiser steps per epoch); the product's
   default on the suite's cells since it was measured so (``config.default_batch_size``), so on
   current code it repeats ``product`` there; kept to name the runs it made.
 
 Hue turns, this script's mosaics, ``share-97``, ``bn-recal`` and ``epochs-60`` (as good as ``batch-16``
-but twice the time) were tried and not adopted; the product's mosaic and ``batch-16`` were (docs/algorithm.md).
+but twice the time) were tried and not adopted; the product's mosaic, ``batch-16`` and ``refine`` were
+(docs/algorithm.md).
 ``ema`` steadies a run (docs/algorithm.md) but gains little through the selection rule; not adopted yet.
 
 These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
@@ -86,7 +93,7 @@ from gradia_desktop.training.data import Normalizer
 from gradia_desktop.training.trainer import train
 
 CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60",
-           "late-drop", "batch-16", "bn-recal", "ema")
+           "late-drop", "batch-16", "bn-recal", "ema", "refine", "no-refine")
 CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0},  # product settings
                   "share-97": {"counterfactual_share": 0.97}, "epochs-60": {"epochs": 60},
                   "batch-16": {"batch_size": 16}}
@@ -96,6 +103,10 @@ def _eroded_region(rgb, mask):
     tight = counterfactual.tighten_mask(rgb, mask).astype(np.uint8)
     inner = cv2.erode(tight, np.ones((3, 3), np.uint8))
     return inner if inner.any() else tight
+
+
+def _unrefined_region(rgb, mask):
+    return counterfactual.tighten_mask(rgb, mask).astype(np.uint8)
 
 
 def _turn_hue(rgb: torch.Tensor, angle: float) -> torch.Tensor:
@@ -246,6 +257,8 @@ def variant(name: str, seed: int = 0):
             epoch_loop._propagate, epoch_loop._epoch_order = _late_drop(*loop)
         if "erode" in parts:
             counterfactual.object_region = _eroded_region
+        if "no-refine" in parts:
+            counterfactual.object_region = _unrefined_region
         if parts & {"hue-plates", "mosaic-plates"}:
             counterfactual.CounterfactualBank.apply = _varying(
                 saved[1], "hue-plates" in parts, "mosaic-plates" in parts, "unmatched-mosaic" not in parts,

@@ -7,8 +7,9 @@ import numpy as np
 import torch
 
 from gradia_desktop.core.demo import loose_mask
+from gradia_desktop.training import counterfactual
 from gradia_desktop.training.counterfactual import (MOSAIC_TILES, CounterfactualBank, _mosaic, background_plate,
-                                                    object_region, tighten_mask)
+                                                    drop_background_colours, object_region, tighten_mask)
 
 
 def _scene(seed: int, hue_bgr: tuple[int, int, int], size: int = 64):
@@ -34,6 +35,46 @@ def test_object_region_keeps_the_whole_object_and_no_background():
     keep = object_region(rgb, loose) > 0
     assert (keep & exact).sum() >= 0.97 * exact.sum()  # not thinned: a thinner object is another object
     assert (keep & ~exact).sum() <= 0.02 * exact.sum()
+
+
+def _faint_letter(seed: int, size: int = 64):
+    """A grey "B" of 3-pixel strokes, faint against a noisy blue background, with a loose mask over it."""
+    rng = np.random.default_rng(seed)
+    rgb = np.clip(np.array((60, 90, 200), np.float32) + rng.normal(0, 14, (size, size, 3)), 0, 255)
+    exact = np.zeros((size, size), np.uint8)
+    cv2.putText(exact, "B", (18, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 1, 3)
+    rgb[exact > 0] = np.clip(120 + rng.normal(0, 14, (int(exact.sum()), 3)), 0, 255)
+    return rgb.astype(np.uint8), exact.astype(bool), loose_mask(rng, exact.astype(bool))
+
+
+def test_object_region_leaves_out_a_letters_counters():
+    """GrabCut's smoothness fills the two holes of a "B" with the object; their blue is background,
+    and kept it would carry the background's cue into every counterfactual."""
+    for seed in range(3):
+        rgb, exact, loose = _faint_letter(seed)
+        assert (tighten_mask(rgb, loose) & ~exact).sum() >= 40  # the cut alone keeps the counters
+        keep = object_region(rgb, loose) > 0
+        assert (keep & ~exact).sum() <= 6
+        assert (keep & exact).sum() >= 0.97 * exact.sum()
+
+
+def test_drop_background_colours_keeps_the_region_when_colours_do_not_separate():
+    rng = np.random.default_rng(0)
+    rgb = np.clip(128 + rng.normal(0, 20, (64, 64, 3)), 0, 255).astype(np.uint8)  # object and background alike
+    mask = np.zeros((64, 64), bool)
+    mask[16:48, 16:48] = True
+    keep = mask.copy()
+    keep[16:20] = False
+    assert (drop_background_colours(rgb, mask, keep) == keep).all()
+    rgb[28:36, 28:36] = 30  # a small dark spot in a kept region that otherwise is the background itself
+    assert (drop_background_colours(rgb, mask, keep) == keep).all()  # its own model explains it as well
+
+
+def test_drop_background_colours_never_takes_more_than_half_of_the_region(monkeypatch):
+    rgb, exact, loose = _faint_letter(0)
+    keep = tighten_mask(rgb, loose)
+    monkeypatch.setattr(counterfactual, "BACKGROUND_MARGIN", -1e9)  # every pixel "looks like background"
+    assert (drop_background_colours(rgb, loose, keep) == keep).all()
 
 
 def test_object_region_falls_back_to_the_eroded_mask_where_grabcut_finds_nothing():
