@@ -23,10 +23,10 @@ def _weight(text: str) -> tuple[str, tuple[float, float]]:
 
 def add_train(sub) -> None:
     from ..core.cam_method_names import TRAINABLE
-    from ..training.config import (ATTENTION_LOSSES, DEFAULT_BATCH, DEFAULT_EPOCHS, GUIDED_MIN_BATCHES,
-                                   GUIDED_MOSAIC_SHARE, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE, GUIDED_SMALL_BATCH,
-                                   GUIDED_START, MODES, PLAIN_SHARE, RECOMMENDED_MODE, RESTART_EPOCHS, STARTS,
-                                   TrainConfig)
+    from ..training.config import (ATTENTION_LOSSES, DEFAULT_BATCH, DEFAULT_EPOCHS, GUIDED_AVERAGE_EPOCHS,
+                                   GUIDED_MIN_BATCHES, GUIDED_MOSAIC_SHARE, GUIDED_OUTSIDE_WEIGHT, GUIDED_SHARE,
+                                   GUIDED_SMALL_BATCH, GUIDED_START, MODES, PLAIN_SHARE, RECOMMENDED_MODE,
+                                   RESTART_EPOCHS, STARTS, TrainConfig)
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a new model version (baseline, guided, GRADIA, GRADIA on all masks)",
@@ -77,6 +77,10 @@ def add_train(sub) -> None:
                    help="share of counterfactual swaps whose background is a mosaic of 4 x 4 tiles from two "
                         f"masked images' backgrounds, the second at the first's mean colour (default "
                         f"{GUIDED_MOSAIC_SHARE} in mode guided, 0 otherwise)")
+    p.add_argument("--average-epochs", type=float, metavar="EPOCHS",
+                   help="validate, keep and propose masks with the weights averaged over the optimiser's steps, "
+                        "with a time constant of EPOCHS epochs (an exponential moving average; 0: the live "
+                        f"weights; default {GUIDED_AVERAGE_EPOCHS:g} in mode guided, 0 otherwise)")
     p.add_argument("--outside-weight", type=float, metavar="W",
                    help=f"weight of the penalty on decision evidence outside the masks (default "
                         f"{GUIDED_OUTSIDE_WEIGHT} in mode guided, 0 otherwise)")
@@ -139,7 +143,7 @@ def _config_from_flags(args):
                          differentiable_weights=args.differentiable_weights, init_weights=args.init_weights,
                          pretrained=args.pretrained, counterfactual_share=args.counterfactual_share,
                          outside_weight=args.outside_weight, avoid_weight=args.avoid_weight,
-                         mosaic_share=args.mosaic_share,
+                         mosaic_share=args.mosaic_share, average_epochs=args.average_epochs,
                          attention_loss=args.attention_loss, tolerance=args.tolerance, start=args.start,
                          propagate_masks=args.propagate_masks, data=args.data, loader_workers=args.loader_workers,
                          compile=args.compile)

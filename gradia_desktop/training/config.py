@@ -48,6 +48,10 @@ DEFAULT_EPOCHS, RESTART_EPOCHS = 8, 30
 # halves the batch while an epoch would have fewer than GUIDED_MIN_BATCHES, down to GUIDED_SMALL_BATCH;
 # a large project keeps full batches, which an accelerator fills better.
 DEFAULT_BATCH, GUIDED_SMALL_BATCH, GUIDED_MIN_BATCHES = 32, 16, 20
+# A guided run validates, keeps and proposes masks with its weights averaged over the optimiser's
+# steps, with a time constant of this many epochs (averaging.py; docs/algorithm.md, "Averaged
+# weights"): its reading of the background swings from epoch to epoch while it unlearns a shortcut.
+GUIDED_AVERAGE_EPOCHS = 5.0
 
 
 def default_epochs(start: str | None) -> int:
@@ -83,6 +87,7 @@ class TrainConfig:
     counterfactual_share: float | None = None  # share of each epoch drawn from masked images; None: by mode
     outside_weight: float | None = None  # weight of the outside-the-mask evidence penalty; None: by mode
     mosaic_share: float | None = None  # share of swaps with a plate cut from two (counterfactual._mosaic); None: by mode
+    average_epochs: float | None = None  # time constant of the averaged weights (averaging.py); 0: off; None: by mode
     attention_loss: str = "l1"  # ATTENTION_LOSSES
     tolerance: float = 0.05  # with attention_loss 'tolerant': the band's half-width, a share of the image side
     avoid_weight: float = 1.0  # weight of the penalty on attention inside "don't look here" (loss.avoid_attention)
@@ -118,6 +123,8 @@ class TrainConfig:
             raise GradiaError(f"counterfactual share must lie strictly between 0 and 1, got {self.counterfactual_share}")
         if self.mosaic_share is not None and not 0 <= self.mosaic_share <= 1:
             raise GradiaError(f"the mosaic share must lie between 0 and 1, got {self.mosaic_share}")
+        if self.average_epochs is not None and self.average_epochs < 0:
+            raise GradiaError(f"the averaging time constant must be >= 0 epochs (0: off), got {self.average_epochs}")
         if self.outside_weight is not None and self.outside_weight < 0:
             raise GradiaError(f"the outside-evidence weight must be >= 0, got {self.outside_weight}")
         if self.attention_loss not in ATTENTION_LOSSES:
@@ -156,9 +163,11 @@ class TrainConfig:
             outside = GUIDED_OUTSIDE_WEIGHT if guided else 0.0
         propagate = guided if self.propagate_masks is None else self.propagate_masks
         mosaic = self.mosaic_share if self.mosaic_share is not None else (GUIDED_MOSAIC_SHARE if guided else 0.0)
+        average = self.average_epochs if self.average_epochs is not None else (GUIDED_AVERAGE_EPOCHS if guided else 0.0)
         start = (self.start or (GUIDED_START if guided else "parent")) if self.parent is not None else None
         return replace(self, counterfactual=self.counterfactual or guided, counterfactual_share=share,
                        outside_weight=outside, start=start, propagate_masks=propagate, mosaic_share=mosaic,
+                       average_epochs=average,
                        epochs=self.epochs or default_epochs(start), weights=dict(self.weights),
                        batch_size=self.batch_size or (default_batch_size(self.mode, train_images)
                                                       if train_images is not None else None))

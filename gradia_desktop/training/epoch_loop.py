@@ -21,6 +21,7 @@ from ..core.assessment import assessment_of, reasonability_matrix
 from ..core.records import Prediction
 from ..core.training_metrics import EPOCH_MATRIX_COUNTS, BatchLosses, EpochMetrics
 from ..errors import Cancelled, GradiaError
+from .averaging import WeightAverage, step_decay
 from .batches import read_batches
 from .config import TrainConfig
 from .counterfactual import CounterfactualBank
@@ -208,10 +209,10 @@ def _augmented(run: RunInputs, whole: torch.Tensor, idx: torch.Tensor, images: t
 
 
 def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], reads, optimizer, scaler,
-                 sums: dict) -> None:
+                 sums: dict, average: WeightAverage | None = None) -> None:
     """One pass over ``batch_index`` (whole batches; in a distributed run ``reads`` holds this
     process's share of each, and every random draw is made for the whole batch so that the
-    processes' generators stay in step)."""
+    processes' generators stay in step); ``average`` follows each optimiser step."""
     layer, config, device, cb, ddp = run.cam_layer, run.config, run.device, run.callbacks, run.distributed
     model = run.stepping_model
     train_data, generator, normalise = run.train_data, run.generator, Normalizer(device)
@@ -236,6 +237,8 @@ def _train_epoch(run: RunInputs, epoch: int, batch_index: list[torch.Tensor], re
             scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
         else:
             loss.backward(); optimizer.step()
+        if average is not None:
+            average.update()
     figures.flush()
 
 
@@ -300,20 +303,27 @@ def fit(run: RunInputs) -> list[EpochMetrics]:
     n, history = len(train_data), []
     swaps = bank is not None and len(bank.plates) >= 2  # with fewer expert plates no background can be swapped
     propagate_at = propagation_epochs(config) if swaps else ()
+    average: WeightAverage | None = None
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         if epoch in propagate_at:
-            _propagate(run)
+            _propagate(run)  # with the averaged weights, where the run keeps an average
+        if average is not None:
+            average.swap_out()  # training goes on from the live weights
         model.train()
         order = _epoch_order(n, bank, config.counterfactual_share, generator)
         sums = {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0, "seen": 0}
         batch_index = _epoch_batches(order, config.batch_size, ddp)
+        if average is None and config.average_epochs:
+            average = WeightAverage(model, step_decay(config.average_epochs, len(batch_index)))
         shares = batch_index if ddp is None else [ddp.shard(b) for b in batch_index]
         reads = read_batches(train_data.images, shares, config.loader_workers, pin_memory=device.type == "cuda")
         try:
-            _train_epoch(run, epoch, batch_index, reads, optimizer, scaler, sums)
+            _train_epoch(run, epoch, batch_index, reads, optimizer, scaler, sums, average)
         finally:  # a cancelled or failed epoch stops its reader processes too
             reads.close()
+        if average is not None:
+            average.swap_in()  # validation, the checkpoint, heatmaps and proposals see the average
         if ddp is not None:  # the epoch's figures over every process's share
             keys = ("loss", "ce", "attention", "correct", "seen")
             sums = dict(zip(keys, ddp.sum([float(sums[k]) for k in keys])))

@@ -14,6 +14,12 @@ is estimated to score; so only epochs at least halfway from chance to the best v
 compete (a baseline keeps a trained epoch, and the probe still shows its shortcut). Without a probe,
 attention energy inside the validation masks decides among the epochs within ``tolerance`` of the
 best accuracy; without validation masks, accuracy alone.
+
+A run that validates averaged weights (averaging.py) is smooth from epoch to epoch, and its last
+epoch holds the most training: there the last epoch is kept unless the probe puts its estimate more
+than ``AVERAGED_MARGIN`` below the best epoch's (then the best, as above). Without a probe such a run
+keeps its last epoch: validation that carries the shortcut cannot say which epoch reads it less, and
+on the efficacy suite the last averaged epoch beat every rule that picks by validation alone.
 """
 
 from __future__ import annotations
@@ -27,6 +33,12 @@ PROBE_RULE = ("the accuracy expected once what lies outside the masks says nothi
               "chance to the best validation accuracy")
 
 
+AVERAGED_MARGIN = 0.05
+LAST_RULE = ("the last epoch of averaged weights, its accuracy expected without the shortcut (validation and "
+             f"counterfactual validation weighed 1 : K-1) within {AVERAGED_MARGIN:g} of the best epoch's")
+LAST_UNPROBED_RULE = "the last epoch of averaged weights (no validation masks to probe the shortcut with)"
+
+
 @dataclass(frozen=True)
 class Selection:
     epoch: int  # 1-based
@@ -38,13 +50,21 @@ def shortcut_free_estimate(epoch: EpochMetrics, classes: int) -> float:
     return round((epoch.val_accuracy + (classes - 1) * epoch.val_counterfactual_accuracy) / classes, 6)
 
 
-def select_best_epoch(epochs: list[EpochMetrics], tolerance: float, classes: int = 2) -> Selection:
-    if all(e.val_counterfactual_accuracy is not None for e in epochs):
+def select_best_epoch(epochs: list[EpochMetrics], tolerance: float, classes: int = 2,
+                      averaged: bool = False) -> Selection:
+    probed = all(e.val_counterfactual_accuracy is not None for e in epochs)
+    if averaged and not probed:
+        return Selection(epochs[-1].epoch, LAST_UNPROBED_RULE)
+    if probed:
         chance = 1.0 / max(classes, 2)
         floor = chance + (max(e.val_accuracy for e in epochs) - chance) / 2
         learnt = [e for e in epochs if e.val_accuracy >= floor - 1e-9] or epochs  # none above chance: all alike
         best = max(learnt, key=lambda e: (shortcut_free_estimate(e, max(classes, 2)), e.val_accuracy,
                                           e.val_energy or 0.0, e.epoch))
+        last = epochs[-1]
+        if averaged and shortcut_free_estimate(last, max(classes, 2)) >= \
+                shortcut_free_estimate(best, max(classes, 2)) - AVERAGED_MARGIN - 1e-9:
+            return Selection(last.epoch, LAST_RULE)
         return Selection(best.epoch, PROBE_RULE)
     best_acc = max(e.val_accuracy for e in epochs)
     candidates = [e for e in epochs if e.val_accuracy >= best_acc - tolerance]

@@ -299,7 +299,8 @@ def _train(project: Project, config: TrainConfig, cb: Callbacks, resources: cont
             **inputs, val_probe=val_probe,
             save_checkpoint=lambda e: save_checkpoint(out_dir / f"epoch_{e:03d}.safetensors", model, spec),
             record_epoch=lambda metrics: project.add_epoch(version, metrics)))
-        selection = select_best_epoch(epochs, config.select_tolerance, len(project.classes))
+        selection = select_best_epoch(epochs, config.select_tolerance, len(project.classes),
+                                      averaged=bool(config.average_epochs))
         best = selection.epoch
         cb.log(f"kept epoch {best}, chosen by {selection.rule}")
         best_path = out_dir / f"epoch_{best:03d}.safetensors"

@@ -37,9 +37,12 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
   training images (no swapped backgrounds, no flips), so that the statistics the checkpoint is
   validated and kept with are those of real images rather than of the epoch's mostly composite batches;
 - ``ema``: the weights (and BatchNorm statistics) validated, kept and used for proposals are an
-  exponential moving average over the optimiser's steps (decay 0.99, about five epochs of the suite's
-  cells), while training goes on from the live weights: a run whose reading of the background
-  swings from epoch to epoch averages the swings out;
+  exponential moving average over the optimiser's steps, while training goes on from the live
+  weights: a run whose reading of the background swings from epoch to epoch averages the swings out.
+  Its runs (decay 0.99, about five epochs of the suite's cells) were made by a wrapper of this
+  script; the product's since 2026-12-06 (``training/averaging.py``, a time constant of 5 epochs,
+  and a selection that keeps the last epoch), so on current code it repeats ``product``;
+- ``no-ema``: ``--average-epochs 0``, the live weights (the product before 2026-12-06);
 - ``refine``: the kept region loses the pixels whose colour the certain background explains better
   than the kept region (``counterfactual.drop_background_colours``: GrabCut's smoothness keeps a
   thin letter's counters, whose background carried the cue into every counterfactual and probe
@@ -51,9 +54,8 @@ A variant is ``product`` (the recipe as it is) or ``+``-joined changes to it:
   current code it repeats ``product`` there; kept to name the runs it made.
 
 Hue turns, this script's mosaics, ``share-97``, ``bn-recal`` and ``epochs-60`` (as good as ``batch-16``
-but twice the time) were tried and not adopted; the product's mosaic, ``batch-16`` and ``refine`` were
-(docs/algorithm.md).
-``ema`` steadies a run (docs/algorithm.md) but gains little through the selection rule; not adopted yet.
+but twice the time) were tried and not adopted; the product's mosaic, ``batch-16``, ``refine`` and
+``ema`` were (docs/algorithm.md).
 
 These figures choose defaults, so they are taken on the suite's own generated cells, never the demo.
 Seeds 0-4 of cells 1-12 have chosen defaults already, and a variant compared on them meets a product
@@ -93,10 +95,10 @@ from gradia_desktop.training.data import Normalizer
 from gradia_desktop.training.trainer import train
 
 CHANGES = ("erode", "hue-plates", "mosaic-plates", "unmatched-mosaic", "mosaic", "no-mosaic", "share-97", "epochs-60",
-           "late-drop", "batch-16", "bn-recal", "ema", "refine", "no-refine")
+           "late-drop", "batch-16", "bn-recal", "ema", "no-ema", "refine", "no-refine")
 CONFIG_CHANGES = {"mosaic": {"mosaic_share": 0.25}, "no-mosaic": {"mosaic_share": 0.0},  # product settings
                   "share-97": {"counterfactual_share": 0.97}, "epochs-60": {"epochs": 60},
-                  "batch-16": {"batch_size": 16}}
+                  "batch-16": {"batch_size": 16}, "no-ema": {"average_epochs": 0.0}}
 
 
 def _eroded_region(rgb, mask):
@@ -168,41 +170,6 @@ def _late_drop(propagate, epoch_order):
     return counted, order
 
 
-def _averaging(train_epoch, decay: float = 0.99):
-    """``epoch_loop._train_epoch`` that keeps an exponential moving average of the weights (and of the
-    BatchNorm statistics) over the optimiser's steps, and leaves the average in the model after the
-    epoch, so that validation, the checkpoint, the proposals and the kept version are the average's;
-    the next epoch trains on from the live weights. The decay warms up as (1 + t) / (10 + t)."""
-    state: dict = {}
-
-    def training(run, epoch, batch_index, reads, optimizer, scaler, sums):
-        model = run.model
-        if state.get("run") is not run:
-            state.clear()
-            state.update(run=run, steps=0, average={k: v.detach().clone() for k, v in model.state_dict().items()})
-        elif "live" in state:
-            model.load_state_dict(state.pop("live"))
-        step = optimizer.step
-
-        def stepping(*args, **kwargs):
-            out = step(*args, **kwargs)
-            state["steps"] += 1
-            keep = min(decay, (1 + state["steps"]) / (10 + state["steps"]))
-            with torch.no_grad():
-                for key, value in model.state_dict().items():
-                    average = state["average"][key]
-                    average.lerp_(value, 1 - keep) if value.is_floating_point() else average.copy_(value)
-            return out
-        optimizer.step = stepping
-        try:
-            train_epoch(run, epoch, batch_index, reads, optimizer, scaler, sums)
-        finally:
-            del optimizer.step
-        state["live"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        model.load_state_dict(state["average"])
-    return training
-
-
 def _recalibrating(predict_split, fit):
     """``epoch_loop.predict_split`` that first recomputes the model's BatchNorm statistics from the
     training split of the run under way (set by the wrapped ``trainer.fit``)."""
@@ -247,10 +214,7 @@ def variant(name: str, seed: int = 0):
     saved = counterfactual.object_region, counterfactual.CounterfactualBank.apply
     loop = epoch_loop._propagate, epoch_loop._epoch_order
     evaluation = epoch_loop.predict_split, trainer_module.fit
-    epoch_training = epoch_loop._train_epoch
     try:
-        if "ema" in parts:
-            epoch_loop._train_epoch = _averaging(epoch_training)
         if "bn-recal" in parts:
             epoch_loop.predict_split, trainer_module.fit = _recalibrating(*evaluation)
         if "late-drop" in parts:
@@ -268,7 +232,6 @@ def variant(name: str, seed: int = 0):
         counterfactual.object_region, counterfactual.CounterfactualBank.apply = saved
         epoch_loop._propagate, epoch_loop._epoch_order = loop
         epoch_loop.predict_split, trainer_module.fit = evaluation
-        epoch_loop._train_epoch = epoch_training
 
 
 def run_pair(cell_no: int, seed: int, variants: list[str], device: str, out: Path,

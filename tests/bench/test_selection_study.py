@@ -24,6 +24,8 @@ def test_the_rules_differ_where_an_early_epoch_reads_the_shortcut():
     assert pick["CF within 0.15 of best val"] == 3
     assert pick["worse of masked val and its copies"] == 3 and pick["mean of val and CF val"] == 3
     assert pick["validation accuracy"] == 1 and pick["last epoch"] == 4
+    # The last epoch's estimate, (0.80 + 0.80) / 2, lies 0.075 below epoch 3's: the best stays.
+    assert pick["averaged runs' rule: last epoch unless 0.05 below the best"] == 3
 
 
 def test_only_the_current_rule_passes_over_an_epoch_that_learnt_nothing():
@@ -38,7 +40,7 @@ def test_the_table_scores_each_pick_on_the_same_run():
                           "before 2026-12: CF within 0.05 of best val": 2, "validation accuracy": 1}}]
     text = markdown(results, "gradia bench --efficacy --selection-study")
     assert "| tint/x | 0 | 0.900 (ep 3) | 0.900 (ep 3) | 0.600 (ep 2) | 0.800 (ep 4) | 0.800 (ep 4) | 0.800 (ep 4) | 0.500 (ep 1) " \
-           "| 0.800 (ep 4) | 0.900 (ep 3) |" in text
+           "| 0.800 (ep 4) | 0.800 (ep 4) | 0.900 (ep 3) |" in text
     assert "| current rule | 0.900 | 0.000 | 0.900 |" in text
     assert "| before 2026-12: CF within 0.05 of best val | 0.600 | 0.300 | 0.600 |" in text
 

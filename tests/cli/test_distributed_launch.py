@@ -69,6 +69,17 @@ def test_two_processes_learn_what_one_process_learns_from_the_same_global_batch(
     assert abs(a["val"]["accuracy"] - b["val"]["accuracy"]) <= 0.05
 
 
+def test_averaged_weights_kept_by_two_processes_are_those_one_process_keeps(project_dir):
+    averaged = ["--epochs", 2, *ARGS, "--average-epochs", 1, "--json"]
+    one = gradia("train", project_dir, *averaged)
+    two = gradia("train", project_dir, *averaged, "--nproc-per-node", 2)
+    assert one.returncode == 0 and two.returncode == 0, two.stderr
+    a, b = json.loads(one.stdout), json.loads(two.stdout)
+    assert a["best_epoch"] == b["best_epoch"]
+    wa, wb = weights(project_dir, a["version"]), weights(project_dir, b["version"])
+    assert max(float((wa[k].float() - wb[k].float()).abs().max()) for k in wa) < TOLERANCE
+
+
 def test_guided_training_with_counterfactuals_runs_distributed_with_close_metrics(project_dir):
     guided = ["--mode", "gradia-all", "--counterfactual", "--epochs", 2, *ARGS, "--json"]
     one = gradia("train", project_dir, *guided)

@@ -56,3 +56,20 @@ def test_a_mosaic_share_reaches_the_run_and_is_stored_with_the_version(project_d
     assert main(["train", str(project_dir), "--from", "1", "--mosaic-share", "2", *fast]) == 2
     err = capsys.readouterr().err.strip()
     assert "mosaic share must lie between 0 and 1, got 2.0" in err and "\n" not in err
+
+
+def test_averaging_can_be_switched_off_and_a_negative_time_constant_is_refused(project_dir, capsys):
+    from gradia_desktop.core.store import Project
+    from gradia_desktop.training.selection import PROBE_RULE
+
+    fast = ["--epochs", "2", "--image-size", "32", "--batch-size", "16", "--device", "cpu"]
+    assert main(["train", str(project_dir), *fast]) == 0
+    capsys.readouterr()
+    assert main(["train", str(project_dir), "--from", "1", "--average-epochs", "0", *fast, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["selection_rule"] == PROBE_RULE  # live weights: the probe's best epoch, not the last
+    with Project.open(project_dir) as project:
+        assert project.version(2).config["average_epochs"] == 0 and project.version(2).mode == "guided"
+    assert main(["train", str(project_dir), "--from", "1", "--average-epochs", "-1", *fast]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "averaging time constant must be >= 0 epochs (0: off), got -1.0" in err and "\n" not in err

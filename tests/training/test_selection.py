@@ -5,7 +5,7 @@ probe exists, else attention energy, else accuracy; always on validation, and th
 from __future__ import annotations
 
 from gradia_desktop.core.training_metrics import EpochMetrics
-from gradia_desktop.training.selection import PROBE_RULE, select_best_epoch
+from gradia_desktop.training.selection import LAST_RULE, LAST_UNPROBED_RULE, PROBE_RULE, select_best_epoch
 
 
 def _epoch(epoch: int, val_accuracy: float, val_energy: float | None, counterfactual: float | None = None) -> EpochMetrics:
@@ -80,3 +80,29 @@ def test_ties_fall_back_to_validation_accuracy_then_energy():
     assert select_best_epoch(epochs, tolerance=0.02).epoch == 2
     same_estimate = [_epoch(1, 0.90, 0.9, counterfactual=0.90), _epoch(2, 1.00, 0.1, counterfactual=0.80)]
     assert select_best_epoch(same_estimate, tolerance=0.02).epoch == 2
+
+
+def test_an_averaged_run_keeps_its_last_epoch_while_the_probe_puts_it_near_the_best():
+    # Epoch 2's estimate is (0.97 + 0.93) / 2 = 0.95, the last's (0.96 + 0.90) / 2 = 0.93: within 0.05.
+    epochs = [_epoch(1, 1.00, 0.3, counterfactual=0.50), _epoch(2, 0.97, 0.3, counterfactual=0.93),
+              _epoch(3, 0.96, 0.3, counterfactual=0.90)]
+    assert select_best_epoch(epochs, tolerance=0.02).epoch == 2
+    chosen = select_best_epoch(epochs, tolerance=0.02, averaged=True)
+    assert (chosen.epoch, chosen.rule) == (3, LAST_RULE)
+
+
+def test_an_averaged_run_whose_last_epoch_went_back_to_the_shortcut_keeps_the_best():
+    # The last epoch reads the background again: its estimate 0.75 lies 0.2 below epoch 2's.
+    epochs = [_epoch(1, 0.60, 0.3, counterfactual=0.60), _epoch(2, 0.97, 0.3, counterfactual=0.93),
+              _epoch(3, 1.00, 0.3, counterfactual=0.50)]
+    chosen = select_best_epoch(epochs, tolerance=0.02, averaged=True)
+    assert (chosen.epoch, chosen.rule) == (2, PROBE_RULE)
+
+
+def test_an_averaged_run_without_validation_masks_keeps_its_last_epoch():
+    # Validation that carries the shortcut would pick the early, more accurate epoch.
+    no_masks = [_epoch(1, 1.0, None), _epoch(2, 0.9, None), _epoch(3, 0.85, None)]
+    chosen = select_best_epoch(no_masks, tolerance=0.02, averaged=True)
+    assert (chosen.epoch, chosen.rule) == (3, LAST_UNPROBED_RULE)
+    masks_no_probe = [_epoch(1, 1.0, 0.1), _epoch(2, 0.9, 0.9)]
+    assert select_best_epoch(masks_no_probe, tolerance=0.02, averaged=True).epoch == 2

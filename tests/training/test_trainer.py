@@ -8,9 +8,9 @@ import torch
 from safetensors.torch import load_file
 
 from gradia_desktop.errors import Cancelled, GradiaError
-from gradia_desktop.training.config import TrainConfig
+from gradia_desktop.training.config import GUIDED_AVERAGE_EPOCHS, TrainConfig
 from gradia_desktop.training.data import load_split
-from gradia_desktop.training.selection import PROBE_RULE
+from gradia_desktop.training.selection import LAST_RULE, PROBE_RULE
 from gradia_desktop.training.trainer import (Callbacks, _compare_with_parent, _sample_weights,
                                              train)
 
@@ -128,8 +128,10 @@ def test_a_guided_run_stores_the_recipe_it_used(small_project):
     assert version.mode == "guided" and version.parent_id == parent
     assert version.config["counterfactual"] is True
     assert version.config["counterfactual_share"] == 0.8 and version.config["outside_weight"] == 1.0
-    assert version.config["mosaic_share"] == 0.25
-    assert result.selection_rule == PROBE_RULE
+    assert version.config["mosaic_share"] == 0.25 and version.config["average_epochs"] == GUIDED_AVERAGE_EPOCHS
+    # averaged weights: the last epoch, unless the probe puts it well below the best (then another one)
+    last = version.config["epochs"]
+    assert result.selection_rule == (LAST_RULE if result.best_epoch == last else PROBE_RULE)
 
 
 def test_a_guided_run_with_its_batch_left_open_takes_smaller_batches_on_a_small_project(small_project):

@@ -68,6 +68,8 @@ RULES: dict[str, Rule] = {
     "mean of val and CF val": _mean_of_two,
     "validation accuracy": lambda epochs, classes: max(epochs, key=lambda e: (e.val_accuracy, e.epoch)).epoch,
     "last epoch": lambda epochs, classes: epochs[-1].epoch,
+    "averaged runs' rule: last epoch unless 0.05 below the best": lambda epochs, classes: select_best_epoch(
+        epochs, TrainConfig().select_tolerance, classes, averaged=True).epoch,
 }
 
 

@@ -23,7 +23,7 @@ MODE_SUMMARY = {  # the one line under the mode, saying what a run in it does
     "guided": "Shows the masked objects on other backgrounds, some cut from two (later also the objects the "
               "model finds on unmasked images) and penalises evidence outside the masks, so the model must "
               "decide by what the expert marked; from a parent, it starts again from the parent's starting weights, leaving its "
-              "shortcuts behind.",
+              "shortcuts behind, and keeps its weights averaged over the last few epochs.",
     "baseline": "Cross-entropy only: learns whatever predicts the labels, shortcuts included.",
     "gradia": "The paper's GRADIA: attention loss weighted by the parent's quadrants (paper-exact).",
     "gradia-all": "The paper's attention loss on every masked image (paper-exact).",
