@@ -184,6 +184,11 @@ def test_channels_last_tensors_give_the_same_loss_cam_and_gradients(arch):
         layer = get_layer(model, find_cam_layer(model))
         x = Normalizer(torch.device("cpu"), channels_last=channels_last)(images)
         assert x.is_contiguous(memory_format=torch.channels_last) == channels_last
+        # float64: the layouts sum in different orders; in float32 the cancellation in small
+        # BatchNorm-bias gradients reaches 2% with one thread, too loose to catch a layout bug
+        model.double()
+        x = x.double()
+        assert x.is_contiguous(memory_format=torch.channels_last) == channels_last
         fwd, evidence = training_cam_with_evidence(model, layer, x, y, False)
         grid = torch.zeros_like(fwd.cam)
         grid[:, : grid.shape[1] // 2] = 1
@@ -194,5 +199,4 @@ def test_channels_last_tensors_give_the_same_loss_cam_and_gradients(arch):
         results.append((loss.detach(), fwd.cam.detach(), [p.grad.clone() for p in model.parameters()]))
     (loss_a, cam_a, grads_a), (loss_b, cam_b, grads_b) = results
     assert torch.allclose(loss_a, loss_b, atol=1e-5) and torch.allclose(cam_a, cam_b, atol=1e-5)
-    # summation order differs between the layouts: each gradient agrees to 1e-4 of its largest entry
-    assert all(float((a - b).abs().max()) <= 1e-4 * float(a.abs().max()) + 1e-7 for a, b in zip(grads_a, grads_b))
+    assert all(float((a - b).abs().max()) <= 1e-5 * float(a.abs().max()) + 1e-12 for a, b in zip(grads_a, grads_b))
