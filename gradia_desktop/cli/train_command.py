@@ -164,6 +164,16 @@ def _config_from_file(args):
     return TrainConfig.read(args.settings)
 
 
+def _where(device: str, ddp) -> str:
+    """The device a run trains on, for the first line of its report ('CPU', 'CUDA 0: NVIDIA H100 ...')."""
+    from ..training.device import device_label, gpu_count
+
+    if ddp is None:
+        return device_label(device)
+    on_gpus = device in ("auto", "cuda") and gpu_count() > 0
+    return f"{ddp.world} processes, one per {'GPU' if on_gpus else 'share of the CPU'}"
+
+
 def _reporter(args, progress):
     """The callbacks of the process that reports: lines on stderr, or events on stdout (--events)."""
     from ..training.trainer import Callbacks
@@ -204,6 +214,9 @@ def run_train(args, progress):
         with Project.open(args.project, readonly=bool(ddp and not ddp.main)) as project:  # one process writes
             if config.parent is not None:
                 config.parent = project.resolve_version(config.parent).id
+            config.validate()
+            if not args.events and (ddp is None or ddp.main):
+                progress.message(f"training on {_where(config.device, ddp)}")
             result = train(project, config, _reporter(args, progress) if ddp is None or ddp.main else Callbacks(), ddp)
     except BaseException as exc:
         if ddp is not None:

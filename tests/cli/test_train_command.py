@@ -73,3 +73,14 @@ def test_averaging_can_be_switched_off_and_a_negative_time_constant_is_refused(p
     assert main(["train", str(project_dir), "--from", "1", "--average-epochs", "-1", *fast]) == 2
     err = capsys.readouterr().err.strip()
     assert "averaging time constant must be >= 0 epochs (0: off), got -1.0" in err and "\n" not in err
+
+
+def test_the_report_starts_with_the_device_it_trains_on(project_dir, capsys):
+    fast = ["--epochs", "1", "--image-size", "32", "--batch-size", "16"]
+    assert main(["train", str(project_dir), *fast, "--device", "cpu"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == "training on CPU"
+    assert main(["train", str(project_dir), *fast, "--device", "cpu", "--quiet"]) == 0
+    assert "training on" not in capsys.readouterr().err
+    assert main(["train", str(project_dir), *fast, "--device", "tpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown device 'tpu'" in err and "\n" not in err
